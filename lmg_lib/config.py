@@ -1,0 +1,170 @@
+"""Typed configuration for every part of the reproduction.
+
+Two presets:
+
+* ``paper`` -- the sizes of the paper and of the authors' code (64x64 RGB lips, 16 frames at
+  25 fps, a (1, 64, 128) log-mel spectrogram per clip, a 16.7 M-parameter generator).
+* ``tiny``  -- the same architecture with narrow channels and 2 residual blocks, so that a few
+  training steps run on a 2-core CPU in seconds (tests, smoke notebooks).
+
+Audio choice (documented deviation): the authors used n_fft 1024, hop 512 and asserted 4 STFT steps
+per 40 ms video frame, which only holds for 38.4 kHz <= sr < 51.2 kHz. We resample every input to
+16 kHz and use hop = sr / (fps * steps_per_frame) = 160 samples (10 ms), so each 40 ms video frame
+owns exactly 4 spectrogram steps at any input rate; n_fft 1024 (64 ms Hann window), 128 mel bands up
+to 8 kHz (the Nyquist frequency). A clip of 16 frames is then exactly (1, 64, 128), as in the
+authors' code.
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field, asdict
+from typing import Literal
+
+
+@dataclass(frozen=True)
+class AudioConfig:
+    sample_rate: int = 16000      # every input is resampled to this
+    fps: int = 25                 # video frame rate
+    steps_per_frame: int = 4      # LMS time steps per video frame (authors: 4)
+    n_fft: int = 1024
+    n_mels: int = 128
+    fmin: float = 0.0
+    fmax: float | None = None     # None -> sample_rate / 2
+    top_db: float = 80.0          # dynamic range kept by power_to_db (authors: 80)
+    min_rms_db: float = -60.0     # audio quieter than this (dBFS RMS) is rejected as silent
+
+    @property
+    def hop_length(self) -> int:
+        hop, rem = divmod(self.sample_rate, self.fps * self.steps_per_frame)
+        if rem:
+            raise ValueError(f"sample_rate {self.sample_rate} is not a multiple of fps*steps_per_frame")
+        return hop
+
+    @property
+    def samples_per_frame(self) -> int:
+        return self.sample_rate // self.fps
+
+
+@dataclass(frozen=True)
+class ModelConfig:
+    image_size: int = 64          # lip crops are image_size x image_size RGB in [-1, 1]
+    n_frames: int = 16            # frames per clip (0.64 s at 25 fps)
+    width: int = 32               # base channel count; the paper's network is width 32
+    n_res_blocks: int = 9         # residual blocks in the 3-D decoder (authors: 9)
+    out_kernel: int = 7           # kernel of the decoder's last Conv3d (authors: 7)
+    # correlation branch: channels of phi_s and phi_v (authors: 128,64,32,16 and 4,8,16,16)
+    phi_s_channels: tuple[int, ...] = (128, 64, 32, 16)
+    phi_v_channels: tuple[int, ...] = (4, 8, 16, 16)
+    flow_iters: int = 30          # unrolled Horn-Schunck iterations
+    flow_alpha: float = 0.1       # Horn-Schunck smoothness weight (images in [0, 1]; tuned vs Farneback)
+    flow_levels: int = 2          # coarse-to-fine pyramid levels of the flow
+
+    @property
+    def feature_dim(self) -> int:   # C of f_s and f_p
+        return 8 * self.width
+
+
+@dataclass(frozen=True)
+class LossConfig:
+    """L = w_corr L_corr + w_pix L_pix + w_perc L_perc + w_gen L_gen (paper: 1, 0.5, 1, 1)."""
+    w_corr: float = 1.0
+    w_pix: float = 0.5
+    w_perc: float = 1.0
+    w_gen: float = 1.0
+    use_corr: bool = True
+    use_pix: bool = True
+    use_perc: bool = True
+    use_gen: bool = True
+    lambda_p: float = 0.5         # weight of the [s, v_hat] fake stream in L_D
+    lambda_u: float = 0.5         # weight of the [s, v_mismatch] fake stream in L_D
+    corr_negative_weight: float = 1.0   # anti-collapse term of L_corr (see correlation.py)
+    # share of L_corr computed on the REAL video's flow (authors' code: 0.5 real + 0.5 generated);
+    # the real half trains phi_s / phi_v on true audio-visual pairs, the generated half drives G.
+    corr_real_weight: float = 0.5
+    # perceptual features: "discriminator" (paper text: D's intermediate features) or
+    # "autoencoder" (authors' code: a frozen, separately trained lip autoencoder)
+    perceptual: Literal["discriminator", "autoencoder"] = "discriminator"
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Optimisation defaults from the authors' code (Adam for everything, no lr schedule)."""
+    batch_size: int = 24          # authors: 24 on 4 GPUs
+    steps: int = 20000
+    lr: float = 2e-4              # G and D
+    betas: tuple[float, float] = (0.5, 0.999)
+    lr_corr: float = 1e-4         # phi_s and phi_v
+    betas_corr: tuple[float, float] = (0.9, 0.999)
+    weight_decay_corr: float = 5e-4
+    num_workers: int = 0
+    log_every: int = 10
+    sample_every: int = 500
+    checkpoint_every: int = 500
+    amp: bool = True              # bf16 autocast on CUDA (ignored on CPU)
+    channels_last: bool = True    # channels_last_3d on CUDA
+    compile: bool = False         # torch.compile the generator and discriminator
+
+
+@dataclass(frozen=True)
+class Config:
+    name: str = "paper"
+    seed: int = 0
+    audio: AudioConfig = field(default_factory=AudioConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    loss: LossConfig = field(default_factory=LossConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+
+    @property
+    def lms_shape(self) -> tuple[int, int, int]:
+        """Shape of one clip's spectrogram: (1, n_frames * steps_per_frame, n_mels)."""
+        return (1, self.model.n_frames * self.audio.steps_per_frame, self.audio.n_mels)
+
+    def to_dict(self) -> dict:
+        return asdict(self)
+
+    def to_json(self) -> str:
+        return json.dumps(self.to_dict(), indent=2, sort_keys=True)
+
+    @staticmethod
+    def from_dict(d: dict) -> "Config":
+        def build(cls, sub):
+            kw = {}
+            for f in dataclasses.fields(cls):
+                if f.name in sub:
+                    v = sub[f.name]
+                    kw[f.name] = tuple(v) if isinstance(v, list) else v
+            return cls(**kw)
+        return Config(name=d.get("name", "custom"), seed=d.get("seed", 0),
+                      audio=build(AudioConfig, d.get("audio", {})),
+                      model=build(ModelConfig, d.get("model", {})),
+                      loss=build(LossConfig, d.get("loss", {})),
+                      train=build(TrainConfig, d.get("train", {})))
+
+    def replace(self, **sections) -> "Config":
+        """``cfg.replace(loss=dict(use_gen=False))`` -> a new Config with that section updated."""
+        kw = {}
+        for k, v in sections.items():
+            kw[k] = dataclasses.replace(getattr(self, k), **v) if isinstance(v, dict) else v
+        return dataclasses.replace(self, **kw)
+
+
+def paper() -> Config:
+    return Config(name="paper")
+
+
+def tiny() -> Config:
+    return Config(name="tiny", model=ModelConfig(width=4, n_res_blocks=2, out_kernel=3,
+                                                 phi_s_channels=(16, 16, 8, 8),
+                                                 phi_v_channels=(4, 8, 8, 8), flow_iters=10),
+                  train=TrainConfig(batch_size=4, steps=50, amp=False, channels_last=False))
+
+
+PRESETS = {"paper": paper, "tiny": tiny}
+
+
+def get_config(name: str) -> Config:
+    try:
+        return PRESETS[name]()
+    except KeyError:
+        raise ValueError(f"unknown config preset {name!r}; choose one of {sorted(PRESETS)}") from None

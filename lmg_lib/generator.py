@@ -1,0 +1,45 @@
+"""The generator G(s, p): speech LMS + one lip image -> a 16-frame lip video of that identity."""
+from __future__ import annotations
+
+import torch
+import torch.nn as nn
+
+from .blocks import kaiming_init
+from .config import ModelConfig
+from .decoder import VideoDecoder
+from .encoders import AudioEncoder, ImageEncoder
+from .fusion import fuse
+
+
+class LipGenerator(nn.Module):
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.cfg = cfg
+        self.audio_encoder = AudioEncoder(cfg)
+        self.image_encoder = ImageEncoder(cfg)
+        self.decoder = VideoDecoder(cfg)
+        kaiming_init(self)
+
+    def forward(self, lms: torch.Tensor, lip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """lms (B, 1, 64, 128), lip (B, 3, 64, 64) -> video (B, 3, 16, 64, 64) in [-1, 1], f_s."""
+        check_inputs(lms, lip, self.cfg)
+        f_s = self.audio_encoder(lms)            # (B, C, T, F)
+        f_p = self.image_encoder(lip)            # (B, C, H, W)
+        video = self.decoder(fuse(f_s, f_p))     # (B, 3, T, 64, 64)
+        return video, f_s
+
+
+def check_inputs(lms: torch.Tensor, lip: torch.Tensor, cfg: ModelConfig) -> None:
+    """Clear errors for inputs of the wrong shape, channels or range."""
+    S, T = cfg.image_size, cfg.n_frames
+    if lms.dim() != 4 or lms.shape[1] != 1 or lms.shape[2] != 4 * T:
+        raise ValueError(f"LMS must be (B, 1, {4 * T}, n_mels), got {tuple(lms.shape)}")
+    if lip.dim() != 4 or lip.shape[1] != 3:
+        raise ValueError(f"lip image must be RGB (B, 3, {S}, {S}), got {tuple(lip.shape)}"
+                         + (" (grayscale/RGBA: convert to RGB first)" if lip.dim() == 4 else ""))
+    if lip.shape[2:] != (S, S):
+        raise ValueError(f"lip image must be {S}x{S}, got {lip.shape[2]}x{lip.shape[3]}")
+    if lip.shape[0] != lms.shape[0]:
+        raise ValueError(f"batch sizes differ: LMS {lms.shape[0]} vs lip {lip.shape[0]}")
+    if not torch.isfinite(lip).all() or lip.abs().max() > 1.0 + 1e-4:
+        raise ValueError("lip image must be finite and scaled to [-1, 1]")

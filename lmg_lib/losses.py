@@ -1,0 +1,69 @@
+"""Losses as pure functions of tensors (the training loop wires them to the networks).
+
+Generator:  L = w_corr L_corr + w_pix L_pix + w_perc L_perc + w_gen L_gen  (paper: 1, 0.5, 1, 1)
+Discriminator (three streams):
+    L_D = -log D(s, v) - lambda_p log(1 - D(s, v_hat)) - lambda_u log(1 - D(s, v_mismatch))
+with lambda_p = lambda_u = 0.5. D returns logits; log D = logsigmoid(logit).
+"""
+from __future__ import annotations
+
+import torch
+import torch.nn.functional as F
+
+from .config import LossConfig
+
+
+def pixel_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:
+    """L_pix = mean |v - v_hat| (L1; the paper leaves the norm open, the authors' code uses L1)."""
+    return (fake - real).abs().mean()
+
+
+def perceptual_loss(feats_fake: list[torch.Tensor], feats_real: list[torch.Tensor]) -> torch.Tensor:
+    """L_perc = mean over layers of || phi(v) - phi(v_hat) ||^2 (mean squared error per layer).
+    Real features are treated as constants (no gradient into the feature network from them)."""
+    if len(feats_fake) != len(feats_real) or not feats_fake:
+        raise ValueError("perceptual_loss needs the same, non-zero number of feature maps")
+    return torch.stack([F.mse_loss(f, r.detach()) for f, r in zip(feats_fake, feats_real)]).mean()
+
+
+def generator_adversarial_loss(logit_fake: torch.Tensor) -> torch.Tensor:
+    """L_gen = -log D(s, v_hat) (non-saturating)."""
+    return F.binary_cross_entropy_with_logits(logit_fake, torch.ones_like(logit_fake))
+
+
+def discriminator_loss(logit_real, logit_fake, logit_mismatch, lambda_p: float = 0.5,
+                       lambda_u: float = 0.5) -> tuple[torch.Tensor, dict]:
+    """Three-stream L_D; returns the total and its three terms (for logging)."""
+    real = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
+    fake = F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
+    mism = F.binary_cross_entropy_with_logits(logit_mismatch, torch.zeros_like(logit_mismatch))
+    total = real + lambda_p * fake + lambda_u * mism
+    return total, {"d_real": real.detach(), "d_fake": fake.detach(), "d_mismatch": mism.detach()}
+
+
+def mismatched(x: torch.Tensor) -> torch.Tensor:
+    """Pair every clip with ANOTHER clip of the batch (a cyclic shift, never itself).
+    Fallback for the third stream when the data gives no mismatched video."""
+    if x.shape[0] < 2:
+        raise ValueError("a mismatched pair needs a batch of at least 2 clips")
+    return x.roll(1, dims=0)
+
+
+TERMS = ("corr", "pix", "perc", "gen")
+
+
+def total_generator_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> tuple[torch.Tensor, dict]:
+    """Weighted sum of the enabled terms. ``terms`` maps corr/pix/perc/gen to scalar losses
+    (a disabled term may be missing). Returns (total, weighted terms for logging)."""
+    total, logged = None, {}
+    for name in TERMS:
+        if not getattr(cfg, f"use_{name}"):
+            continue
+        if name not in terms:
+            raise KeyError(f"loss term {name!r} is enabled in LossConfig but was not computed")
+        part = getattr(cfg, f"w_{name}") * terms[name]
+        logged[name] = terms[name].detach()
+        total = part if total is None else total + part
+    if total is None:
+        raise ValueError("every loss term is disabled: enable at least one (e.g. use_pix=True)")
+    return total, logged

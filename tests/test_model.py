@@ -1,0 +1,223 @@
+"""Unit tests of the model components: shapes, fusion layout, losses, gradients, determinism."""
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from lmg_lib.blocks import n_params
+from lmg_lib.config import Config, get_config, paper, tiny
+from lmg_lib.correlation import CorrelationNet, centred_cosine, correlation_loss
+from lmg_lib.discriminator import ThreeStreamDiscriminator
+from lmg_lib.fusion import fuse
+from lmg_lib.generator import LipGenerator
+from lmg_lib.losses import (discriminator_loss, generator_adversarial_loss, mismatched,
+                            perceptual_loss, pixel_loss, total_generator_loss)
+from lmg_lib.perceptual import LipAutoencoder
+from lmg_lib.train import build_models, build_optimizers, generator_terms, train_step
+
+
+def batch(cfg: Config, B=2, seed=0):
+    g = torch.Generator().manual_seed(seed)
+    S, T = cfg.model.image_size, cfg.model.n_frames
+    return {"lms": torch.rand(B, *cfg.lms_shape, generator=g) * 2 - 1,
+            "ref": torch.rand(B, 3, S, S, generator=g) * 2 - 1,
+            "video": torch.rand(B, 3, T, S, S, generator=g) * 2 - 1,
+            "mismatch": torch.rand(B, 3, T, S, S, generator=g) * 2 - 1}
+
+
+@pytest.mark.parametrize("name", ["tiny", "paper"])
+def test_shapes(name):
+    cfg = get_config(name)
+    b = batch(cfg, B=1 if name == "paper" else 2)
+    G, D, C = LipGenerator(cfg.model), ThreeStreamDiscriminator(cfg.model), CorrelationNet(cfg.model)
+    G.eval(); D.eval()
+    with torch.no_grad():
+        video, f_s = G(b["lms"], b["ref"])
+        B = b["lms"].shape[0]
+        assert video.shape == (B, 3, 16, 64, 64)
+        assert video.min() >= -1 and video.max() <= 1
+        assert f_s.shape == (B, cfg.model.feature_dim, 16, 16)        # (B, C, T, F)
+        logit, feats = D(b["lms"], video)
+        assert logit.shape == (B,) and len(feats) == 4
+        a, v = C(f_s, video)
+        assert a.shape == v.shape == (B, 15)
+        assert C.flow(video).shape == (B, 2, 15, 16, 16)
+
+
+def test_parameter_counts(capsys):
+    cfg = paper().model
+    counts = {"generator": n_params(LipGenerator(cfg)), "discriminator": n_params(ThreeStreamDiscriminator(cfg)),
+              "phi_s+phi_v": n_params(CorrelationNet(cfg)), "lip autoencoder": n_params(LipAutoencoder(cfg))}
+    with capsys.disabled():
+        print("\nparameter counts (paper preset):", {k: f"{v / 1e6:.3f} M" for k, v in counts.items()})
+    # the authors' model definitions: G 16.70 M, D 55.59 M, perceptual encoder 7.84 M
+    assert abs(counts["generator"] / 1e6 - 16.70) < 0.01
+    assert abs(counts["discriminator"] / 1e6 - 55.59) < 0.01
+    assert abs(counts["lip autoencoder"] / 1e6 - 7.84) < 0.01
+    assert n_params(LipGenerator(tiny().model)) < 0.2e6
+
+
+def test_fusion_layout():
+    B, C, Cp, T, F = 2, 3, 5, 4, 6
+    f_s, f_p = torch.randn(B, C, T, F), torch.randn(B, Cp, F, F)
+    x = fuse(f_s, f_p)
+    assert x.shape == (B, C + Cp, T, F, F)
+    for t in range(T):
+        for j in range(F):                       # audio vector copied into every column
+            assert torch.equal(x[:, :C, t, :, j], f_s[:, :, t, :])
+        assert torch.equal(x[:, C:, t], f_p)     # identity plane repeated at every frame
+    with pytest.raises(ValueError, match="fuse needs f_p"):
+        fuse(f_s, torch.randn(B, Cp, F + 1, F + 1))
+
+
+def test_pixel_and_perceptual_loss_values():
+    a, b = torch.zeros(2, 3), torch.tensor([[1.0, -2.0, 3.0], [0.0, 0.0, 0.0]])
+    assert pixel_loss(a, b).item() == pytest.approx(1.0)
+    fa = [torch.zeros(4), torch.ones(2)]
+    fb = [torch.full((4,), 2.0), torch.ones(2)]
+    assert perceptual_loss(fa, fb).item() == pytest.approx((4.0 + 0.0) / 2)
+
+
+def test_adversarial_losses_values():
+    x = torch.tensor([0.0, 2.0])
+    assert generator_adversarial_loss(x).item() == pytest.approx(np.mean([math.log(2), math.log(1 + math.exp(-2))]))
+    z = torch.zeros(3)
+    total, terms = discriminator_loss(z, z, z)           # D outputs 0.5 everywhere
+    assert total.item() == pytest.approx(2 * math.log(2))
+    total, _ = discriminator_loss(z, z, z, lambda_p=1.0, lambda_u=0.0)
+    assert total.item() == pytest.approx(2 * math.log(2))
+    # L_D = -log D(real) - 0.5 log(1 - D(fake)) - 0.5 log(1 - D(mismatch))
+    r, f, m = torch.tensor([1.5]), torch.tensor([-0.3]), torch.tensor([0.7])
+    sig = torch.sigmoid
+    want = -torch.log(sig(r)) - 0.5 * torch.log(1 - sig(f)) - 0.5 * torch.log(1 - sig(m))
+    assert discriminator_loss(r, f, m)[0].item() == pytest.approx(want.item(), rel=1e-5)
+
+
+def test_total_loss_weights_and_switches():
+    terms = {k: torch.tensor(v) for k, v in dict(corr=1.0, pix=2.0, perc=3.0, gen=4.0).items()}
+    cfg = paper().loss
+    total, logged = total_generator_loss(terms, cfg)
+    assert total.item() == pytest.approx(1.0 + 0.5 * 2 + 1.0 * 3 + 1.0 * 4)
+    off = paper().replace(loss=dict(use_gen=False, use_corr=False, w_pix=1.0)).loss
+    total, logged = total_generator_loss(terms, off)
+    assert total.item() == pytest.approx(2.0 + 3.0) and set(logged) == {"pix", "perc"}
+    with pytest.raises(ValueError, match="every loss term is disabled"):
+        total_generator_loss(terms, paper().replace(loss=dict(use_gen=False, use_corr=False,
+                                                              use_pix=False, use_perc=False)).loss)
+
+
+def test_correlation_loss_values():
+    a = torch.tensor([[0.0, 1.0, 0.0, -1.0]])
+    assert correlation_loss(a, a).item() == pytest.approx(0.0, abs=1e-6)
+    assert correlation_loss(a, -a).item() == pytest.approx(2.0)
+    assert correlation_loss(a, 3 * a + 7).item() == pytest.approx(0.0, abs=1e-6)  # scale/offset free
+    flat = torch.ones(1, 4)
+    assert centred_cosine(a, flat).item() == 0.0      # a flat curve carries no correlation
+    # with negatives: pairs (a_i, b_i) perfect, a_i vs b_{i-1} anti-correlated -> no penalty
+    A = torch.stack([a[0], -a[0]])
+    assert correlation_loss(A, A).item() == pytest.approx(0.0, abs=1e-6)
+
+
+def test_correlation_loss_cannot_be_minimised_by_constant_encoders():
+    """Encoders that ignore their input (learnable constant curves p, q) cannot go below 1."""
+    torch.manual_seed(0)
+    for _ in range(3):
+        p = torch.randn(15, requires_grad=True)
+        q = torch.randn(15, requires_grad=True)
+        opt = torch.optim.Adam([p, q], lr=0.05)
+        for _ in range(200):
+            loss = correlation_loss(p.expand(8, 15), q.expand(8, 15))
+            opt.zero_grad(); loss.backward(); opt.step()
+        assert loss.item() >= 1.0 - 1e-4
+    # ... whereas the authors' plain 1 - cos with non-negative outputs collapses to 0
+    p = torch.rand(15)
+    assert (1 - torch.nn.functional.cosine_similarity(p[None], p[None])).item() == pytest.approx(0, abs=1e-6)
+
+
+def test_mismatched_pairs_come_from_another_clip():
+    ids = torch.arange(5).float().view(5, 1)
+    m = mismatched(ids)
+    assert torch.all(m != ids)
+    assert sorted(m.flatten().tolist()) == sorted(ids.flatten().tolist())
+    with pytest.raises(ValueError):
+        mismatched(ids[:1])
+
+
+@pytest.mark.parametrize("perceptual", ["discriminator", "autoencoder"])
+def test_gradients_reach_generator_from_every_term(perceptual):
+    cfg = tiny().replace(loss=dict(perceptual=perceptual))
+    ae = LipAutoencoder(cfg.model) if perceptual == "autoencoder" else None
+    models = build_models(cfg, autoencoder=ae)
+    b = batch(cfg)
+    for name in ("corr", "pix", "perc", "gen"):
+        models.G.zero_grad(set_to_none=True)
+        fake, f_s = models.G(b["lms"], b["ref"])
+        terms = generator_terms(models, b, cfg, fake, f_s)
+        terms[name].backward()
+        for part in ("audio_encoder", "decoder"):
+            grads = [p.grad for p in getattr(models.G, part).parameters() if p.grad is not None]
+            assert grads and sum(g.abs().sum() for g in grads) > 0, (name, part)
+        if name != "corr":    # L_corr depends on the image only through the video's flow
+            assert any(p.grad is not None and p.grad.abs().sum() > 0
+                       for p in models.G.image_encoder.parameters()), name
+    if ae is not None:
+        assert all(not p.requires_grad for p in ae.parameters())
+
+
+def test_correlation_gradient_flows_through_flow():
+    cfg = tiny()
+    C = CorrelationNet(cfg.model)
+    video = (torch.rand(1, 3, 16, 64, 64) * 2 - 1).requires_grad_()
+    C.phi_v(C.flow(video)).sum().backward()
+    assert video.grad is not None and video.grad.abs().sum() > 0
+
+
+def _run_steps(seed, n=2):
+    cfg = tiny().replace(seed=seed)
+    models = build_models(cfg)
+    opts = build_optimizers(models, cfg)
+    logs = [train_step(models, opts, batch(cfg, B=2, seed=1), cfg) for _ in range(n)]
+    return logs, torch.cat([p.detach().flatten() for p in models.G.parameters()])
+
+
+def test_seeded_cpu_runs_are_bit_identical():
+    logs1, p1 = _run_steps(3)
+    logs2, p2 = _run_steps(3)
+    assert logs1 == logs2
+    assert torch.equal(p1, p2)
+    _, p3 = _run_steps(4)
+    assert not torch.equal(p1, p3)
+
+
+def test_train_step_without_discriminator_terms():
+    cfg = tiny().replace(loss=dict(use_gen=False, use_perc=False, use_corr=False))
+    models = build_models(cfg)
+    opts = build_optimizers(models, cfg)
+    logs = train_step(models, opts, batch(cfg), cfg)
+    assert "loss_D" not in logs and set(logs) == {"loss_G", "pix"}
+
+
+@pytest.mark.parametrize("lip,msg", [
+    (torch.zeros(1, 1, 64, 64), "RGB"),
+    (torch.zeros(1, 4, 64, 64), "RGB"),
+    (torch.zeros(1, 3, 32, 32), "64x64"),
+    (torch.full((1, 3, 64, 64), 255.0), r"\[-1, 1\]"),
+])
+def test_bad_image_inputs(lip, msg):
+    G = LipGenerator(tiny().model)
+    with pytest.raises(ValueError, match=msg):
+        G(torch.zeros(1, 1, 64, 128), lip)
+
+
+def test_bad_lms_input():
+    G = LipGenerator(tiny().model)
+    with pytest.raises(ValueError, match="LMS must be"):
+        G(torch.zeros(1, 1, 60, 128), torch.zeros(1, 3, 64, 64))
+
+
+def test_config_round_trip():
+    cfg = tiny()
+    assert Config.from_dict(cfg.to_dict()) == cfg
+    with pytest.raises(ValueError, match="unknown config preset"):
+        get_config("huge")
