@@ -29,11 +29,18 @@ sysdeps:
 	  $(SUDO) apt-get update -qq && $(SUDO) apt-get install -y -qq espeak-ng libespeak-ng1 >/dev/null; \
 	fi
 
-reproduce: env
-	$(PY) -m lmg_lib.cli info
+PARAMS ?= params/smoke.yaml
 
+# The main job: every notebook in order (papermill), figures regenerated into figures/.
+reproduce: env
+	$(PY) tools/run_notebooks.py --params $(PARAMS)
+
+# Unit tests, then nbval executing the notebooks (smoke defaults) with their checks cells.
+# Notebook artefacts of the test run go to build/test-artefacts, not to the user's artefacts/.
 test: env
-	$(PY) -m pytest -q
+	LMG_ARTEFACTS=$(CURDIR)/build/test-artefacts $(PY) -m pytest -q tests notebooks \
+	  --nbval-lax --nbval-kernel-name python3 --sanitize-with tests/nbval_sanitize.cfg \
+	  --nbval-cell-timeout 1800 --durations 15
 
 clean:
 	rm -rf build artefacts

@@ -1,0 +1,67 @@
+"""Execute the notebooks in order with papermill: the main job of `make reproduce`.
+
+    python tools/run_notebooks.py [--params params/smoke.yaml] [--only 01 03] [--out build/notebooks]
+
+Sources are the jupytext ``notebooks/NN_*.py`` files (the paired ``.ipynb`` are kept in sync by
+``tools/sync_notebooks.py``). Each notebook gets its section of the params file injected after its
+``parameters`` cell, runs with kernel ``python3`` and a per-cell timeout, and is written executed to
+``--out``. At the end the script lists every figure/table the notebooks regenerated under
+``figures/`` beside the paper's figure or table it corresponds to.
+"""
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from tools.figure_index import FIGURES  # noqa: E402
+
+
+def main(argv=None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--params", default=str(ROOT / "params" / "smoke.yaml"))
+    ap.add_argument("--only", nargs="*", help="notebook number prefixes to run, e.g. 01 03")
+    ap.add_argument("--out", default=str(ROOT / "build" / "notebooks"))
+    ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    args = ap.parse_args(argv)
+
+    import jupytext
+    import papermill as pm
+    import yaml
+
+    params = yaml.safe_load(Path(args.params).read_text()) or {}
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
+    if args.only:
+        sources = [s for s in sources if s.name[:2] in args.only]
+    os.environ.setdefault("MPLBACKEND", "Agg")
+    os.environ.setdefault("PYTHONHASHSEED", "0")
+    total = time.time()
+    for src in sources:
+        nb = jupytext.read(src)
+        nb.metadata["kernelspec"] = {"name": "python3", "display_name": "Python 3", "language": "python"}
+        raw = out / f".{src.stem}.input.ipynb"
+        jupytext.write(nb, raw, fmt="ipynb")
+        t = time.time()
+        print(f"==> {src.name} with {params.get(src.stem, {})}", flush=True)
+        pm.execute_notebook(str(raw), str(out / f"{src.stem}.ipynb"), parameters=params.get(src.stem, {}),
+                            kernel_name="python3", execution_timeout=args.timeout, cwd=str(ROOT / "notebooks"),
+                            progress_bar=False, log_output=False)
+        raw.unlink()
+        print(f"    done in {time.time() - t:.0f} s", flush=True)
+    print(f"\nall notebooks done in {time.time() - total:.0f} s; executed copies in {out}\n")
+    print("Regenerated figures and tables (figures/):")
+    for name, (nb_name, paper_ref) in FIGURES.items():
+        p = ROOT / "figures" / name
+        mark = "ok     " if p.exists() else "MISSING"
+        print(f"  [{mark}] {name:<34} {nb_name:<22} {paper_ref}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
