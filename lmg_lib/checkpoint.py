@@ -10,12 +10,12 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import torch
 
 from .config import Config
+from .files import atomic_write
 from .generator import LipGenerator
 
 FORMAT = "lmg-generator-v1"
@@ -23,22 +23,6 @@ FORMAT = "lmg-generator-v1"
 
 class CheckpointError(ValueError):
     """A checkpoint that is missing, unreadable or made for another configuration."""
-
-
-def atomic_write(path: str | os.PathLike, write_fn) -> Path:
-    """Call ``write_fn(tmp_path)`` and move the result into place in one rename, so a crash never
-    leaves a half-written file at ``path``."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    os.close(fd)
-    try:
-        write_fn(tmp)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-    return path
 
 
 def atomic_save(obj, path: str | os.PathLike) -> Path:
