@@ -136,9 +136,17 @@ def clip_lms(lms: np.ndarray, start_frame: int, n_frames: int = 16,
     return block[None]
 
 
-def spectral_flux(lms: np.ndarray, cfg: AudioConfig = AudioConfig()) -> np.ndarray:
-    """Per-video-frame audio change: mean LMS of frame t minus frame t-1 (the authors' delay
-    analysis uses the mean of LMS_t - LMS_{t-1}); returns (n_frames - 1,)."""
+def spectral_flux(lms: np.ndarray, cfg: AudioConfig = AudioConfig(), mode: str = "signed") -> np.ndarray:
+    """Per-video-frame audio change, (n_frames - 1,): the mean LMS of frame t minus that of frame
+    t-1, as in the authors' delay analysis (``mode="signed"``). ``"abs"`` takes its magnitude (rises
+    and falls both count as change) and ``"positive"`` keeps rises only."""
     s = cfg.steps_per_frame
     per_frame = lms[: lms.shape[0] // s * s].reshape(-1, s, lms.shape[1]).mean(axis=(1, 2))
-    return np.diff(per_frame)
+    d = np.diff(per_frame)
+    if mode == "signed":
+        return d
+    if mode == "abs":
+        return np.abs(d)
+    if mode == "positive":
+        return np.maximum(d, 0.0)
+    raise ValueError(f"spectral_flux mode must be 'signed', 'abs' or 'positive', got {mode!r}")
