@@ -1,0 +1,130 @@
+"""Baselines with the generator's call signature ``(lms (B,1,64,128), ref (B,3,S,S)) -> (video, aux)``.
+
+* ``Speech2VidBaseline`` -- a "You said that?" (Chung, Jamaludin & Zisserman, BMVC 2017) style model:
+  a 2-D encoder-decoder applied to every frame on its own. The audio encoder reads the LMS window
+  centred on that frame (``context`` frames either side, 0.36 s for context 4; Speech2Vid read
+  0.35 s of MFCC), the identity encoder reads the reference lip image, the audio vector is tiled
+  over the identity bottleneck and a 2-D decoder with U-Net skip connections from the identity
+  encoder draws the frame. No temporal model, trained with L1 only (``train_baseline``, which is
+  ``Trainer`` with ``variant="l1"``). Differences from Speech2Vid: LMS instead of MFCC, one
+  reference image instead of five, 64x64 lips instead of 109x109 faces, no deblurring CNN.
+* ``StaticBaseline`` -- the reference frame repeated for all 16 frames (the "no motion" floor of
+  every metric).
+"""
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from .blocks import conv_bn_relu, kaiming_init
+from .checkpoint import CheckpointError
+from .files import atomic_write
+from .config import Config, ModelConfig
+
+BASELINE_FORMAT = "lmg-baseline-v1"
+
+
+class StaticBaseline(nn.Module):
+    """video[:, :, t] = ref for every t; aux is None."""
+
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        self.cfg = cfg
+
+    def forward(self, lms: torch.Tensor, ref: torch.Tensor):
+        return ref.unsqueeze(2).repeat(1, 1, self.cfg.n_frames, 1, 1), None
+
+
+def _up(c_in: int, c_out: int) -> nn.Sequential:
+    return nn.Sequential(nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out),
+                         nn.ReLU(inplace=True))
+
+
+class Speech2VidBaseline(nn.Module):
+    """Per-frame 2-D encoder-decoder. aux: the per-frame audio vectors (B, 8w, T)."""
+
+    def __init__(self, cfg: ModelConfig = ModelConfig(), context: int = 4, steps_per_frame: int = 4):
+        super().__init__()
+        if cfg.image_size % 8:
+            raise ValueError("Speech2VidBaseline needs an image size divisible by 8")
+        self.cfg, self.context, self.spf = cfg, context, steps_per_frame
+        w = cfg.width
+        self.audio = nn.Sequential(                                  # (N, 1, (2c+1)*4, n_mels)
+            conv_bn_relu(1, w, 3, 1, 1), conv_bn_relu(w, 2 * w, 3, 2, 1),
+            conv_bn_relu(2 * w, 4 * w, 3, 2, 1), conv_bn_relu(4 * w, 8 * w, 3, 2, 1),
+            nn.AdaptiveAvgPool2d(1), nn.Flatten(), nn.Linear(8 * w, 8 * w), nn.ReLU(inplace=True))
+        self.id1 = nn.Sequential(nn.ReflectionPad2d(3), conv_bn_relu(3, 2 * w, 7, 1, 0))   # S
+        self.id2 = conv_bn_relu(2 * w, 4 * w, 3, 2, 1)                                   # S/2
+        self.id3 = conv_bn_relu(4 * w, 8 * w, 3, 2, 1)                                   # S/4
+        self.id4 = conv_bn_relu(8 * w, 8 * w, 3, 2, 1)                                   # S/8
+        self.fuse = conv_bn_relu(16 * w, 8 * w, 3, 1, 1)
+        self.up3 = _up(8 * w, 8 * w)                                  # S/4, + id3 skip
+        self.up2 = _up(16 * w, 4 * w)                                 # S/2, + id2 skip
+        self.up1 = _up(8 * w, 2 * w)                                  # S,   + id1 skip
+        self.out = nn.Sequential(nn.Conv2d(4 * w, 3, 3, 1, 1), nn.Tanh())
+        kaiming_init(self)
+
+    def audio_windows(self, lms: torch.Tensor) -> torch.Tensor:
+        """(B, 1, 4T, M) -> (B*T, 1, (2c+1)*4, M): each frame's LMS steps with ``context`` frames
+        either side (edge frames replicated at the clip's ends)."""
+        B, _, L, M = lms.shape
+        T, c, k = self.cfg.n_frames, self.context, self.spf
+        x = F.pad(lms, (0, 0, c * k, c * k), mode="replicate")                     # (B, 1, L + 2ck, M)
+        win = x.unfold(2, (2 * c + 1) * k, k)                                       # (B, 1, T, M, W)
+        return win.permute(0, 2, 1, 4, 3).reshape(B * T, 1, (2 * c + 1) * k, M)
+
+    def forward(self, lms: torch.Tensor, ref: torch.Tensor):
+        B, T, S = ref.shape[0], self.cfg.n_frames, ref.shape[-1]
+        a = self.audio(self.audio_windows(lms))                                     # (B*T, 8w)
+        # the identity features are the same for every frame: compute them once per clip
+        e1 = self.id1(ref); e2 = self.id2(e1); e3 = self.id3(e2); e4 = self.id4(e3)
+        rep = lambda e: e.unsqueeze(1).expand(B, T, *e.shape[1:]).reshape(B * T, *e.shape[1:])
+        z = self.fuse(torch.cat([rep(e4), a[:, :, None, None].expand(-1, -1, *e4.shape[-2:])], 1))
+        y = self.up3(z)
+        y = self.up2(torch.cat([y, rep(e3)], 1))
+        y = self.up1(torch.cat([y, rep(e2)], 1))
+        y = self.out(torch.cat([y, rep(e1)], 1))                                    # (B*T, 3, S, S)
+        video = y.view(B, T, 3, S, S).permute(0, 2, 1, 3, 4)                        # (B, 3, T, S, S)
+        return video, a.view(B, T, -1).permute(0, 2, 1)
+
+
+def export_baseline(model: nn.Module, cfg: Config, path: str | os.PathLike, extra: dict | None = None,
+                    fp16: bool = True) -> Path:
+    """Weights as safetensors with the class name and config in the metadata."""
+    from safetensors.torch import save_file
+    state = {k: (v.half() if fp16 and v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in model.state_dict().items()}
+    meta = {"format": BASELINE_FORMAT, "class": type(model).__name__, "config": cfg.to_json(),
+            "extra": json.dumps(extra or {})}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+
+
+def load_baseline(path: str | os.PathLike, device="cpu") -> tuple[nn.Module, Config]:
+    from safetensors import safe_open
+    from safetensors.torch import load_file
+    with safe_open(str(path), framework="pt") as f:
+        meta = f.metadata() or {}
+    if meta.get("format") != BASELINE_FORMAT:
+        raise CheckpointError(f"{path} is not an lmg baseline checkpoint")
+    cfg = Config.from_dict(json.loads(meta["config"]))
+    cls = {"Speech2VidBaseline": Speech2VidBaseline, "StaticBaseline": StaticBaseline}[meta["class"]]
+    model = cls(cfg.model)
+    model.load_state_dict({k: v.float() if v.is_floating_point() else v
+                           for k, v in load_file(str(path)).items()})
+    return model.to(device).eval(), cfg
+
+
+def train_baseline(cfg: Config, dataset, out_dir, **trainer_kwargs) -> dict:
+    """Train ``Speech2VidBaseline`` with L1 only (``Trainer`` with ``variant="l1"``)."""
+    from .train import Trainer
+    trainer = Trainer(cfg, dataset, out_dir, variant="l1", generator=Speech2VidBaseline(cfg.model),
+                      **trainer_kwargs)
+    try:
+        return trainer.fit()
+    finally:
+        trainer.close()

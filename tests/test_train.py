@@ -1,0 +1,206 @@
+"""Training loop: CLI smoke run, exact resume, NaN stop, DDP (gloo, 2 processes), ablations, baselines.
+
+CPU only and short: the tiny preset, batch 2, a handful of steps, synthetic clips (the
+``LipClipDataset`` dict contract) except where the real dataset class is exercised.
+"""
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+import lmg_lib.train as train_mod
+from lmg_lib.baselines import Speech2VidBaseline, StaticBaseline, export_baseline, load_baseline
+from lmg_lib.checkpoint import load_generator
+from lmg_lib.config import tiny
+from lmg_lib.losses import TERMS
+from lmg_lib.train import (ABLATIONS, NonFiniteLossError, SyntheticClipDataset, Trainer, apply_variant,
+                           build_models, collate_clips, generator_terms, log_keys, main, param_digest,
+                           train_step)
+
+
+def _rows(path):
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def _losses(rows):
+    """Logged rows without the (timing) clips/s column."""
+    return [{k: v for k, v in r.items() if k != "clips_per_s"} for r in rows]
+
+
+def tiny_cfg(**train):
+    return tiny().replace(train=dict(dict(batch_size=2, log_every=1), **train))
+
+
+@pytest.fixture(scope="module")
+def smoke_run(tmp_path_factory):
+    out = tmp_path_factory.mktemp("smoke")
+    rc = main(["--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
+               "--batch-size", "2", "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1",
+               "--no-progress"])
+    return rc, out
+
+
+def test_cli_smoke_writes_log_checkpoint_and_generator(smoke_run):
+    rc, out = smoke_run
+    assert rc == 0
+    rows = _rows(out / "train_log.csv")
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    assert set(log_keys(apply_variant(tiny(), "full"))) <= set(rows[0])
+    assert all(float(r["clips_per_s"]) > 0 and float(r["lr"]) == 2e-4 for r in rows)
+    ck = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+    assert ck["step"] == 2 and set(ck["models"]) == {"G", "D", "corr"}
+    assert set(ck["optimizers"]) == {"G", "D", "corr"} and set(ck["rng"]) >= {"python", "numpy", "torch"}
+    G, cfg, extra = load_generator(out / "generator.safetensors", expect=tiny())
+    assert extra == {"variant": "full", "step": 2}
+    ref = {k: v for k, v in ck["models"]["G"].items()}
+    for k, v in G.state_dict().items():      # fp16 export of the trained weights
+        assert torch.allclose(v.float(), ref[k].float().half().float()), k
+    # a second run into the same folder must not silently overwrite it
+    assert main(["--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
+                 "--batch-size", "2", "--device", "cpu", "--no-progress"]) == 2
+
+
+def test_resume_is_exact(tmp_path):
+    """3 steps uninterrupted == 2 steps + kill after step 3 (no checkpoint of it) + resume."""
+    cfg, ds = tiny_cfg(steps=3, checkpoint_every=2), SyntheticClipDataset(6, tiny())
+    # epoch of 3 batches of 2: the resumed step 3 is the last batch of epoch 0
+    tr = Trainer(cfg, ds, tmp_path, device="cpu", progress=False)
+    res = tr.fit(stop_after=3)                 # steps 1..3 run uninterrupted, then "killed"
+    assert res == {"step": 3, "stopped": True}
+    want_digest, want_rows = param_digest(tr.models), _losses(_rows(tmp_path / "train_log.csv"))
+    assert len(want_rows) == 3 and not (tmp_path / "generator.safetensors").exists()
+    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 2
+    del tr
+    torch.manual_seed(1234)                    # the checkpoint must restore every RNG
+    tr2 = Trainer(cfg, ds, tmp_path, device="cpu", progress=False, resume=True)
+    assert (tr2.step, tr2.epoch, tr2.batch_in_epoch) == (2, 0, 2)
+    res = tr2.fit()
+    assert res["step"] == 3
+    assert param_digest(tr2.models) == want_digest
+    assert _losses(_rows(tmp_path / "train_log.csv")) == want_rows
+    assert (tmp_path / "generator.safetensors").exists()
+
+
+def test_resume_refuses_other_settings(tmp_path, smoke_run):
+    _, out = smoke_run
+    with pytest.raises(ValueError, match="another configuration"):
+        Trainer(tiny_cfg(), SyntheticClipDataset(6, tiny()), out, variant="l1", device="cpu",
+                resume=True, progress=False)
+
+
+def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, capsys):
+    calls = {"n": 0}
+    real_pixel_loss = train_mod.pixel_loss
+
+    def nan_from_step_3(fake, real):
+        calls["n"] += 1
+        loss = real_pixel_loss(fake, real)
+        return loss * float("nan") if calls["n"] >= 3 else loss
+
+    monkeypatch.setattr(train_mod, "pixel_loss", nan_from_step_3)
+    rc = main(["--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path), "--steps", "5",
+               "--batch-size", "2", "--device", "cpu", "--variant", "l1", "--checkpoint-every", "2",
+               "--no-progress"])
+    err = capsys.readouterr().err
+    ckpt = tmp_path / "checkpoints" / "last.pt"
+    assert rc == 3
+    assert "non-finite loss" in err and "at step 3" in err and f"{ckpt} (step 2)" in err
+    ck = torch.load(ckpt, weights_only=False)
+    assert ck["step"] == 2
+    assert all(torch.isfinite(v).all() for v in ck["models"]["G"].values() if v.is_floating_point())
+    assert not (tmp_path / "generator.safetensors").exists()
+    # the Python API raises
+    monkeypatch.setattr(train_mod, "pixel_loss", lambda f, r: real_pixel_loss(f, r) * float("inf"))
+    tr = Trainer(tiny_cfg(steps=2), SyntheticClipDataset(4, tiny()), tmp_path / "b", variant="l1",
+                 device="cpu", progress=False)
+    with pytest.raises(NonFiniteLossError, match="at step 1; .*no checkpoint was written"):
+        tr.fit()
+
+
+def test_ddp_gloo_two_processes(tmp_path):
+    """torchrun, 2 CPU processes (gloo): both ranks end with bit-identical parameters."""
+    env = dict(os.environ, OMP_NUM_THREADS="1")
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
+           "-m", "lmg_lib.train", "--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path),
+           "--steps", "2", "--batch-size", "2", "--device", "cpu", "--variant", "full",
+           "--log-every", "1", "--no-progress"]
+    p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)
+    assert p.returncode == 0, p.stdout[-3000:] + p.stderr[-3000:]
+    import json
+    final = json.loads((tmp_path / "final.json").read_text())
+    assert final["world_size"] == 2 and final["step"] == 2
+    d = final["rank_param_sha256"]
+    assert len(d) == 2 and d[0] == d[1]
+    rows = _rows(tmp_path / "train_log.csv")          # only rank 0 writes: one row per step
+    assert [int(r["step"]) for r in rows] == [1, 2]
+    ck = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    assert ck["world_size"] == 2 and ck["batch_in_epoch"] == 2   # 8 clips / 2 ranks / batch 2
+
+
+def test_ablation_variants_compute_only_their_terms():
+    ds = SyntheticClipDataset(2, tiny())
+    batch = collate_clips([ds[0], ds[1]])
+    want = {"l1": {"pix"}, "gan": {"pix", "gen"}, "perc": {"pix", "gen", "perc"},
+            "corr": {"pix", "gen", "corr"}, "full": set(TERMS)}
+    assert set(ABLATIONS) == set(want)
+    for variant, terms in want.items():
+        cfg = apply_variant(tiny(), variant)
+        assert {t for t in TERMS if getattr(cfg.loss, f"use_{t}")} == terms
+        models = build_models(cfg)
+        with torch.no_grad():
+            fake, f_s = models.G(batch["lms"], batch["ref"])
+            assert set(generator_terms(models, batch, cfg, fake, f_s)) == terms, variant
+        assert set(log_keys(cfg)) - {"loss_G", "loss_D", "d_real", "d_fake", "d_mismatch"} == terms
+        assert ("loss_D" in log_keys(cfg)) == (variant != "l1")
+    with pytest.raises(ValueError, match="unknown variant"):
+        apply_variant(tiny(), "nope")
+
+
+def test_train_step_sync_false_returns_device_tensors():
+    cfg = apply_variant(tiny(), "l1")
+    models = build_models(cfg)
+    opts = train_mod.build_optimizers(models, cfg)
+    ds = SyntheticClipDataset(2, tiny())
+    logs = train_step(models, opts, collate_clips([ds[0], ds[1]]), cfg, sync=False)
+    assert set(logs) == {"loss_G", "pix"} and all(isinstance(v, torch.Tensor) and v.dim() == 0
+                                                  for v in logs.values())
+
+
+def test_baselines_shapes_and_static_equals_reference(tmp_path):
+    cfg = tiny()
+    ds = SyntheticClipDataset(2, cfg)
+    b = collate_clips([ds[0], ds[1]])
+    static = StaticBaseline(cfg.model)
+    video, aux = static(b["lms"], b["ref"])
+    assert video.shape == (2, 3, 16, 64, 64) and aux is None
+    for t in range(16):
+        assert torch.equal(video[:, :, t], b["ref"])
+    s2v = Speech2VidBaseline(cfg.model)
+    video, aux = s2v(b["lms"], b["ref"])
+    assert video.shape == (2, 3, 16, 64, 64) and aux.shape == (2, 8 * cfg.model.width, 16)
+    assert video.min() >= -1 and video.max() <= 1
+    # each frame's audio window is centred on that frame (4 steps per frame, 4 frames of context)
+    win = s2v.audio_windows(b["lms"])
+    assert win.shape == (2 * 16, 1, 36, 128)
+    assert torch.equal(win[5, 0, 16:20], b["lms"][0, 0, 20:24])          # frame 5 of clip 0
+    assert torch.equal(win[16, 0, :16], b["lms"][1, 0, :1].expand(16, -1))  # replicated edge
+    # different audio -> different frames (the audio path is used)
+    v2, _ = s2v(b["lms"].flip(2), b["ref"])
+    assert not torch.allclose(video, v2)
+    path = export_baseline(s2v, cfg, tmp_path / "s2v.safetensors")
+    m, cfg2 = load_baseline(path)
+    assert isinstance(m, Speech2VidBaseline) and cfg2.model == cfg.model
+
+
+def test_speech2vid_trains_through_trainer_with_l1(tmp_path):
+    from lmg_lib.baselines import train_baseline
+    res = train_baseline(tiny_cfg(steps=1), SyntheticClipDataset(4, tiny()), tmp_path, device="cpu",
+                         progress=False)
+    assert res["step"] == 1 and Path(res["generator"]).name == "Speech2VidBaseline.safetensors"
+    assert set(_rows(tmp_path / "train_log.csv")[0]) >= {"loss_G", "pix"}
+    assert "loss_D" not in _rows(tmp_path / "train_log.csv")[0]
