@@ -1,0 +1,280 @@
+"""`lmg generate` and lmg_lib.inference: end to end, bad inputs, fast path equivalence, seams."""
+import math
+import os
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+
+from lmg_lib import inference as inf
+from lmg_lib.cli import main
+from lmg_lib.config import ModelConfig, tiny
+from lmg_lib.generator import LipGenerator
+
+SR = 16000
+
+
+def tone_bursts(seconds: float, seed: int = 0) -> np.ndarray:
+    """A syllable-like sequence: 220 Hz + harmonics, amplitude-modulated at ~4 Hz, plus a little noise."""
+    rng = np.random.default_rng(seed)
+    t = np.arange(int(round(seconds * SR))) / SR
+    env = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) ** 0.5
+    y = env * (np.sin(2 * np.pi * 220 * t) + 0.5 * np.sin(2 * np.pi * 440 * t)) * 0.3
+    return (y + 0.003 * rng.standard_normal(len(t))).astype(np.float32)
+
+
+def _randomise_bn(G):
+    g = torch.Generator().manual_seed(1)
+    for m in G.modules():
+        if isinstance(m, torch.nn.modules.batchnorm._BatchNorm):
+            m.running_mean.copy_(torch.rand(m.num_features, generator=g) * 0.4 - 0.2)
+            m.running_var.copy_(torch.rand(m.num_features, generator=g) * 1.5 + 0.5)
+            m.weight.data.copy_(torch.rand(m.num_features, generator=g) * 0.5 + 0.5)
+            m.bias.data.copy_(torch.rand(m.num_features, generator=g) * 0.2 - 0.1)
+    return G.eval()
+
+
+@pytest.fixture(scope="module")
+def files(tmp_path_factory):
+    import soundfile as sf
+    from PIL import Image
+    import skimage.data
+    from lmg_lib.checkpoint import export_generator
+    d = tmp_path_factory.mktemp("generate")
+    torch.manual_seed(0)
+    cfg = tiny()
+    export_generator(_randomise_bn(LipGenerator(cfg.model)), cfg, d / "tiny.safetensors")
+    sf.write(d / "speech.wav", tone_bursts(1.23), SR)
+    sf.write(d / "short.wav", tone_bursts(0.30), SR)
+    sf.write(d / "tooshort.wav", tone_bursts(0.02), SR)
+    sf.write(d / "silent.wav", np.zeros(SR, np.float32), SR)
+    (d / "empty.wav").write_bytes(b"")
+    (d / "corrupt.wav").write_bytes(b"RIFF\x00\x00garbage" * 50)
+    face = skimage.data.astronaut()                               # 512x512 real frontal face
+    Image.fromarray(face).save(d / "face.png")
+    Image.fromarray(face[250:330, 180:260]).save(d / "lip.png")   # an 80x80 crop around the mouth
+    Image.fromarray(face[250:330, 180:260]).convert("L").save(d / "lip_gray.png")
+    Image.fromarray(face[250:330, 180:260]).convert("RGBA").save(d / "lip_rgba.png")
+    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)).save(d / "noise.png")
+    (d / "notimage.png").write_text("this is not a png\n")
+    (d / "blocker").write_text("a file where a folder is expected\n")
+    return d
+
+
+def _run(capsys, *argv):
+    rc = main(list(map(str, argv)))
+    cap = capsys.readouterr()
+    return rc, cap.out, cap.err
+
+
+def _leftovers(folder: Path):
+    return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
+
+
+def _audio_seconds(path) -> float:
+    import av
+    with av.open(str(path)) as c:
+        s = c.streams.audio[0]
+        return sum(f.samples for f in c.decode(s)) / s.rate
+
+
+# ---------------------------------------------------------------------------------------------
+# end to end
+
+def test_generate_lip_crop_end_to_end(files, tmp_path, capsys):
+    from lmg_lib.video_io import probe
+    out = tmp_path / "out" / "lips.mp4"
+    rc, stdout, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
+                           "--out", out, "--checkpoint", files / "tiny.safetensors", "--threads", 2)
+    assert rc == 0, err
+    info = probe(out)
+    assert info["n_frames"] == math.ceil(1.23 * 25) == 31
+    assert (info["width"], info["height"], info["fps"]) == (64, 64, 25.0)
+    assert info["has_audio"]
+    assert abs(_audio_seconds(out) - 1.23) <= 1024 / 16000 + 1e-3      # within one AAC frame
+    assert _leftovers(out.parent) == ["lips.mp4"]
+    assert "wrote" in stdout
+
+
+def test_generate_face_side_by_side_and_strip(files, tmp_path, capsys):
+    from lmg_lib.video_io import probe
+    out, strip = tmp_path / "face.mp4", tmp_path / "strip.png"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "face.png",
+                      "--out", out, "--checkpoint", files / "tiny.safetensors", "--side-by-side",
+                      "--strip", strip)
+    assert rc == 0, err
+    assert "lip region found" in err
+    info = probe(out)
+    assert info["n_frames"] == 31 and info["height"] == inf.SIDE_BY_SIDE_HEIGHT
+    assert info["width"] == 2 * inf.SIDE_BY_SIDE_HEIGHT                 # square face + square lips
+    from PIL import Image
+    assert Image.open(strip).size == (16 * 64, 64)
+    assert _leftovers(tmp_path) == ["face.mp4", "strip.png"]
+
+
+def test_short_audio_is_padded_with_a_warning(files, tmp_path, capsys):
+    from lmg_lib.video_io import probe
+    out = tmp_path / "short.mp4"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "short.wav", "--image", files / "lip_gray.png",
+                      "--out", out, "--checkpoint", files / "tiny.safetensors")
+    assert rc == 0, err
+    assert "shorter than one clip" in err and "grayscale" in err
+    assert probe(out)["n_frames"] == math.ceil(0.30 * 25)
+
+
+def test_info_still_works(capsys):
+    rc, out, _ = _run(capsys, "info", "--presets", "tiny")
+    assert rc == 0 and "[tiny]" in out
+
+
+# ---------------------------------------------------------------------------------------------
+# bad inputs: one line on stderr, the documented exit code, no file left behind
+
+BAD = [  # (id, argument overrides, exit code, message fragment)
+    ("audio-missing", {"--audio": "nothere.wav"}, 3, "not found"),
+    ("audio-empty", {"--audio": "empty.wav"}, 3, "empty"),
+    ("audio-corrupt", {"--audio": "corrupt.wav"}, 3, "cannot read"),
+    ("audio-silent", {"--audio": "silent.wav"}, 3, "silent"),
+    ("audio-too-short", {"--audio": "tooshort.wav"}, 3, "too short"),
+    ("image-missing", {"--image": "nothere.png"}, 4, "not found"),
+    ("image-not-an-image", {"--image": "notimage.png"}, 4, "not an image"),
+    ("image-no-face", {"--image": "noise.png", "--image-kind": "face"}, 4, "no face found"),
+    ("checkpoint-missing", {"--checkpoint": "nothere.safetensors"}, 5, "train one"),
+    ("checkpoint-corrupt", {"--checkpoint": "corrupt.wav"}, 5, "checkpoint"),
+    ("checkpoint-other-config", {"--config": "paper"}, 5, "made for config 'tiny'"),
+    ("output-unwritable", {"--out": "blocker/out.mp4"}, 6, "cannot write"),
+    ("output-not-mp4", {"--out": "out.avi"}, 6, ".mp4"),
+    ("output-is-dir", {"--out": "."}, 6, "mp4"),
+    ("usage-threads", {"--threads": "0"}, 2, "--threads"),
+    ("usage-kind", {"--image-kind": "body"}, 2, "invalid choice"),
+    ("usage-missing-arg", {"--audio": None}, 2, "required"),
+]
+
+
+@pytest.mark.parametrize("name,over,code,fragment", BAD, ids=[b[0] for b in BAD])
+def test_bad_inputs(files, tmp_path, capsys, name, over, code, fragment):
+    work = tmp_path / "w"
+    work.mkdir()
+    (work / "blocker").write_text("x")
+    args = {"--audio": files / "speech.wav", "--image": files / "lip.png", "--out": work / "out.mp4",
+            "--checkpoint": files / "tiny.safetensors"}
+    for k, v in over.items():
+        if v is None:
+            args.pop(k)
+        elif k in ("--audio", "--image", "--checkpoint"):
+            args[k] = files / v
+        elif k == "--out":
+            args[k] = work / v
+        else:
+            args[k] = v
+    argv = ["generate"] + [str(x) for kv in args.items() for x in kv] + ["--strip", str(work / "strip.png")]
+    rc, out, err = _run(capsys, *argv)
+    assert rc == code, err
+    lines = [ln for ln in err.splitlines() if ln.strip()]
+    assert len(lines) == 1 and lines[0].startswith("lmg: error:"), err
+    assert fragment in lines[0], lines[0]
+    assert "Traceback" not in err
+    assert _leftovers(work) == ["blocker"]                       # nothing written, no temp files
+
+
+def test_failure_while_writing_leaves_nothing(files, tmp_path, capsys, monkeypatch):
+    import lmg_lib.video_io as vio
+
+    def broken(path, frames, **kw):                              # writes half a file, then fails
+        Path(path).write_bytes(b"\x00" * 100)
+        raise vio.VideoError("disk full (simulated)")
+    monkeypatch.setattr(vio, "write_video", broken)
+    out, strip = tmp_path / "o.mp4", tmp_path / "s.png"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
+                      "--out", out, "--strip", strip, "--checkpoint", files / "tiny.safetensors")
+    assert rc == 6 and "disk full" in err
+    assert _leftovers(tmp_path) == []
+
+
+def test_image_channels():
+    notes = []
+    assert inf.load_image(np.zeros((10, 12), np.uint8), notes).shape == (10, 12, 3)
+    assert inf.load_image(np.zeros((10, 12, 4), np.uint8), notes).shape == (10, 12, 3)
+    assert any("grayscale" in n for n in notes) and any("alpha" in n for n in notes)
+    with pytest.raises(inf.ImageError, match="got shape"):
+        inf.load_image(np.zeros((10, 12, 5), np.uint8))
+
+
+def test_rgba_file_drops_alpha(files):
+    notes = []
+    out = inf.lip_image_from(files / "lip_rgba.png", 64, "lip", notes)
+    assert out["lip"].shape == (64, 64, 3) and out["lip"].dtype == np.uint8
+    assert any("alpha" in n for n in notes)
+
+
+# ---------------------------------------------------------------------------------------------
+# fast generator == plain generator
+
+def _equivalence(mcfg: ModelConfig, B: int) -> float:
+    torch.manual_seed(0)
+    G = _randomise_bn(LipGenerator(mcfg))
+    lms = torch.rand(B, 1, 4 * mcfg.n_frames, 128) * 2 - 1
+    lip = (torch.rand(1, 3, 64, 64) * 2 - 1).expand(B, -1, -1, -1)
+    with torch.inference_mode():
+        ref, fs_ref = G(lms, lip)
+        out, fs = inf.fast_generator(G)(lms, lip)
+    assert out.shape == ref.shape and fs.shape == fs_ref.shape
+    return (out - ref).abs().max().item()
+
+
+def test_fast_generator_equals_plain_tiny():
+    assert _equivalence(tiny().model, B=3) < 1e-4
+
+
+def test_fast_generator_equals_plain_paper_width():
+    """Paper width (32 -> 256 channels, k7 output conv), one window; 1 residual block to keep the
+    plain reference quick (every residual block is the same kind of layer)."""
+    assert _equivalence(ModelConfig(n_res_blocks=1), B=1) < 1e-4
+
+
+def test_generate_video_api(files):
+    from lmg_lib.checkpoint import load_generator
+    G, cfg, _ = load_generator(files / "tiny.safetensors")
+    lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
+    y = tone_bursts(2.05)
+    fast = inf.generate_video(G, cfg, (y, SR), lip)
+    plain = inf.generate_video(G, cfg, y, lip, fast=False)
+    assert fast.shape == (math.ceil(2.05 * 25), 64, 64, 3) and fast.dtype == np.uint8
+    assert np.abs(fast.astype(int) - plain.astype(int)).max() <= 1    # rounding to uint8 only
+
+
+# ---------------------------------------------------------------------------------------------
+# windows and seams
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 28, 29, 31, 75, 100])
+@pytest.mark.parametrize("overlap", [0, 4, 8])
+def test_windows_cover_and_weights_sum_to_one(n, overlap):
+    starts = inf.window_starts(n, 16, overlap)
+    covered = np.zeros(max(n, 16), int)
+    for s in starts:
+        covered[s:s + 16] += 1
+    assert covered.min() >= 1 and starts[0] == 0 and starts[-1] + 16 == max(n, 16)
+    w = inf.blend_weights(starts, n, 16)
+    total = np.zeros(max(n, 16))
+    for s, wi in zip(starts, w):
+        total[s:s + 16] += wi
+    np.testing.assert_allclose(total, 1.0, atol=1e-12)
+    assert (w > 0).all()
+
+
+def test_blending_removes_seams():
+    """Windows of a smooth signal, each with its own offset (a seam): cross-fading spreads the
+    offset over the overlap, so the largest frame-to-frame step is much smaller than the seam."""
+    n, overlap = 75, 4
+    starts = inf.window_starts(n, 16, overlap)
+    smooth = np.sin(np.arange(n) / 10.0)
+    offsets = np.where(np.arange(len(starts)) % 2 == 0, 0.0, 0.3)
+    clips = np.stack([smooth[s:s + 16] + o for s, o in zip(starts, offsets)])[..., None]
+    blended = inf.blend_windows(clips, starts, n)[:, 0]
+    within = np.abs(np.diff(smooth)).max()
+    assert np.abs(np.diff(blended)).max() < within + 0.3 / 2    # seam spread over >= 4 frames
+    # without overlap the seam is a full 0.3 step
+    starts0 = inf.window_starts(n, 16, 0)
+    clips0 = np.stack([smooth[s:s + 16] + o for s, o in zip(starts0, offsets[:len(starts0)])])[..., None]
+    assert np.abs(np.diff(inf.blend_windows(clips0, starts0, n)[:, 0])).max() > 0.25
