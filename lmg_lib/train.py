@@ -343,12 +343,15 @@ class Trainer:
     ``tensorboard/`` (if TensorBoard is installed).
 
     ``generator``: train another network with the generator's call signature instead of
-    ``LipGenerator`` (e.g. ``baselines.Speech2VidBaseline`` with ``variant="l1"``)."""
+    ``LipGenerator`` (e.g. ``baselines.Speech2VidBaseline`` with ``variant="l1"``).
+    ``sample_batch``: a fixed batch (``lms``, ``ref``) whose generated videos are saved every
+    ``sample_every`` steps (and at step 0 and the end) as ``samples/step_NNNNNN.npy``, uint8
+    (B, 16, S, S, 3): samples over time, without touching the training RNG or BatchNorm statistics."""
 
     def __init__(self, cfg: Config, dataset, out_dir, *, variant: str = "full",
                  device: str | None = None, resume: bool = False, progress: bool = True,
                  generator: nn.Module | None = None, autoencoder: LipAutoencoder | None = None,
-                 sync_bn: bool = False):
+                 sync_bn: bool = False, sample_batch: dict | None = None):
         self.cfg = cfg = apply_variant(cfg, variant)
         self.variant, self.out = variant, Path(out_dir)
         self.rank, self.world, local, self._owns_pg = init_distributed(device)
@@ -413,6 +416,25 @@ class Trainer:
         if resume:
             self.load_checkpoint(self.ckpt_path)
         self.tb = None
+        self.sample_batch = sample_batch
+
+    def save_sample(self) -> Path | None:
+        """Generate ``sample_batch`` with G in eval mode and save it (rank 0 only)."""
+        if self.sample_batch is None or not self.is_main:
+            return None
+        from .evaluate import to_uint8_frames
+        G = unwrap(self.models.G)
+        was_training = G.training
+        G.eval()
+        with torch.no_grad():
+            out = G(self.sample_batch["lms"].to(self.device), self.sample_batch["ref"].to(self.device))
+        G.train(was_training)
+        video = (out[0] if isinstance(out, (tuple, list)) else out).float().cpu().numpy()
+        frames = np.stack([to_uint8_frames(v) for v in video])
+        path = self.out / "samples" / f"step_{self.step:06d}.npy"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        atomic_write(path, lambda tmp: np.save(tmp, frames))
+        return path
 
     # ------------------------------------------------------------------------ wrapping
     def _wrap(self, models: Models) -> Models:
@@ -575,6 +597,8 @@ class Trainer:
                    unit="step", dynamic_ncols=True, desc=f"train {self.variant}")
         last_t, last_step = time.perf_counter(), self.step
         row: dict = {}
+        if self.step == 0:
+            self.save_sample()
         try:
             while self.step < total:
                 self.sampler.set_position(self.epoch, self.batch_in_epoch * t.batch_size)
@@ -602,6 +626,8 @@ class Trainer:
                         self._write_row(row, rate)
                         last_t, last_step = time.perf_counter(), self.step
                         bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[:4]} | {"clips/s": f"{rate:.1f}"})
+                    if self.step % t.sample_every == 0 or self.step == total:
+                        self.save_sample()
                     if self.step % t.checkpoint_every == 0:
                         self.save_checkpoint()
                     if stop_after is not None and self.step >= stop_after:
@@ -686,7 +712,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="python -m lmg_lib.train", description="Train the lip generator (multi-GPU: torchrun "
         "--nproc_per_node N -m lmg_lib.train ...)")
-    p.add_argument("--config", default="paper", help="preset: paper | tiny")
+    p.add_argument("--config", default="paper", help="preset: paper | cpu | tiny")
     p.add_argument("--data", required=True, help="preprocessed dataset folder, or synthetic:N")
     p.add_argument("--out", required=True, help="output folder (checkpoints, logs, export)")
     p.add_argument("--steps", type=int, help="total optimisation steps")
