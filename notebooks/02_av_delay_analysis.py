@@ -1,0 +1,185 @@
+# ---
+# jupyter:
+#   jupytext:
+#     formats: ipynb,py:percent
+#     text_representation:
+#       extension: .py
+#       format_name: percent
+#   kernelspec:
+#     display_name: Python 3
+#     language: python
+#     name: python3
+# ---
+
+# %% [markdown]
+# # 2 · The audio-visual delay is not fixed
+#
+# A central observation of the paper: **lips often move before the sound they make** (the lips
+# close for the "b" of *bed* before any sound comes out), and the delay between audio and lip
+# motion **varies** from utterance to utterance. A loss that matches audio and video frame by frame
+# must then be wrong somewhere; the paper instead correlates *changes*: the time derivative of the
+# audio feature with the optical flow of the video (notebook 3).
+#
+# The authors supported the claim with a delay analysis on GRID (their scripts
+# `find_delay_for_each_video.py` and `plot_bucket.py`):
+#
+# 1. audio change: the mean of $\mathrm{LMS}_t - \mathrm{LMS}_{t-1}$ per video frame;
+# 2. visual motion: the mean Farnebäck optical-flow magnitude between consecutive lip crops;
+# 3. for each delay $d \in [-8, 8]$ frames, shift one series, cut it into 16-frame chunks, average the
+#    Pearson $r$ over the chunks; the video's delay is the $\arg\max$.
+#
+# Their histogram over 3,260 GRID videos is almost **flat** over $[-8, 8]$. Is the delay really that
+# variable, or is the estimator too noisy to tell? On the embedded corpus we **know** every
+# utterance's lag, so we can find out.
+#
+# Sign convention: a positive lag means the lips lead the audio.
+
+# %% tags=["parameters"]
+MAX_LAG = 8            # frames, as the authors
+CHUNK = 16             # frames per correlation chunk, as the authors
+MAX_VIDEOS = 0         # 0: all utterances of the corpus
+SEED = 0
+
+# %%
+import numpy as np
+import pandas as pd
+import matplotlib.pyplot as plt
+from tqdm.auto import tqdm
+
+from lmg_lib import av_sync
+from lmg_lib.artefacts import artefact_dir, figure_path, require
+from lmg_lib.audio import load_audio, log_mel_spectrogram
+from lmg_lib.readers import read_corpus
+from lmg_lib.video_io import read_frames
+
+SAVE = dict(dpi=110, metadata={"Software": None})
+corpus_dir = require(artefact_dir("corpus", create=False) / "corpus.json", "01_data_preparation").parent
+utts = [u for u in read_corpus(corpus_dir, "grid") if u.sidecar is not None]
+if MAX_VIDEOS:
+    utts = utts[:MAX_VIDEOS]
+print(len(utts), "utterances with a known lag")
+
+# %% [markdown]
+# ## 1. Three estimators per video
+#
+# * **authors**: their method as coded (signed mean LMS difference vs flow magnitude);
+# * **|flux|**: the same with the magnitude of the audio change (a rise and a fall of energy are both
+#   change; with the signed version they cancel against a non-negative motion series);
+# * **oracle video**: |flux| against the motion of the **ground-truth landmarks** (inner-lip opening
+#   speed) instead of optical flow, to see whether the visual or the audio side limits the estimate.
+
+# %%
+rows, curves = [], {"authors": [], "|flux|": [], "oracle video": []}
+for u in tqdm(utts, desc="delay", unit="video"):
+    frames = read_frames(u.video)
+    lms = log_mel_spectrogram(load_audio(u.audio), n_frames=len(frames))
+    meta = np.load(u.sidecar)
+    lm = meta["landmarks"]
+    motion = av_sync.motion_energy(frames)
+    lip_speed = np.abs(np.diff(np.linalg.norm(lm[:, 18] - lm[:, 14], axis=1)))
+    row = dict(speaker=u.speaker, utterance=u.utt, n_frames=len(frames),
+               true_lag=float(meta["lag_ms"]) / 40.0)
+    for name, a, m in [("authors", av_sync.audio_change(lms, "signed"), motion),
+                       ("|flux|", av_sync.audio_change(lms, "abs"), motion),
+                       ("oracle video", av_sync.audio_change(lms, "abs"), lip_speed)]:
+        r = av_sync.av_offset_from_series(a, m, max_lag=MAX_LAG, chunk=CHUNK)
+        row[name] = r.lag
+        curves[name].append(r.corrs)
+    rows.append(row)
+df = pd.DataFrame(rows)
+df.to_csv(artefact_dir("delay") / "best_lags.csv", index=False)
+df.head()
+
+# %% [markdown]
+# ## 2. Recovered vs injected lag
+#
+# Each point is one utterance. The injected lag is continuous (drawn per utterance, in ms); the
+# estimate is in whole frames, so "correct" means within one frame.
+
+# %%
+names = list(curves)
+acc = {n: float(np.mean(np.abs(df[n] - df["true_lag"]) <= 1.0)) for n in names}
+mae = {n: float(np.mean(np.abs(df[n] - df["true_lag"]))) for n in names}
+fig, ax = plt.subplots(1, 3, figsize=(12, 3.6), sharey=True)
+rng = np.random.default_rng(SEED)
+for a, n in zip(ax, names):
+    a.scatter(df["true_lag"], df[n] + rng.uniform(-0.15, 0.15, len(df)), s=10, alpha=0.6)
+    a.plot([-MAX_LAG, MAX_LAG], [-MAX_LAG, MAX_LAG], "k--", lw=0.6)
+    a.set(title=f"{n}: {100 * acc[n]:.0f}% within 1 frame", xlabel="injected lag (frames)", xlim=(-1, 6))
+ax[0].set_ylabel("recovered best lag (frames)")
+fig.tight_layout(); fig.savefig(figure_path("delay_recovered_vs_injected.png"), **SAVE)
+pd.DataFrame({"within 1 frame": acc, "mean abs error (frames)": mae}).round(3)
+
+# %% [markdown]
+# ## 3. Histograms of the best lag, beside the authors' GRID histogram
+#
+# The authors' counts come from their plotting script (lags −8..8, 3,260 GRID videos; flipped to our
+# sign convention). We normalise every histogram to a fraction of videos.
+
+# %%
+auth = av_sync.authors_histogram_in_our_convention()
+lags = np.arange(-MAX_LAG, MAX_LAG + 1)
+fig, ax = plt.subplots(figsize=(9, 3.6))
+w = 0.2
+ax.bar(np.array(auth["lags"]) - 1.5 * w, np.array(auth["counts"]) / sum(auth["counts"]), w,
+       label="authors, GRID (3,260 videos)", color="k")
+for k, n in enumerate(names):
+    h = av_sync.best_lag_histogram(df[n].tolist(), MAX_LAG)
+    ax.bar(lags + (k - 0.5) * w, np.array(h["counts"]) / len(df), w, label=f"ours: {n}")
+true_h = np.histogram(df["true_lag"], bins=np.arange(-MAX_LAG - 0.5, MAX_LAG + 1.5))[0]
+ax.step(lags, true_h / len(df), where="mid", color="r", lw=1.2, label="injected lag (truth)")
+ax.set(xlabel="best lag (frames, + = lips lead)", ylabel="fraction of videos", xticks=lags)
+ax.legend(fontsize=7, ncol=2)
+fig.tight_layout(); fig.savefig(figure_path("delay_histograms.png"), **SAVE)
+print("authors' GRID counts (their sign convention, lags -8..8):", av_sync.AUTHORS_GRID_DELAY_HISTOGRAM["counts"])
+
+# %% [markdown]
+# ## 4. Averaging over many videos
+#
+# Per video, a 2–3 s clip gives only a few 16-frame chunks and the argmax over 17 noisy correlations
+# lands almost anywhere. Averaging the correlation **curves** over all videos before taking the
+# argmax removes per-video noise. Whether the peak then lands at the mean injected lag (dashed line)
+# depends on how many videos are averaged: compare the smoke run (64 videos) with the full corpus
+# (`params/full.yaml`, 1,280 videos).
+
+# %%
+fig, ax = plt.subplots(figsize=(7, 3.4))
+peaks = {}
+for n in names:
+    mean_curve = np.nanmean(np.stack(curves[n]), axis=0)
+    peaks[n] = int(lags[np.nanargmax(mean_curve)])
+    ax.plot(lags, mean_curve, marker="o", ms=3, label=f"{n} (peak {peaks[n]:+d})")
+ax.axvline(df["true_lag"].mean(), color="r", ls="--", lw=1, label=f"mean injected lag {df['true_lag'].mean():.1f}")
+ax.set(xlabel="lag (frames, + = lips lead)", ylabel="mean chunk Pearson r", xticks=lags)
+ax.legend(fontsize=7)
+fig.tight_layout(); fig.savefig(figure_path("delay_mean_curves.png"), **SAVE)
+
+# %% [markdown]
+# ## What this says about the paper's claim
+#
+# The numbers printed above (accuracy within one frame, mean-curve peaks) are this run's; the
+# discussion below is what they mean, and the last cell prints the figures it rests on.
+#
+# * A per-video estimate from a few 16-frame chunks is **noisy**: even on clean video with a known
+#   lag, the recovered lags spread over much of the −8..8 window although every injected lag lies in
+#   0..5 frames. A nearly flat histogram, like the authors' on GRID, is what such an estimator
+#   produces whether or not the true delay varies, so by itself it does not show that the delay is
+#   "not fixed".
+# * The "oracle video" column isolates the two sides: with perfect lip motion the estimate improves,
+#   so part of the noise comes from optical flow, and the rest from the crude audio-change feature
+#   (one number per frame, the mean LMS difference).
+# * The paper's conclusion, that a loss should not assume one fixed audio-visual offset, stands on
+#   other grounds too: lips do lead speech by a variable amount (phonetics; the embedded corpus draws
+#   the lead per utterance), and a correlation of *changes* over a 16-frame window, as in L_corr,
+#   tolerates such shifts.
+
+# %% [markdown]
+# ## Checks
+
+# %%
+assert len(df) == len(utts) and df["true_lag"].between(0, 5).all()
+assert set(df["authors"]).issubset(set(lags))
+assert abs(sum(av_sync.AUTHORS_GRID_DELAY_HISTOGRAM["counts"]) - 3260) == 0
+assert all(np.isfinite(np.nanmean(np.stack(c), axis=0)).any() for c in curves.values())
+print("accuracy within 1 frame:", {k: round(v, 2) for k, v in acc.items()}, "| mean-curve peaks:", peaks)
+print("checks passed")
