@@ -25,7 +25,7 @@ from pathlib import Path
 
 # The generator `lmg generate` uses when --checkpoint is not given; relative paths are looked up in
 # the working directory, then in the repository root (editable installs).
-DEFAULT_CHECKPOINT = "checkpoints/lmg_paper.safetensors"
+DEFAULT_CHECKPOINT = "checkpoints/lmg_cpu.safetensors"   # the shipped one (README, checkpoints/)
 
 EXIT_OK, EXIT_USAGE, EXIT_AUDIO, EXIT_IMAGE, EXIT_CHECKPOINT, EXIT_OUTPUT, EXIT_OTHER = 0, 2, 3, 4, 5, 6, 7
 
@@ -183,7 +183,7 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image", required=True, help="a lip crop (any size) or a face photo")
     g.add_argument("--out", required=True, help="output .mp4 (H.264, 25 fps, with the speech)")
     g.add_argument("--checkpoint", default=None, help=f"generator safetensors (default {DEFAULT_CHECKPOINT})")
-    g.add_argument("--config", default=None, help="refuse a checkpoint not made for this preset (paper|tiny)")
+    g.add_argument("--config", default=None, help="refuse a checkpoint not made for this preset (paper|cpu|tiny)")
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     g.add_argument("--image-kind", choices=["auto", "lip", "face"], default="auto",
                    help="auto: images up to 128 px are lip crops, larger ones face photos")

@@ -167,7 +167,7 @@ def cpu() -> Config:
     return Config(name="cpu", model=ModelConfig(width=8, n_res_blocks=4, out_kernel=3,
                                                 phi_s_channels=(32, 32, 16, 16),
                                                 phi_v_channels=(4, 8, 16, 16), flow_iters=15),
-                  train=TrainConfig(batch_size=8, steps=1500, amp=False, channels_last=False,
+                  train=TrainConfig(batch_size=8, steps=2200, amp=False, channels_last=False,
                                     log_every=25, checkpoint_every=250))
 
 

@@ -123,6 +123,33 @@ def test_short_audio_is_padded_with_a_warning(files, tmp_path, capsys):
     assert probe(out)["n_frames"] == math.ceil(0.30 * 25)
 
 
+def test_shipped_checkpoint_end_to_end_on_real_speech(tmp_path, capsys):
+    """The committed checkpoint, the default --checkpoint, on espeak-ng speech and a corpus-style lip."""
+    import soundfile as sf
+    from PIL import Image
+    from lmg_lib import cli
+    from lmg_lib.render import random_look, render_sequence
+    from lmg_lib.visemes import mouth_parameters
+    from lmg_lib.speech import Voice, synthesize
+    from lmg_lib.video_io import probe
+    assert cli.resolve_checkpoint(None).is_file(), "the shipped checkpoint is missing from checkpoints/"
+    sp = synthesize("lay green with e nine soon", Voice("en-us+m3"))
+    wav = tmp_path / "speech.wav"
+    sf.write(wav, sp.audio, sp.sample_rate)
+    seconds = len(sp.audio) / sp.sample_rate
+    look = random_look(np.random.default_rng(3))
+    rest = mouth_parameters(sp.phonemes, 1, lag_ms=0.0)                    # frame 0: silence, lips at rest
+    frames, _ = render_sequence(rest, look, size=64, rng=np.random.default_rng(0))
+    Image.fromarray(frames[0]).save(tmp_path / "lip.png")
+    out = tmp_path / "speech.mp4"
+    rc, _, err = _run(capsys, "generate", "--audio", wav, "--image", tmp_path / "lip.png", "--out", out)
+    assert rc == 0, err
+    info = probe(out)
+    assert info["n_frames"] == math.ceil(seconds * 25) and info["has_audio"]
+    assert abs(_audio_seconds(out) - seconds) <= 1024 / 16000 + 1e-3
+    assert _leftovers(tmp_path) == ["lip.png", "speech.mp4", "speech.wav"]
+
+
 def test_info_still_works(capsys):
     rc, out, _ = _run(capsys, "info", "--presets", "tiny")
     assert rc == 0 and "[tiny]" in out
