@@ -34,3 +34,111 @@ def frame_strip(frames: np.ndarray, landmarks: np.ndarray | None = None, path=No
         fig.savefig(path, dpi=100, metadata={"Software": None})
         plt.close(fig)
     return fig
+
+
+def _save(fig, path):
+    if path is not None:
+        fig.savefig(path, dpi=110, metadata={"Software": None})
+    return fig
+
+
+def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=None, path=None):
+    """Rows = training steps, columns = frames of one sample clip. ``samples`` maps step ->
+    uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row."""
+    import matplotlib.pyplot as plt
+    rows = [(f"step {s}", v[clip]) for s, v in sorted(samples.items())]
+    if real is not None:
+        rows.append(("real", real))
+    fig, axes = plt.subplots(len(rows), len(frames), figsize=(1.3 * len(frames) + 0.8, 1.3 * len(rows)),
+                             squeeze=False)
+    for r, (name, video) in enumerate(rows):
+        for c, t in enumerate(frames):
+            ax = axes[r, c]
+            ax.imshow(video[t], interpolation="nearest")
+            ax.set_xticks([]); ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"frame {t}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+    fig.tight_layout(pad=0.3)
+    return _save(fig, path)
+
+
+def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | None = None,
+                   title: str | None = None, path=None):
+    """Rows = named videos (T, S, S, 3) uint8 (e.g. real, full model, baselines), columns = frames;
+    optional landmarks per row name (T, 20, 2) drawn as dots. The paper's qualitative figure layout."""
+    import matplotlib.pyplot as plt
+    names = list(videos)
+    fig, axes = plt.subplots(len(names), len(frames), figsize=(1.25 * len(frames) + 0.9, 1.25 * len(names) + 0.3),
+                             squeeze=False)
+    for r, name in enumerate(names):
+        for c, t in enumerate(frames):
+            ax = axes[r, c]
+            ax.imshow(videos[name][t], interpolation="nearest")
+            if landmarks and name in landmarks and landmarks[name] is not None:
+                lm = landmarks[name][t]
+                ax.plot(lm[:, 0], lm[:, 1], ".", ms=1.5, color="cyan")
+            ax.set_xticks([]); ax.set_yticks([])
+            if r == 0:
+                ax.set_title(f"frame {t}", fontsize=8)
+            if c == 0:
+                ax.set_ylabel(name, fontsize=8)
+    if title:
+        fig.suptitle(title, fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return _save(fig, path)
+
+
+def metric_table_figure(table, metrics, path=None, title: str | None = None, lower_better=("lmd",)):
+    """A bar chart of mean +- 95 % CI per model (rows of ``table``: model, metric, mean, ci_low,
+    ci_high), one panel per metric -- the ablation / comparison tables as a figure."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 2.8), squeeze=False)
+    for ax, m in zip(axes[0], metrics):
+        t = table[table.metric == m]
+        x = np.arange(len(t))
+        err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
+        ax.bar(x, t["mean"], yerr=np.nan_to_num(err), capsize=3, color="#4c72b0")
+        ax.set_xticks(x, t["model"], rotation=35, ha="right", fontsize=8)
+        ax.set_title(f"{m} ({'lower' if m in lower_better else 'higher'} is better)", fontsize=9)
+        lo, hi = float(np.nanmin(t["ci_low"])), float(np.nanmax(t["ci_high"]))
+        pad = 0.15 * (hi - lo + 1e-9)
+        ax.set_ylim(max(0.0, lo - pad) if m != "lmd" else 0.0, hi + pad)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    return _save(fig, path)
+
+
+def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metrics: dict | None = None,
+                  landmarks: dict | None = None, title: str = "", path=None):
+    """One view of the ablation explorer: the real frame and every variant's generated frame at
+    ``frame`` (the ``selected`` variant framed in red), detected landmarks as dots, and the selected
+    variant's 16 frames as a strip below. ``real``/``fakes[v]``: (T, S, S, 3) uint8;
+    ``metrics[v]``: dict of per-clip metrics shown under each panel."""
+    import matplotlib.pyplot as plt
+    names = ["real"] + list(fakes)
+    vids = {"real": real, **fakes}
+    fig = plt.figure(figsize=(1.7 * len(names), 3.6))
+    gs = fig.add_gridspec(2, len(names), height_ratios=[2.2, 1])
+    for c, name in enumerate(names):
+        ax = fig.add_subplot(gs[0, c])
+        ax.imshow(vids[name][frame], interpolation="nearest")
+        if landmarks and landmarks.get(name) is not None:
+            lm = landmarks[name][frame]
+            ax.plot(lm[:, 0], lm[:, 1], ".", ms=2, color="cyan")
+        ax.set_xticks([]); ax.set_yticks([])
+        for s in ax.spines.values():
+            s.set_color("red" if name == selected else "black"); s.set_linewidth(2.5 if name == selected else 0.5)
+        label = name
+        if metrics and name in metrics:
+            label += "\n" + " ".join(f"{k} {v:.2f}" for k, v in metrics[name].items())
+        ax.set_title(label, fontsize=7)
+    ax = fig.add_subplot(gs[1, :])
+    ax.imshow(np.concatenate(list(vids[selected]), axis=1), interpolation="nearest")
+    ax.axvline((frame + 0.5) * real.shape[2], color="red", lw=0.8)
+    ax.set_xticks([]); ax.set_yticks([]); ax.set_ylabel(selected, fontsize=8)
+    fig.suptitle(f"{title}  frame {frame}", fontsize=9)
+    fig.tight_layout(pad=0.3)
+    return _save(fig, path)

@@ -1,2 +1,25 @@
-"""Which notebook regenerates which file of figures/, and what it corresponds to in the paper."""
-FIGURES = {}
+"""Which notebook regenerates which file of figures/, and what it corresponds to in the paper.
+(`tools/run_notebooks.py` prints this index after a run; the README's figure table mirrors it.)"""
+FIGURES = {
+    "data_utterance.png":              ("01_data_preparation", "data: speech, LMS, lip frames, landmarks of one sentence"),
+    "data_sample_strip.png":           ("01_data_preparation", "lip-frame strip of one sentence (embedded corpus)"),
+    "data_speakers.png":               ("01_data_preparation", "the 32 embedded speakers"),
+    "data_training_example.png":       ("01_data_preparation", "one training example: s, p, v, v_mismatch"),
+    "delay_recovered_vs_injected.png": ("02_av_delay_analysis", "delay analysis vs ground-truth lead"),
+    "delay_histograms.png":            ("02_av_delay_analysis", "the authors' AV-delay histogram (GRID) beside ours"),
+    "delay_mean_curves.png":           ("02_av_delay_analysis", "mean correlation vs lag"),
+    "model_lms.png":                   ("03_model_walkthrough", "audio front end (LMS)"),
+    "model_fusion.png":                ("03_model_walkthrough", "the paper's fusion figure (T x F x F)"),
+    "model_flow_vs_farneback.png":     ("03_model_walkthrough", "optical flow F(v) vs Farneback"),
+    "model_corr_collapse.png":         ("03_model_walkthrough", "correlation-loss collapse (authors) vs ours"),
+    "training_loss_curves.png":        ("04_training", "training losses (this run and the shipped checkpoint)"),
+    "training_samples_over_time.png":  ("04_training", "samples over training"),
+    "training_generated_vs_real.png":  ("04_training", "shipped checkpoint on a held-out speaker"),
+    "ablation_table.png":              ("05_ablations", "ablation table (L1, +GAN, +perc, +corr, full)"),
+    "ablation_explorer_default.png":   ("05_ablations", "explorer default view"),
+    "eval_comparison.png":             ("06_metric_evaluation", "comparison table: full vs Speech2Vid vs static"),
+    "eval_table.md":                   ("06_metric_evaluation", "the same table beside the paper's (not verified)"),
+    "eval_qualitative_0.png":          ("06_metric_evaluation", "qualitative frame grid (paper's qualitative figure)"),
+    "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker"),
+    "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean"),
+}
