@@ -45,23 +45,10 @@ def _save(fig, path):
 def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=None, path=None):
     """Rows = training steps, columns = frames of one sample clip. ``samples`` maps step ->
     uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row."""
-    import matplotlib.pyplot as plt
-    rows = [(f"step {s}", v[clip]) for s, v in sorted(samples.items())]
+    rows = {f"step {s}": v[clip] for s, v in sorted(samples.items())}
     if real is not None:
-        rows.append(("real", real))
-    fig, axes = plt.subplots(len(rows), len(frames), figsize=(1.3 * len(frames) + 0.8, 1.3 * len(rows)),
-                             squeeze=False)
-    for r, (name, video) in enumerate(rows):
-        for c, t in enumerate(frames):
-            ax = axes[r, c]
-            ax.imshow(video[t], interpolation="nearest")
-            ax.set_xticks([]); ax.set_yticks([])
-            if r == 0:
-                ax.set_title(f"frame {t}", fontsize=8)
-            if c == 0:
-                ax.set_ylabel(name, fontsize=8)
-    fig.tight_layout(pad=0.3)
-    return _save(fig, path)
+        rows["real"] = real
+    return compare_videos(rows, frames=frames, path=path)
 
 
 def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | None = None,
