@@ -169,3 +169,10 @@ class LipClipDataset(torch.utils.data.Dataset):
             speaker=c["speaker"], utterance=c["utterance"], clip=c["clip"], start_frame=start,
             ref_utterance=self.shards[ref_name]["utterance"],
             mismatch_speaker=mm_rec["speaker"], mismatch_utterance=mm_rec["utterance"])
+
+
+def evenly_spaced(dataset, n: int) -> torch.utils.data.Subset:
+    """Up to ``n`` items spread evenly over ``dataset`` (first and last included), in order;
+    ``n = 0`` keeps every item. Deterministic: used for quick evaluations on a fixed subset."""
+    idx = np.linspace(0, len(dataset) - 1, n).round().astype(int) if n else np.arange(len(dataset))
+    return torch.utils.data.Subset(dataset, sorted(set(idx.tolist())))

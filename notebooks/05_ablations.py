@@ -60,7 +60,7 @@ from IPython.display import display
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.config import get_config
-from lmg_lib.data import LipClipDataset
+from lmg_lib.data import LipClipDataset, evenly_spaced
 from lmg_lib.evaluate import evaluate, to_uint8_frames
 from lmg_lib.lip_landmarks import load_landmark_regressor
 from lmg_lib.train import Trainer, seed_everything
@@ -70,9 +70,7 @@ SAVE = dict(dpi=110, metadata={"Software": None})
 dataset_dir = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent
 train_set = LipClipDataset(dataset_dir, "train", seed=SEED)
 test_full = LipClipDataset(dataset_dir, "test", seed=SEED)
-idx = (np.linspace(0, len(test_full) - 1, MAX_TEST_CLIPS).round().astype(int) if MAX_TEST_CLIPS
-       else np.arange(len(test_full)))
-test_set = torch.utils.data.Subset(test_full, sorted(set(idx.tolist())))
+test_set = evenly_spaced(test_full, MAX_TEST_CLIPS)
 detector = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
 cfg = get_config(PRESET).replace(seed=SEED, train=dict(steps=STEPS, batch_size=BATCH_SIZE,
                                                        log_every=max(1, STEPS // 3), checkpoint_every=STEPS))
@@ -100,9 +98,13 @@ for v in VARIANTS:
 # generated frames, LMD = mean mouth-landmark distance in pixels (64-px crops).
 
 # %%
+items = [test_set[i] for i in range(len(test_set))]
+lms, ref = torch.stack([d["lms"] for d in items]), torch.stack([d["ref"] for d in items])
+with torch.inference_mode():                  # each variant's test videos, generated once
+    videos = {v: G(lms, ref)[0].numpy() for v, G in generators.items()}
 tables, per_clip = [], {}
-for v, G in generators.items():
-    summary, clips = evaluate(G, test_set, detect=detector.detect, return_per_clip=True)
+for v, video in videos.items():
+    summary, clips = evaluate(list(video), test_set, detect=detector.detect, return_per_clip=True)
     summary.insert(0, "model", v)
     tables.append(summary)
     per_clip[v] = clips
@@ -121,12 +123,7 @@ overall.pivot(index="model", columns="metric", values="mean").loc[VARIANTS].roun
 # and the chosen variant's whole clip below. Executed headless, the cell shows its default view.
 
 # %%
-items = [test_set[i] for i in range(len(test_set))]
-fakes = {}
-with torch.inference_mode():
-    for v, G in generators.items():
-        lms = torch.stack([d["lms"] for d in items]); ref = torch.stack([d["ref"] for d in items])
-        fakes[v] = [to_uint8_frames(x) for x in G(lms, ref)[0].numpy()]
+fakes = {v: [to_uint8_frames(x) for x in video] for v, video in videos.items()}
 reals = [to_uint8_frames(d["video"].numpy()) for d in items]
 labels = {f"{d['speaker']} · {d['utterance']} · clip {int(d['clip'])}": i for i, d in enumerate(items)}
 

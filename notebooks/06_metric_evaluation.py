@@ -56,7 +56,7 @@ from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, re
 from lmg_lib.audio import load_audio, log_mel_spectrogram
 from lmg_lib.baselines import StaticBaseline, train_baseline, load_baseline
 from lmg_lib.checkpoint import load_generator
-from lmg_lib.data import LipClipDataset
+from lmg_lib.data import LipClipDataset, evenly_spaced
 from lmg_lib.evaluate import evaluate, to_uint8_frames
 from lmg_lib.inference import generate_video
 from lmg_lib.lip_landmarks import load_landmark_regressor
@@ -70,9 +70,7 @@ seed_everything(SEED)
 dataset_dir = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent
 train_set = LipClipDataset(dataset_dir, "train", seed=SEED)
 test_full = LipClipDataset(dataset_dir, "test", seed=SEED)
-idx = (np.linspace(0, len(test_full) - 1, MAX_TEST_CLIPS).round().astype(int) if MAX_TEST_CLIPS
-       else np.arange(len(test_full)))
-test_set = torch.utils.data.Subset(test_full, sorted(set(idx.tolist())))
+test_set = evenly_spaced(test_full, MAX_TEST_CLIPS)
 if not CHECKPOINT:
     ckpt = SHIPPED_CHECKPOINTS / "lmg_cpu.safetensors"
 elif CHECKPOINT.startswith("artefacts:"):
@@ -171,8 +169,10 @@ corpus_dir = require(artefact_dir("corpus", create=False) / "corpus.json", "01_d
 test_speakers = set(test_full.by_speaker)
 utts = [u for u in read_corpus(corpus_dir, "grid") if u.speaker in test_speakers]
 utts = utts[:N_SYNC] if N_SYNC else utts
-refs = {str(test_full[i]["speaker"]): to_uint8_frames(test_full[i]["ref"][:, None].numpy())[0]
-        for i in range(len(test_full))}
+first_clip = {}                                     # one reference image per test speaker
+for i, c in enumerate(test_full.clips):
+    first_clip.setdefault(c["speaker"], i)
+refs = {spk: to_uint8_frames(test_full[i]["ref"][:, None].numpy())[0] for spk, i in first_clip.items()}
 sync = []
 for u in utts:
     wave = load_audio(u.audio, cfg.audio)
