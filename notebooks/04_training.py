@@ -125,8 +125,8 @@ shipped_log.tail(3)
 # %% [markdown]
 # ## 3. Samples over time
 #
-# Rows: training steps; last row: the real frames. At smoke scale the generator only starts to
-# reproduce the reference's colours; the shipped model's samples follow below.
+# Rows: training steps; last row: the real frames. At smoke scale (40 steps) the generator does not yet
+# leave the noise of its random initialisation; the shipped model's samples follow below.
 
 # %%
 if TRAIN:

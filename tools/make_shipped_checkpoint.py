@@ -1,9 +1,15 @@
 """Make the checkpoint shipped in ``checkpoints/`` (what `lmg generate` and notebooks 4-6 use).
 
-    python tools/make_shipped_checkpoint.py corpus  --work /work/data            # 32 x 40 corpus + shards
-    python tools/make_shipped_checkpoint.py train   --work /work/data --steps 3000
-    python tools/make_shipped_checkpoint.py landmarks --work /work/data          # LMD detector
-    python tools/make_shipped_checkpoint.py evaluate  --work /work/data          # metrics vs static
+    python tools/make_shipped_checkpoint.py corpus    --workers 2  # 32 x 40 corpus + shards (~3.5 min)
+    python tools/make_shipped_checkpoint.py train                   # 2200 steps, ~72 min on 2 cores
+    python tools/make_shipped_checkpoint.py landmarks               # LMD detector (~1.5 min)
+    python tools/make_shipped_checkpoint.py evaluate                # metrics vs static (~3 min)
+
+(``--work DIR``, default ``build/shipped``, holds the corpus, the shards and the training run.) The
+shipped checkpoint was made with ``--work /work/data``; its corpus came from the equivalent CLI calls
+``python -m lmg_lib.corpus --out DIR/corpus --speakers 32 --utterances 40 --seed 0 --workers 2`` and
+``python -m lmg_lib.preprocess --corpus DIR/corpus --out DIR/prep --workers 2``, and its training ran
+to step 1500, was then resumed to 2200 (``train`` resumes exactly from ``DIR/run_cpu``).
 
 Every stage is deterministic from the seeds and resumable (training resumes from its last
 checkpoint). The results land in ``checkpoints/``:
