@@ -22,6 +22,7 @@ import numpy as np
 
 from .audio import spectral_flux
 from .config import AudioConfig
+from .util.pixels import to_uint8
 
 # cv2.calcOpticalFlowFarneback settings of the authors (flow pre-training and delay analysis)
 FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)
@@ -49,7 +50,7 @@ def _gray_uint8(frames) -> np.ndarray:
     """(N, H, W[, 3]) uint8, or float in [-1, 1] -> (N, H, W) uint8 grey."""
     f = np.asarray(frames)
     if f.dtype != np.uint8:
-        f = np.clip(np.round((f.astype(np.float64) + 1.0) * 127.5), 0, 255)
+        f = to_uint8(f)
     if f.ndim == 4:
         f = np.asarray(f, np.float64) @ np.array([0.299, 0.587, 0.114])
         f = np.round(f)

@@ -23,7 +23,7 @@ import torch.nn.functional as F
 
 from .blocks import conv_bn_relu, kaiming_init
 from .checkpoint import CheckpointError
-from .files import atomic_write
+from .util.files import atomic_write
 from .config import Config, ModelConfig
 
 BASELINE_FORMAT = "lmg-baseline-v1"

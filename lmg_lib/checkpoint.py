@@ -15,7 +15,7 @@ from pathlib import Path
 import torch
 
 from .config import Config
-from .files import atomic_write
+from .util.files import atomic_write
 from .generator import LipGenerator
 
 FORMAT = "lmg-generator-v1"

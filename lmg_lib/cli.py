@@ -88,11 +88,11 @@ def cmd_generate(args) -> int:
     import warnings
     import numpy as np
     import torch
-    from .audio import AudioError
+    from .util.audio_io import AudioError
     from .checkpoint import CheckpointError, load_generator
     from .inference import (ImageError, check_writable, generate_video, lip_image_from, speech_lms,
                             write_outputs)
-    from .video_io import VideoError
+    from .util.video_io import VideoError
 
     if args.threads is not None:
         if args.threads < 1:

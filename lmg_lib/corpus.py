@@ -29,9 +29,9 @@ from . import grid_grammar as grammar
 from .config import AudioConfig
 from .render import SpeakerLook, random_look, render_sequence
 from .speech import Voice, random_voice, synthesize
-from .files import atomic_path
+from .util.files import atomic_path
 from .readers import GRID_ALIGN_UNITS_PER_SECOND
-from .video_io import read_frames, write_video
+from .util.video_io import read_frames, write_video
 from .visemes import mouth_parameters, sample_lag_ms
 
 FORMAT = "lmg_lib embedded corpus v1"

@@ -42,12 +42,13 @@ import torch
 from .audio import clip_lms
 from .config import Config
 from .preprocess import FORMAT, ShardError, load_shard, verify_shard
+from .util.pixels import from_uint8
 
 SPLITS = ("train", "val", "test")
 
 
 def _to_float(x: np.ndarray) -> torch.Tensor:
-    return torch.from_numpy(x.astype(np.float32) / 127.5 - 1.0)
+    return torch.from_numpy(from_uint8(x))
 
 
 class LipClipDataset(torch.utils.data.Dataset):

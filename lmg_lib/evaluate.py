@@ -27,14 +27,9 @@ import numpy as np
 import pandas as pd
 
 from . import metrics as M
+from .util.pixels import to_uint8_frames
 
 METRICS = ("psnr", "ssim", "cpbd", "cpbd_real", "lmd")
-
-
-def to_uint8_frames(video) -> np.ndarray:
-    """(3, T, S, S) float in [-1, 1] -> (T, S, S, 3) uint8, rounding as an image writer does."""
-    v = np.asarray(video, dtype=np.float64)
-    return np.clip(np.round((v + 1.0) * 127.5), 0, 255).astype(np.uint8).transpose(1, 2, 3, 0)
 
 
 def _np(x) -> np.ndarray:

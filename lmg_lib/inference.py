@@ -20,7 +20,7 @@ Short speech
 Audio shorter than one clip (0.64 s) is PADDED, not refused: its LMS is extended to 16 frames at the
 silence level (-1, the floor of the dB scale -- exactly what ``log_mel_spectrogram`` gives for
 zero-padded audio) and the first N frames of the clip are kept; a warning says so. Audio shorter
-than one video frame (40 ms) or silent is refused by ``audio.load_audio`` (``AudioError``).
+than one video frame (40 ms) or silent is refused by ``util.audio_io.load_audio`` (``AudioError``).
 
 Fast generator (``fast_generator(G)``)
 --------------------------------------
@@ -58,8 +58,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .audio import AudioError, clip_lms, load_audio, log_mel_spectrogram
+from .audio import clip_lms, log_mel_spectrogram
 from .config import Config
+from .util.audio_io import load_audio
+from .util.pixels import from_uint8, to_uint8
 
 log = logging.getLogger(__name__)
 
@@ -591,8 +593,7 @@ def prepare_lip(lip_image, size: int) -> torch.Tensor:
     if a.ndim != 3 or a.shape[2] != 3:
         raise ValueError(f"lip image must be (H, W, 3) RGB, got shape {a.shape}")
     a = prepare_lip_uint8(a.astype(np.uint8, copy=False), size)
-    t = torch.from_numpy(np.ascontiguousarray(a)).float().permute(2, 0, 1) / 127.5 - 1.0
-    return t[None]
+    return torch.from_numpy(from_uint8(a)).permute(2, 0, 1)[None]
 
 
 class PreparedSpeech(NamedTuple):
@@ -658,7 +659,7 @@ def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = D
         if progress is not None:
             progress(min(i + batch, len(starts)), len(starts))
     frames = blend_windows(clips, starts, max(n, T))[:n]
-    return np.clip(np.round((frames + 1.0) * 127.5), 0, 255).astype(np.uint8)
+    return to_uint8(frames)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -718,8 +719,8 @@ def write_outputs(out, frames: np.ndarray, audio_path, fps: int = 25, side_by_si
     both are written to temporary files and moved into place only when both succeeded.
     ``side_by_side``: dict(image=..., box=...) puts the input image beside the generated lips."""
     import contextlib
-    from .files import atomic_path
-    from .video_io import write_video
+    from .util.files import atomic_path
+    from .util.video_io import write_video
     video = frames if side_by_side is None else side_by_side_frames(frames, side_by_side["image"],
                                                                     side_by_side.get("box"))
     with contextlib.ExitStack() as stack:

@@ -18,6 +18,8 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from .util.pixels import from_uint8
+
 # index of each point's mirror image under a horizontal flip
 FLIP_PERM = [6, 5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 16, 15, 14, 13, 12, 19, 18, 17]
 
@@ -123,7 +125,7 @@ class LipLandmarkRegressor(nn.Module):
         """The detector interface of ``evaluate``: uint8 (N, H, W, 3) -> (N, 20, 2) float32.
         Never fails (no NaN); its accuracy is the held-out error from training."""
         self.eval()
-        x = torch.from_numpy(np.ascontiguousarray(frames)).permute(0, 3, 1, 2).float() / 127.5 - 1
+        x = torch.from_numpy(from_uint8(frames)).permute(0, 3, 1, 2)
         out = [self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
         return torch.cat(out).numpy().astype(np.float32)
 
@@ -137,7 +139,7 @@ def frames_and_landmarks(data, max_frames: int | None = None, seed: int = 0):
     if isinstance(data, tuple):
         x, y = np.asarray(data[0]), np.asarray(data[1], np.float32)
         if x.dtype == np.uint8:
-            x = x.transpose(0, 3, 1, 2).astype(np.float32) / 127.5 - 1
+            x = from_uint8(x.transpose(0, 3, 1, 2))
     else:
         xs, ys = [], []
         for i in range(len(data)):

@@ -3,7 +3,7 @@
 The same code serves the embedded corpus, real GRID and LRW (see ``readers.py`` for the layouts and
 docs/DATA.md for the full description). Per utterance:
 
-1. read the video frames (25 fps RGB) and the audio (``audio.load_audio``: mono 16 kHz);
+1. read the video frames (25 fps RGB) and the audio (``util.audio_io.load_audio``: mono 16 kHz);
    ``n = min(video frames, audio frames)``;
 2. mouth landmarks (points 48..67) with a backend of ``landmarks.py``; failed frames (NaN rows) are
    counted, and filled by linear interpolation from their neighbours (``landmarks_valid`` keeps the
@@ -47,9 +47,10 @@ from pathlib import Path
 
 import numpy as np
 
-from .audio import clip_lms, load_audio, log_mel_spectrogram
+from .audio import clip_lms, log_mel_spectrogram
 from .config import Config, get_config
-from .files import atomic_write
+from .util.audio_io import load_audio
+from .util.files import atomic_write
 from .landmarks import count_failed, get_backend
 from .readers import Utterance, check_unique, read_corpus, speaker_sort_key
 
@@ -64,7 +65,7 @@ class ShardError(RuntimeError):
 # ---------------------------------------------------------------------------------------- I/O
 def read_video(path, fps: int = 25) -> np.ndarray:
     """All frames of a video as uint8 (N, H, W, 3) RGB at ``fps`` (other rates: nearest frame)."""
-    from .video_io import probe, read_frames
+    from .util.video_io import probe, read_frames
     frames = read_frames(path)                                        # (N, H, W, 3)
     src = probe(path)["fps"]
     if src > 0 and abs(src - fps) > 0.01:

@@ -23,7 +23,7 @@ GRID layouts accepted (``<root>`` is the folder passed to ``read_grid``; speaker
       <root>/alignments/s1/align/<utt>.align  or  <root>/alignments/s1/<utt>.align
           or  <root>/s1/align/<utt>.align
 
-  When no wav is found the audio is taken from the video itself (``audio.load_audio`` falls back
+  When no wav is found the audio is taken from the video itself (``util.audio_io.load_audio`` falls back
   to ffmpeg). A missing alignment is allowed (``align=None``).
 
 LRW layout: ``<root>/lipread_mp4/<WORD>/{train,val,test}/<WORD>_<nnnnn>.mp4`` (+ ``.txt``), or

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .audio import resample
+from .util.audio_io import resample
 from .config import AudioConfig
 
 # ---------------------------------------------------------------------------------------------

@@ -47,7 +47,7 @@ import torch
 import torch.nn as nn
 
 from .checkpoint import atomic_save, export_generator
-from .files import atomic_write
+from .util.files import atomic_write
 from .config import Config, get_config
 from .correlation import CorrelationNet, correlation_loss
 from .discriminator import ThreeStreamDiscriminator
@@ -55,6 +55,7 @@ from .generator import LipGenerator
 from .losses import (TERMS, discriminator_loss, generator_adversarial_loss, mismatched,
                      perceptual_loss, pixel_loss, total_generator_loss)
 from .perceptual import LipAutoencoder
+from .util.pixels import to_uint8_frames
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
@@ -422,7 +423,6 @@ class Trainer:
         """Generate ``sample_batch`` with G in eval mode and save it (rank 0 only)."""
         if self.sample_batch is None or not self.is_main:
             return None
-        from .evaluate import to_uint8_frames
         G = unwrap(self.models.G)
         was_training = G.training
         G.eval()

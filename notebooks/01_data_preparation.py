@@ -53,7 +53,8 @@ from IPython.display import Video, display
 
 from lmg_lib import corpus as corpus_mod
 from lmg_lib.artefacts import artefact_dir, figure_path
-from lmg_lib.audio import load_audio, log_mel_spectrogram
+from lmg_lib.audio import log_mel_spectrogram
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
 from lmg_lib.preprocess import preprocess
 from lmg_lib.readers import read_corpus
@@ -121,7 +122,7 @@ if embedded:
     corpus_mod.save_sample_strip(corpus_dir, figure_path("data_sample_strip.png"), speaker=u.speaker, utt=u.utt)
     display(Video(str(u.video), embed=True, width=256))
     speakers = sorted({x.speaker for x in utts}, key=lambda s: int(s[1:]))
-    from lmg_lib.video_io import read_frames
+    from lmg_lib.util.video_io import read_frames
     faces = [read_frames(next(x.video for x in utts if x.speaker == s))[10] for s in speakers]
     frame_strip(np.stack(faces), path=figure_path("data_speakers.png"), cols=min(16, len(faces)),
                 titles=speakers, scale=1.0)

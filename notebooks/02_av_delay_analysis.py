@@ -48,9 +48,10 @@ from tqdm.auto import tqdm
 
 from lmg_lib import av_sync
 from lmg_lib.artefacts import artefact_dir, figure_path, require
-from lmg_lib.audio import load_audio, log_mel_spectrogram
+from lmg_lib.audio import log_mel_spectrogram
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.readers import read_corpus
-from lmg_lib.video_io import read_frames
+from lmg_lib.util.video_io import read_frames
 
 SAVE = dict(dpi=110, metadata={"Software": None})
 corpus_dir = require(artefact_dir("corpus", create=False) / "corpus.json", "01_data_preparation").parent

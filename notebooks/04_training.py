@@ -66,8 +66,8 @@ from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, re
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.config import get_config
 from lmg_lib.data import LipClipDataset
-from lmg_lib.evaluate import to_uint8_frames
 from lmg_lib.train import Trainer, collate_clips, seed_everything
+from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.viz import compare_videos, samples_over_time
 
 SAVE = dict(dpi=110, metadata={"Software": None})

@@ -43,7 +43,7 @@ def make_grid_folder(root, speakers=PP_SPEAKERS, utts=None, seed: int = 0) -> _P
     """Write a GRID-layout corpus (docs/CONTRACTS.md) with drawn mouths; returns ``root``."""
     import cv2
     import soundfile as sf
-    from lmg_lib.video_io import write_video
+    from lmg_lib.util.video_io import write_video
     utts = utts or PP_UTTS
     root, rng = _Path(root), _np.random.default_rng(seed)
     for si, spk in enumerate(speakers):

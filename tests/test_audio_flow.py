@@ -4,7 +4,8 @@ import pytest
 import soundfile as sf
 import torch
 
-from lmg_lib.audio import AudioError, clip_lms, load_audio, log_mel_spectrogram
+from lmg_lib.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.util.audio_io import AudioError, load_audio
 from lmg_lib.config import AudioConfig, paper
 from lmg_lib.flow import horn_schunck, video_flow
 

@@ -9,7 +9,7 @@ import soundfile as sf
 from lmg_lib import corpus as C
 from lmg_lib import grid_grammar as G
 from lmg_lib import render as R
-from lmg_lib import video_io as VI
+from lmg_lib.util import video_io as VI
 from lmg_lib import visemes as V
 from lmg_lib.readers import parse_align
 from lmg_lib.speech import Voice, synthesize

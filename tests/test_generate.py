@@ -83,7 +83,7 @@ def _audio_seconds(path) -> float:
 # end to end
 
 def test_generate_lip_crop_end_to_end(files, tmp_path, capsys):
-    from lmg_lib.video_io import probe
+    from lmg_lib.util.video_io import probe
     out = tmp_path / "out" / "lips.mp4"
     rc, stdout, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
                            "--out", out, "--checkpoint", files / "tiny.safetensors", "--threads", 2)
@@ -98,7 +98,7 @@ def test_generate_lip_crop_end_to_end(files, tmp_path, capsys):
 
 
 def test_generate_face_side_by_side_and_strip(files, tmp_path, capsys):
-    from lmg_lib.video_io import probe
+    from lmg_lib.util.video_io import probe
     out, strip = tmp_path / "face.mp4", tmp_path / "strip.png"
     rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "face.png",
                       "--out", out, "--checkpoint", files / "tiny.safetensors", "--side-by-side",
@@ -114,7 +114,7 @@ def test_generate_face_side_by_side_and_strip(files, tmp_path, capsys):
 
 
 def test_short_audio_is_padded_with_a_warning(files, tmp_path, capsys):
-    from lmg_lib.video_io import probe
+    from lmg_lib.util.video_io import probe
     out = tmp_path / "short.mp4"
     rc, _, err = _run(capsys, "generate", "--audio", files / "short.wav", "--image", files / "lip_gray.png",
                       "--out", out, "--checkpoint", files / "tiny.safetensors")
@@ -131,7 +131,7 @@ def test_shipped_checkpoint_end_to_end_on_real_speech(tmp_path, capsys):
     from lmg_lib.render import random_look, render_sequence
     from lmg_lib.visemes import mouth_parameters
     from lmg_lib.speech import Voice, synthesize
-    from lmg_lib.video_io import probe
+    from lmg_lib.util.video_io import probe
     assert cli.resolve_checkpoint(None).is_file(), "the shipped checkpoint is missing from checkpoints/"
     sp = synthesize("lay green with e nine soon", Voice("en-us+m3"))
     wav = tmp_path / "speech.wav"
@@ -206,7 +206,7 @@ def test_bad_inputs(files, tmp_path, capsys, name, over, code, fragment):
 
 
 def test_failure_while_writing_leaves_nothing(files, tmp_path, capsys, monkeypatch):
-    import lmg_lib.video_io as vio
+    import lmg_lib.util.video_io as vio
 
     def broken(path, frames, **kw):                              # writes half a file, then fails
         Path(path).write_bytes(b"\x00" * 100)

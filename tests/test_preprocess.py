@@ -5,7 +5,8 @@ import shutil
 import numpy as np
 import pytest
 
-from lmg_lib.audio import clip_lms, load_audio, log_mel_spectrogram
+from lmg_lib.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
 from lmg_lib.landmarks import LandmarkError, get_backend
 from lmg_lib.preprocess import ShardError, assign_splits, clip_starts, preprocess
@@ -202,7 +203,7 @@ def test_dlib_backend_through_preprocess(tmp_path):
     import cv2
     import soundfile as sf
     from skimage import data
-    from lmg_lib.video_io import write_video
+    from lmg_lib.util.video_io import write_video
     img = data.astronaut()[40:296, 96:352]                            # (256, 256, 3) face + context
     d = tmp_path / "corpus" / "s1"
     (d / "video").mkdir(parents=True)
