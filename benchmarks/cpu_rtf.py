@@ -41,7 +41,7 @@ def main(argv=None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     from lmg_lib.config import get_config
-    from lmg_lib.generator import LipGenerator
+    from lmg_lib.model.generator import LipGenerator
     from lmg_lib.inference import fast_generator
 
     cfg = get_config(args.config)

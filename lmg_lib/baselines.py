@@ -21,7 +21,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .blocks import conv_bn_relu, kaiming_init
+from .model.blocks import conv_bn_relu, kaiming_init
 from .checkpoint import CheckpointError
 from .util.files import atomic_write
 from .config import Config, ModelConfig

@@ -16,7 +16,7 @@ import torch
 
 from .config import Config
 from .util.files import atomic_write
-from .generator import LipGenerator
+from .model.generator import LipGenerator
 
 FORMAT = "lmg-generator-v1"
 

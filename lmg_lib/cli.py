@@ -61,11 +61,11 @@ def resolve_checkpoint(path: str | None) -> Path:
 
 def cmd_info(args) -> int:
     import torch
-    from .blocks import n_params
+    from .model.blocks import n_params
     from .config import get_config
-    from .correlation import CorrelationNet
-    from .discriminator import ThreeStreamDiscriminator
-    from .generator import LipGenerator
+    from .model.correlation import CorrelationNet
+    from .model.discriminator import ThreeStreamDiscriminator
+    from .model.generator import LipGenerator
     torch.manual_seed(0)
     for name in args.presets:
         cfg = get_config(name)

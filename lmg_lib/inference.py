@@ -318,7 +318,7 @@ class FastGenerator(nn.Module):
 
     def __init__(self, G: nn.Module, winograd: bool = True, fft_out: bool = True):
         super().__init__()
-        from .generator import check_inputs
+        from .model.generator import check_inputs
         self._check = check_inputs
         G = G.eval()
         cfg = G.cfg

@@ -49,12 +49,12 @@ import torch.nn as nn
 from .checkpoint import atomic_save, export_generator
 from .util.files import atomic_write
 from .config import Config, get_config
-from .correlation import CorrelationNet, correlation_loss
-from .discriminator import ThreeStreamDiscriminator
-from .generator import LipGenerator
-from .losses import (TERMS, discriminator_loss, generator_adversarial_loss, mismatched,
+from .model.correlation import CorrelationNet, correlation_loss
+from .model.discriminator import ThreeStreamDiscriminator
+from .model.generator import LipGenerator
+from .model.losses import (TERMS, discriminator_loss, generator_adversarial_loss, mismatched,
                      perceptual_loss, pixel_loss, total_generator_loss)
-from .perceptual import LipAutoencoder
+from .model.perceptual import LipAutoencoder
 from .util.pixels import to_uint8_frames
 
 def seed_everything(seed: int) -> None:

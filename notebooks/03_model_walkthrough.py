@@ -38,14 +38,14 @@ import matplotlib.pyplot as plt
 import lmg_lib
 from lmg_lib import audio, speech
 from lmg_lib.artefacts import figure_path
-from lmg_lib.blocks import n_params
+from lmg_lib.model.blocks import n_params
 from lmg_lib.config import get_config
-from lmg_lib.correlation import CorrelationNet, centred_cosine, correlation_loss
-from lmg_lib.discriminator import ThreeStreamDiscriminator
-from lmg_lib.flow import video_flow
-from lmg_lib.fusion import fuse
-from lmg_lib.generator import LipGenerator
-from lmg_lib.losses import discriminator_loss, mismatched, total_generator_loss
+from lmg_lib.model.correlation import CorrelationNet, centred_cosine, correlation_loss
+from lmg_lib.model.discriminator import ThreeStreamDiscriminator
+from lmg_lib.model.flow import video_flow
+from lmg_lib.model.fusion import fuse
+from lmg_lib.model.generator import LipGenerator
+from lmg_lib.model.losses import discriminator_loss, mismatched, total_generator_loss
 from lmg_lib.train import build_models, generator_terms, seed_everything
 
 seed_everything(SEED)

@@ -7,7 +7,7 @@ import torch
 from lmg_lib.audio import clip_lms, log_mel_spectrogram
 from lmg_lib.util.audio_io import AudioError, load_audio
 from lmg_lib.config import AudioConfig, paper
-from lmg_lib.flow import horn_schunck, video_flow
+from lmg_lib.model.flow import horn_schunck, video_flow
 
 CFG = AudioConfig()
 

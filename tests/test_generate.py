@@ -10,7 +10,7 @@ import torch
 from lmg_lib import inference as inf
 from lmg_lib.cli import main
 from lmg_lib.config import ModelConfig, tiny
-from lmg_lib.generator import LipGenerator
+from lmg_lib.model.generator import LipGenerator
 
 SR = 16000
 

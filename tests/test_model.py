@@ -5,15 +5,15 @@ import numpy as np
 import pytest
 import torch
 
-from lmg_lib.blocks import n_params
+from lmg_lib.model.blocks import n_params
 from lmg_lib.config import Config, get_config, paper, tiny
-from lmg_lib.correlation import CorrelationNet, centred_cosine, correlation_loss
-from lmg_lib.discriminator import ThreeStreamDiscriminator
-from lmg_lib.fusion import fuse
-from lmg_lib.generator import LipGenerator
-from lmg_lib.losses import (discriminator_loss, generator_adversarial_loss, mismatched,
+from lmg_lib.model.correlation import CorrelationNet, centred_cosine, correlation_loss
+from lmg_lib.model.discriminator import ThreeStreamDiscriminator
+from lmg_lib.model.fusion import fuse
+from lmg_lib.model.generator import LipGenerator
+from lmg_lib.model.losses import (discriminator_loss, generator_adversarial_loss, mismatched,
                             perceptual_loss, pixel_loss, total_generator_loss)
-from lmg_lib.perceptual import LipAutoencoder
+from lmg_lib.model.perceptual import LipAutoencoder
 from lmg_lib.train import build_models, build_optimizers, generator_terms, train_step
 
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..config import ModelConfig
 from .blocks import kaiming_init
-from .config import ModelConfig
 from .decoder import VideoDecoder
 from .encoders import AudioEncoder, ImageEncoder
 from .fusion import fuse

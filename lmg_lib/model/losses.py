@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from .config import LossConfig
+from ..config import LossConfig
 
 
 def pixel_loss(fake: torch.Tensor, real: torch.Tensor) -> torch.Tensor:

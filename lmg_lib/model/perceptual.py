@@ -9,8 +9,8 @@ from __future__ import annotations
 import torch
 import torch.nn as nn
 
+from ..config import ModelConfig
 from .blocks import conv_bn_relu, kaiming_init
-from .config import ModelConfig
 
 
 class ResBlock2d(nn.Module):
