@@ -22,6 +22,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from .model.blocks import conv_bn_relu, kaiming_init
+from .model.geometry import LMS_STEPS_PER_FRAME
 from .checkpoint import CheckpointError
 from .util.files import atomic_write
 from .config import Config, ModelConfig
@@ -48,7 +49,8 @@ def _up(c_in: int, c_out: int) -> nn.Sequential:
 class Speech2VidBaseline(nn.Module):
     """Per-frame 2-D encoder-decoder. aux: the per-frame audio vectors (B, 8w, T)."""
 
-    def __init__(self, cfg: ModelConfig = ModelConfig(), context: int = 4, steps_per_frame: int = 4):
+    def __init__(self, cfg: ModelConfig = ModelConfig(), context: int = 4,
+                 steps_per_frame: int = LMS_STEPS_PER_FRAME):
         super().__init__()
         if cfg.image_size % 8:
             raise ValueError("Speech2VidBaseline needs an image size divisible by 8")

@@ -17,6 +17,7 @@ import torch
 from .config import Config
 from .util.files import atomic_write
 from .model.generator import LipGenerator
+from .model.geometry import check_geometry
 
 FORMAT = "lmg-generator-v1"
 
@@ -64,6 +65,10 @@ def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
     if expect is not None and (expect.model != cfg.model or expect.audio != cfg.audio):
         raise CheckpointError(f"checkpoint {path} was made for config {cfg.name!r} "
                               f"({cfg.model}), not {expect.name!r} ({expect.model})")
+    try:
+        check_geometry(cfg.model, cfg.audio)
+    except ValueError as e:
+        raise CheckpointError(f"checkpoint {path}: {e}") from None
     G = LipGenerator(cfg.model)
     state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
     try:

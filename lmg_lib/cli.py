@@ -66,11 +66,14 @@ def cmd_info(args) -> int:
     from .model.correlation import CorrelationNet
     from .model.discriminator import ThreeStreamDiscriminator
     from .model.generator import LipGenerator
+    from .model.geometry import check_geometry
     torch.manual_seed(0)
     for name in args.presets:
         cfg = get_config(name)
+        check_geometry(cfg.model, cfg.audio, discriminator=True)
         G, D, C = LipGenerator(cfg.model).eval(), ThreeStreamDiscriminator(cfg.model).eval(), CorrelationNet(cfg.model)
-        lms, lip = torch.rand(1, *cfg.lms_shape) * 2 - 1, torch.rand(1, 3, 64, 64) * 2 - 1
+        S = cfg.model.image_size
+        lms, lip = torch.rand(1, *cfg.lms_shape) * 2 - 1, torch.rand(1, 3, S, S) * 2 - 1
         t = time.perf_counter()
         with torch.inference_mode():
             video, f_s = G(lms, lip)

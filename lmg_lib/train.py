@@ -52,6 +52,7 @@ from .config import Config, get_config
 from .model.correlation import CorrelationNet, correlation_loss
 from .model.discriminator import ThreeStreamDiscriminator
 from .model.generator import LipGenerator
+from .model.geometry import check_geometry
 from .model.losses import (TERMS, discriminator_loss, generator_adversarial_loss, mismatched,
                      perceptual_loss, pixel_loss, total_generator_loss)
 from .model.perceptual import LipAutoencoder
@@ -84,6 +85,7 @@ class Models:
 
 def build_models(cfg: Config, autoencoder: LipAutoencoder | None = None) -> Models:
     """Seeded construction of G, D and the correlation encoders."""
+    check_geometry(cfg.model, cfg.audio, discriminator=True)
     seed_everything(cfg.seed)
     G, D, corr = LipGenerator(cfg.model), ThreeStreamDiscriminator(cfg.model), CorrelationNet(cfg.model)
     if cfg.loss.perceptual == "autoencoder" and cfg.loss.use_perc:

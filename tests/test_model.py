@@ -221,3 +221,40 @@ def test_config_round_trip():
     assert Config.from_dict(cfg.to_dict()) == cfg
     with pytest.raises(ValueError, match="unknown config preset"):
         get_config("huge")
+
+
+def test_clip_geometry_comes_from_the_config():
+    """Other clip sizes than the paper's: every shape follows ModelConfig (LMS (1, 4T, 2S))."""
+    from dataclasses import replace
+    from lmg_lib.model.geometry import lms_shape
+    small = replace(tiny().model, image_size=32, n_frames=8)
+    assert lms_shape(small) == (1, 32, 64)
+    G, C = LipGenerator(small).eval(), CorrelationNet(small)
+    with torch.no_grad():
+        video, f_s = G(torch.rand(2, *lms_shape(small)) * 2 - 1, torch.rand(2, 3, 32, 32) * 2 - 1)
+        assert video.shape == (2, 3, 8, 32, 32) and f_s.shape[2:] == (8, 8)
+        assert C.flow(video).shape == (2, 2, 7, 8, 8)
+        assert [x.shape for x in C(f_s, video)] == [(2, 7), (2, 7)]
+    d32 = replace(tiny().model, image_size=32)                     # 16 frames
+    with torch.no_grad():
+        logit, _ = ThreeStreamDiscriminator(d32).eval()(torch.rand(2, *lms_shape(d32)),
+                                                      torch.rand(2, 3, 16, 32, 32))
+    assert logit.shape == (2,)
+
+
+def test_clip_geometry_the_networks_cannot_honour_is_refused():
+    from dataclasses import replace
+    from lmg_lib.config import AudioConfig
+    from lmg_lib.model.geometry import check_geometry
+    m = tiny().model
+    with pytest.raises(ValueError, match="exactly 16 frames"):
+        ThreeStreamDiscriminator(replace(m, n_frames=8))
+    with pytest.raises(ValueError, match="multiple of 4"):
+        LipGenerator(replace(m, image_size=30))
+    with pytest.raises(ValueError, match=r"n_mels 80.*\(1, 64, 128\)"):
+        check_geometry(m, AudioConfig(n_mels=80))
+    with pytest.raises(ValueError, match="steps_per_frame 2"):
+        check_geometry(m, AudioConfig(steps_per_frame=2, sample_rate=16000))
+    with pytest.raises(ValueError, match="clip geometry"):
+        build_models(tiny().replace(audio=dict(n_mels=64)))
+    check_geometry(m, AudioConfig(), discriminator=True)        # the presets are fine

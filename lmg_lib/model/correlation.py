@@ -22,6 +22,7 @@ import torch.nn.functional as F
 
 from ..config import ModelConfig
 from .flow import video_flow
+from .geometry import check_geometry, feature_size
 
 
 def _stack(convs):
@@ -79,13 +80,14 @@ class CorrelationNet(nn.Module):
 
     def __init__(self, cfg: ModelConfig = ModelConfig()):
         super().__init__()
+        check_geometry(cfg)
         self.cfg = cfg
         self.phi_s = AudioDerivativeEncoder(cfg)
         self.phi_v = FlowEncoder(cfg)
 
     def flow(self, video: torch.Tensor) -> torch.Tensor:
         c = self.cfg
-        return video_flow(video, c.flow_alpha, c.flow_iters, c.flow_levels, out_size=16)
+        return video_flow(video, c.flow_alpha, c.flow_iters, c.flow_levels, out_size=feature_size(c))
 
     def forward(self, f_s: torch.Tensor, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         return self.phi_s(f_s), self.phi_v(self.flow(video))

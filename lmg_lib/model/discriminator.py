@@ -17,14 +17,18 @@ import torch.nn as nn
 from ..config import ModelConfig
 from .blocks import conv_bn_relu, kaiming_init
 from .encoders import audio_trunk
+from .geometry import check_geometry, lms_shape
 
 
 class ThreeStreamDiscriminator(nn.Module):
     def __init__(self, cfg: ModelConfig = ModelConfig()):
         super().__init__()
-        w, S, T = cfg.width, cfg.image_size, cfg.n_frames
-        self.audio = audio_trunk(w)                                               # (B, 8w, 16, 32)
-        self.audio_fc = nn.Sequential(nn.Flatten(), nn.Linear(8 * w * T * 32, 8 * w), nn.ReLU(True))
+        check_geometry(cfg, discriminator=True)
+        w, S = cfg.width, cfg.image_size
+        _, L, M = lms_shape(cfg)                                                  # (1, 4T, M)
+        self.audio = audio_trunk(w)                                               # (B, 8w, T, M/4)
+        self.audio_fc = nn.Sequential(nn.Flatten(), nn.Linear(8 * w * (L // 4) * (M // 4), 8 * w),
+                                      nn.ReLU(True))
         self.video = nn.ModuleList([
             nn.Sequential(nn.Conv3d(3, 2 * w, 4, 2, 1), nn.LeakyReLU(0.2, True)),  # (B, 2w, T/2, S/2, S/2)
             conv_bn_relu(2 * w, 4 * w, 4, 2, 1, dims=3),                           # (B, 4w, T/4, S/4, S/4)

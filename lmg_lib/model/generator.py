@@ -9,11 +9,13 @@ from .blocks import kaiming_init
 from .decoder import VideoDecoder
 from .encoders import AudioEncoder, ImageEncoder
 from .fusion import fuse
+from .geometry import check_geometry, lms_shape
 
 
 class LipGenerator(nn.Module):
     def __init__(self, cfg: ModelConfig = ModelConfig()):
         super().__init__()
+        check_geometry(cfg)
         self.cfg = cfg
         self.audio_encoder = AudioEncoder(cfg)
         self.image_encoder = ImageEncoder(cfg)
@@ -31,9 +33,9 @@ class LipGenerator(nn.Module):
 
 def check_inputs(lms: torch.Tensor, lip: torch.Tensor, cfg: ModelConfig) -> None:
     """Clear errors for inputs of the wrong shape, channels or range."""
-    S, T = cfg.image_size, cfg.n_frames
-    if lms.dim() != 4 or lms.shape[1] != 1 or lms.shape[2] != 4 * T:
-        raise ValueError(f"LMS must be (B, 1, {4 * T}, n_mels), got {tuple(lms.shape)}")
+    S, want = cfg.image_size, lms_shape(cfg)
+    if lms.dim() != 4 or tuple(lms.shape[1:]) != want:
+        raise ValueError(f"LMS must be (B, {', '.join(map(str, want))}), got {tuple(lms.shape)}")
     if lip.dim() != 4 or lip.shape[1] != 3:
         raise ValueError(f"lip image must be RGB (B, 3, {S}, {S}), got {tuple(lip.shape)}"
                          + (" (grayscale/RGBA: convert to RGB first)" if lip.dim() == 4 else ""))
