@@ -1,11 +1,18 @@
-"""Typed configuration for every part of the reproduction.
+"""Typed configuration for every part of the reproduction, its presets, the ablation variants, and
+the one way to override it (``make_config``).
 
-Two presets:
+Three presets:
 
 * ``paper`` -- the sizes of the paper and of the authors' code (64x64 RGB lips, 16 frames at
   25 fps, a (1, 64, 128) log-mel spectrogram per clip, a 16.7 M-parameter generator).
+* ``cpu``   -- the shipped checkpoint's network: the same architecture at a quarter of the width
+  (8) with 4 residual blocks, the largest that trained on a 2-core CPU in about an hour.
 * ``tiny``  -- the same architecture with narrow channels and 2 residual blocks, so that a few
   training steps run on a 2-core CPU in seconds (tests, smoke notebooks).
+
+Every run starts from a preset and a dict of overrides, ``make_config("tiny", {"train.steps":
+40})``: the command line (``lmg train --config tiny --set train.steps=40``), the notebooks'
+parameter cells (``CONFIG = {"train.steps": 40}``) and ``params/*.yaml`` use the same keys.
 
 Audio choice (documented deviation): the authors used n_fft 1024, hop 512 and asserted 4 STFT steps
 per 40 ms video frame, which only holds for 38.4 kHz <= sr < 51.2 kHz. We resample every input to
@@ -19,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field, asdict
-from typing import Literal
+from typing import Any, Literal, Mapping
 
 
 @dataclass(frozen=True)
@@ -179,3 +186,96 @@ def get_config(name: str) -> Config:
         return PRESETS[name]()
     except KeyError:
         raise ValueError(f"unknown config preset {name!r}; choose one of {sorted(PRESETS)}") from None
+
+
+# ================================================================================ ablations
+# The paper's ablation variants: LossConfig overrides applied on top of a preset
+# (``lmg train --variant``, ``Trainer(variant=...)``, notebook 5).
+ABLATIONS: dict[str, dict] = {
+    "l1":   dict(use_pix=True, use_gen=False, use_perc=False, use_corr=False),   # pixel only
+    "gan":  dict(use_pix=True, use_gen=True, use_perc=False, use_corr=False),    # + adversarial
+    "perc": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=False),     # + perceptual
+    "corr": dict(use_pix=True, use_gen=True, use_perc=False, use_corr=True),     # + correlation
+    "full": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True),      # the paper's model
+}
+
+
+def apply_variant(cfg: Config, variant: str) -> Config:
+    if variant not in ABLATIONS:
+        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(ABLATIONS)}")
+    return cfg.replace(loss=ABLATIONS[variant])
+
+
+# ===================================================================== the one override path
+SECTIONS = {"audio": AudioConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig}
+
+
+def make_config(preset: str | Config = "paper", overrides: Mapping[str, Any] | None = None) -> Config:
+    """A preset (its name, or a ``Config``) with ``overrides`` applied.
+
+    Keys are ``seed``, ``name`` or ``<section>.<field>`` with section audio, model, loss or train:
+    ``{"seed": 1, "train.steps": 40, "loss.use_gen": False, "model.phi_s_channels": (16, 8)}``.
+    Values may be strings as typed on a command line (``"40"``, ``"false"``, ``"1e-4"``,
+    ``"16,8"``, ``"none"``): they are converted to the field's type. An unknown key or a value
+    that does not fit raises ``ValueError`` naming the valid choices."""
+    cfg = get_config(preset) if isinstance(preset, str) else preset
+    top: dict[str, Any] = {}
+    sections: dict[str, dict] = {}
+    for key, value in (overrides or {}).items():
+        if key in ("seed", "name"):
+            top[key] = _convert(key, getattr(cfg, key), value)
+            continue
+        section, _, name = str(key).partition(".")
+        cls = SECTIONS.get(section)
+        fields = {f.name for f in dataclasses.fields(cls)} if cls else set()
+        if name not in fields:
+            valid = ["seed", "name"] + [f"{s}.{f.name}" for s, c in SECTIONS.items() for f in dataclasses.fields(c)]
+            raise ValueError(f"unknown configuration key {key!r}; valid keys: {', '.join(valid)}")
+        sections.setdefault(section, {})[name] = _convert(key, getattr(getattr(cfg, section), name), value)
+    return cfg.replace(**top, **sections)
+
+
+def _literal_choices(key: str) -> tuple:
+    """The allowed values of a ``Literal[...]`` field (e.g. loss.perceptual), else ()."""
+    import typing
+    section, _, name = key.partition(".")
+    if section not in SECTIONS:
+        return ()
+    hint = typing.get_type_hints(SECTIONS[section]).get(name)
+    return typing.get_args(hint) if typing.get_origin(hint) is Literal else ()
+
+
+def _convert(key: str, current: Any, value: Any) -> Any:
+    """``value`` as the type of the field's current value (strings parsed as on a command line)."""
+    try:
+        if isinstance(value, str) and value.strip().lower() in ("none", "null") and current is None:
+            return None
+        choices = _literal_choices(key)
+        if choices and value not in choices:
+            raise ValueError(value)
+        if isinstance(current, bool):
+            if isinstance(value, str):
+                v = value.strip().lower()
+                if v not in ("true", "false", "1", "0", "yes", "no", "on", "off"):
+                    raise ValueError(value)
+                return v in ("true", "1", "yes", "on")
+            if value not in (True, False, 0, 1):
+                raise ValueError(value)
+            return bool(value)
+        if isinstance(current, tuple):
+            items = [x for x in value.split(",") if x.strip()] if isinstance(value, str) else list(value)
+            kind = type(current[0]) if current else (float if any("." in str(x) for x in items) else int)
+            return tuple(_convert(key, kind(0), x) for x in items)
+        if isinstance(current, int):
+            number = float(value) if isinstance(value, str) else value
+            if isinstance(number, bool) or float(number) != int(number):
+                raise ValueError(value)
+            return int(number)
+        if isinstance(current, float) or current is None:
+            if isinstance(value, bool):
+                raise ValueError(value)
+            return float(value)
+        return type(current)(value) if isinstance(value, str) else value
+    except (TypeError, ValueError):
+        expected = " or ".join(map(repr, _literal_choices(key))) or f"{type(current).__name__}, like {current!r}"
+        raise ValueError(f"{key}: cannot use {value!r} (expected {expected})") from None

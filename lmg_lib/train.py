@@ -48,7 +48,7 @@ import torch.nn as nn
 
 from .checkpoint import atomic_save, export_generator
 from .util.files import atomic_write
-from .config import Config, get_config
+from .config import ABLATIONS, Config, apply_variant, get_config
 from .model.correlation import CorrelationNet, correlation_loss
 from .model.discriminator import ThreeStreamDiscriminator
 from .model.generator import LipGenerator
@@ -197,23 +197,6 @@ def train_step(models: Models, opts: dict, batch: dict, cfg: Config, *,
         return logs
     keys = list(logs)
     return dict(zip(keys, torch.stack([logs[k].float() for k in keys]).tolist()))
-
-
-# ================================================================================ ablations
-# LossConfig overrides of the paper's ablation variants (``--variant``).
-ABLATIONS: dict[str, dict] = {
-    "l1":   dict(use_pix=True, use_gen=False, use_perc=False, use_corr=False),   # pixel only
-    "gan":  dict(use_pix=True, use_gen=True, use_perc=False, use_corr=False),    # + adversarial
-    "perc": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=False),     # + perceptual
-    "corr": dict(use_pix=True, use_gen=True, use_perc=False, use_corr=True),     # + correlation
-    "full": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True),      # the paper's model
-}
-
-
-def apply_variant(cfg: Config, variant: str) -> Config:
-    if variant not in ABLATIONS:
-        raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(ABLATIONS)}")
-    return cfg.replace(loss=ABLATIONS[variant])
 
 
 def log_keys(cfg: Config) -> list[str]:

@@ -258,3 +258,23 @@ def test_clip_geometry_the_networks_cannot_honour_is_refused():
     with pytest.raises(ValueError, match="clip geometry"):
         build_models(tiny().replace(audio=dict(n_mels=64)))
     check_geometry(m, AudioConfig(), discriminator=True)        # the presets are fine
+
+
+def test_make_config_is_the_one_override_path():
+    from lmg_lib.config import make_config
+    assert make_config("tiny") == tiny() and make_config(tiny(), {}) == tiny()
+    cfg = make_config("tiny", {"seed": "3", "train.steps": "40", "train.lr": "1e-4", "loss.use_gen": "false",
+                               "model.phi_s_channels": "8,8", "audio.fmax": "none", "train.amp": True})
+    assert (cfg.seed, cfg.train.steps, cfg.train.lr, cfg.loss.use_gen) == (3, 40, 1e-4, False)
+    assert cfg.model.phi_s_channels == (8, 8) and cfg.audio.fmax is None and cfg.train.amp is True
+    assert cfg.model == tiny().model.__class__(**{**tiny().to_dict()["model"], "phi_s_channels": (8, 8)})
+    assert make_config("paper", {"train.betas": [0.9, 0.99]}).train.betas == (0.9, 0.99)
+    assert make_config("cpu", {"train.steps": 2.2e3}).train.steps == 2200
+    for bad, msg in [({"train.stepz": 1}, "unknown configuration key 'train.stepz'"),
+                     ({"train.steps": "many"}, "train.steps: cannot use 'many'"),
+                     ({"train.steps": 1.5}, "train.steps"), ({"loss.use_gen": "maybe"}, "loss.use_gen"),
+                     ({"loss.perceptual": "vgg"}, "'discriminator' or 'autoencoder'")]:
+        with pytest.raises(ValueError, match=msg):
+            make_config("tiny", bad)
+    with pytest.raises(ValueError, match="unknown config preset"):
+        make_config("huge")

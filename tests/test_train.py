@@ -15,11 +15,10 @@ import torch
 import lmg_lib.train as train_mod
 from lmg_lib.baselines import Speech2VidBaseline, StaticBaseline, export_baseline, load_baseline
 from lmg_lib.checkpoint import load_generator
-from lmg_lib.config import tiny
+from lmg_lib.config import ABLATIONS, apply_variant, tiny
 from lmg_lib.model.losses import TERMS
-from lmg_lib.train import (ABLATIONS, NonFiniteLossError, SyntheticClipDataset, Trainer, apply_variant,
-                           build_models, collate_clips, generator_terms, log_keys, main, param_digest,
-                           train_step)
+from lmg_lib.train import (NonFiniteLossError, SyntheticClipDataset, Trainer, build_models, collate_clips,
+                           generator_terms, log_keys, main, param_digest, train_step)
 
 
 def _rows(path):
