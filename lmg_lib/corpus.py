@@ -12,14 +12,12 @@ with (seed, purpose, speaker, utterance), so the same seed gives the same wav by
 frames (before H.264 encoding) whatever the number of workers. Re-running skips utterances that are
 complete (the meta sidecar is written last, every file atomically).
 
-CLI: ``python -m lmg_lib.corpus --out DIR [--speakers 32 --utterances 40 --seed 0 --size 64]``
+Command line: ``lmg corpus --out DIR [--speakers 32 --utterances 40 --seed 0 --size 64]``
 """
 from __future__ import annotations
 
-import argparse
 import json
 import os
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -254,29 +252,3 @@ def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
 def disk_size(root) -> int:
     """Bytes under ``root``."""
     return sum(f.stat().st_size for f in Path(root).rglob("*") if f.is_file())
-
-
-def main(argv=None):
-    ap = argparse.ArgumentParser(description="Generate the embedded GRID-style lip corpus.")
-    ap.add_argument("--out", required=True)
-    ap.add_argument("--speakers", type=int, default=32)
-    ap.add_argument("--utterances", type=int, default=40)
-    ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--size", type=int, default=64)
-    ap.add_argument("--workers", type=int, default=0, help="0: all cores")
-    ap.add_argument("--strip", default=None, help="also save a sample PNG strip here")
-    ap.add_argument("--quiet", action="store_true")
-    a = ap.parse_args(argv)
-    cfg = CorpusConfig(n_speakers=a.speakers, utterances_per_speaker=a.utterances, seed=a.seed,
-                       image_size=a.size, n_workers=a.workers)
-    t = time.time()
-    root = build_corpus(a.out, cfg, progress=not a.quiet)
-    dt = time.time() - t
-    n = len(list(Path(root).glob("s*/meta/*.npz")))
-    print(f"{root}: {n} utterances, {disk_size(root) / 2**20:.1f} MiB, generated in {dt:.1f} s")
-    if a.strip:
-        print("sample strip:", save_sample_strip(root, a.strip))
-
-
-if __name__ == "__main__":
-    main()

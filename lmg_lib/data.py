@@ -57,7 +57,7 @@ class LipClipDataset(torch.utils.data.Dataset):
         self.root = Path(root)
         mpath = self.root / "manifest.json"
         if not mpath.is_file():
-            raise FileNotFoundError(f"no manifest.json in {self.root}: run python -m lmg_lib.preprocess first")
+            raise FileNotFoundError(f"no manifest.json in {self.root}: run `lmg preprocess` first")
         self.manifest = json.loads(mpath.read_text())
         if self.manifest.get("format") != FORMAT:
             raise ValueError(f"{mpath}: format {self.manifest.get('format')!r}, expected {FORMAT!r}")

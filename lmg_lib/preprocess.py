@@ -30,17 +30,15 @@ Shard arrays: ``frames`` (n, 3, S, S) uint8 RGB, ``lms`` (4n, 128) float32 in [-
 Re-running skips every shard whose journal record (``progress.jsonl``) matches the settings and
 whose file still has the recorded size and sha256; a damaged shard is reported and rebuilt.
 
-CLI: ``python -m lmg_lib.preprocess --corpus DIR --out DIR [--backend groundtruth|dlib|face_alignment]
+Command line: ``lmg preprocess --corpus DIR --out DIR [--backend groundtruth|dlib|face_alignment]
 [--size 64] [--layout grid|lrw] [--box utterance|frame] [--workers N] [--dlib-detect-every K]``
 """
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import math
 import os
-import sys
 import time
 from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
@@ -91,10 +89,10 @@ def verify_shard(path, sha256: str | None, nbytes: int) -> None:
     size = path.stat().st_size
     if size != nbytes:
         raise ShardError(f"shard {path} has {size} bytes, the manifest says {nbytes} "
-                         f"(truncated or replaced): re-run lmg_lib.preprocess to rebuild it")
+                         f"(truncated or replaced): re-run lmg preprocess to rebuild it")
     if sha256 is not None and sha256_file(path) != sha256:
         raise ShardError(f"shard {path} fails its sha256 check (corrupted): "
-                         f"re-run lmg_lib.preprocess to rebuild it")
+                         f"re-run lmg preprocess to rebuild it")
 
 
 def load_shard(path) -> dict[str, np.ndarray]:
@@ -403,36 +401,3 @@ def _dump_manifest(m: dict) -> str:
     shards = ",\n  ".join(f"{json.dumps(k)}: {line(v)}" for k, v in m["shards"].items())
     clips = ",\n  ".join(line(c) for c in m["clips"])
     return f'{head},\n "shards": {{\n  {shards}\n }},\n "clips": [\n  {clips}\n ]\n}}\n'
-
-
-def main(argv=None) -> int:
-    p = argparse.ArgumentParser(prog="python -m lmg_lib.preprocess", description=__doc__.split("\n")[0])
-    p.add_argument("--corpus", required=True, help="corpus root (GRID layout, or LRW with --layout lrw)")
-    p.add_argument("--out", required=True, help="output folder (shards/ + manifest.json)")
-    p.add_argument("--layout", default="grid", choices=["grid", "lrw"])
-    p.add_argument("--backend", default="groundtruth", choices=["groundtruth", "dlib", "face_alignment"])
-    p.add_argument("--size", type=int, default=None, help="crop size (default: the config's image_size)")
-    p.add_argument("--config", default="paper", help="config preset (paper, tiny)")
-    p.add_argument("--box", default="utterance", choices=["utterance", "frame"])
-    p.add_argument("--workers", type=int, default=0, help="worker processes (0: this process)")
-    p.add_argument("--dlib-detect-every", type=int, default=1,
-                   help="dlib backend: run the face detector every k frames (keeps the box between)")
-    p.add_argument("--split-rule", default="auto", choices=["auto", "official", "paper", "fraction"])
-    p.add_argument("--test-speakers", default=None, help="comma-separated, overrides the rule")
-    p.add_argument("--val-speakers", default=None, help="comma-separated, overrides the rule")
-    p.add_argument("--no-progress", action="store_true")
-    a = p.parse_args(argv)
-    split_list = lambda s: [x for x in s.split(",") if x] if s else None
-    try:
-        preprocess(a.corpus, a.out, a.layout, a.backend, a.size, get_config(a.config), box=a.box,
-                   workers=a.workers, split_rule=a.split_rule, test_speakers=split_list(a.test_speakers),
-                   val_speakers=split_list(a.val_speakers), progress=not a.no_progress,
-                   backend_kwargs=dict(detect_every=a.dlib_detect_every) if a.backend == "dlib" else None)
-    except (FileNotFoundError, ValueError, RuntimeError) as e:     # LandmarkError is a RuntimeError
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

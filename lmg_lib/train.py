@@ -5,7 +5,7 @@ One step, as the authors' trainer does it:
 2. G step:  L = w_corr L_corr + w_pix L_pix + w_perc L_perc + w_gen L_gen, back-propagated once and
    stepping G and the correlation encoders (phi_s, phi_v) together.
 
-``Trainer`` (and ``python -m lmg_lib.train``) adds everything a real run needs:
+``Trainer`` (and ``lmg train``) adds everything a real run needs:
 
 * data: any map-style ``Dataset`` yielding the ``LipClipDataset`` dict contract (``lms``, ``ref``,
   ``video``, optionally ``mismatch``); a seeded ``ResumableSampler`` (a ``DistributedSampler`` that
@@ -29,14 +29,12 @@ which matters when the per-GPU batch is small (< 8 clips).
 """
 from __future__ import annotations
 
-import argparse
 import csv
 import hashlib
 import io
 import json
 import os
 import random
-import sys
 import time
 from contextlib import nullcontext
 from dataclasses import dataclass
@@ -48,7 +46,7 @@ import torch.nn as nn
 
 from .checkpoint import atomic_save, export_generator
 from .util.files import atomic_write
-from .config import ABLATIONS, Config, apply_variant, get_config
+from .config import Config, apply_variant
 from .model.correlation import CorrelationNet, correlation_loss
 from .model.discriminator import ThreeStreamDiscriminator
 from .model.generator import LipGenerator
@@ -679,7 +677,7 @@ def param_digest(models: Models) -> str:
     return h.hexdigest()
 
 
-# ============================================================================= CLI
+# ============================================================================= data
 def load_dataset(data: str, cfg: Config, split: str = "train"):
     """``synthetic:N`` -> ``SyntheticClipDataset``; a folder -> ``data.LipClipDataset(folder, split)``."""
     if data.startswith("synthetic"):
@@ -691,78 +689,3 @@ def load_dataset(data: str, cfg: Config, split: str = "train"):
         raise ValueError(f"{data} holds {ds.cfg.model.image_size}px x {ds.cfg.model.n_frames}-frame clips; "
                          f"config {cfg.name!r} needs {cfg.model.image_size}px x {cfg.model.n_frames}")
     return ds
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(
-        prog="python -m lmg_lib.train", description="Train the lip generator (multi-GPU: torchrun "
-        "--nproc_per_node N -m lmg_lib.train ...)")
-    p.add_argument("--config", default="paper", help="preset: paper | cpu | tiny")
-    p.add_argument("--data", required=True, help="preprocessed dataset folder, or synthetic:N")
-    p.add_argument("--out", required=True, help="output folder (checkpoints, logs, export)")
-    p.add_argument("--steps", type=int, help="total optimisation steps")
-    p.add_argument("--batch-size", type=int, help="clips per step and per process")
-    p.add_argument("--variant", default="full", choices=sorted(ABLATIONS))
-    p.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
-    p.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    p.add_argument("--compile", action="store_true", help="torch.compile G, D and phi")
-    p.add_argument("--no-amp", action="store_true", help="fp32 on CUDA (default: bf16 autocast)")
-    p.add_argument("--no-channels-last", action="store_true")
-    p.add_argument("--seed", type=int)
-    p.add_argument("--workers", type=int, help="DataLoader worker processes")
-    p.add_argument("--log-every", type=int)
-    p.add_argument("--checkpoint-every", type=int)
-    p.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs (DDP on CUDA)")
-    p.add_argument("--stop-after", type=int, help="stop after this step as if killed (tests resume)")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def config_from_args(args) -> Config:
-    cfg = get_config(args.config)
-    tr = {}
-    for arg, field_ in (("steps", "steps"), ("batch_size", "batch_size"), ("workers", "num_workers"),
-                        ("log_every", "log_every"), ("checkpoint_every", "checkpoint_every")):
-        if getattr(args, arg) is not None:
-            tr[field_] = getattr(args, arg)
-    if args.compile:
-        tr["compile"] = True
-    if args.no_amp:
-        tr["amp"] = False
-    if args.no_channels_last:
-        tr["channels_last"] = False
-    cfg = cfg.replace(train=tr)
-    if args.seed is not None:
-        cfg = cfg.replace(seed=args.seed)
-    return cfg
-
-
-def main(argv=None) -> int:
-    args = build_parser().parse_args(argv)
-    cfg = config_from_args(args)
-    trainer = None
-    try:
-        dataset = load_dataset(args.data, cfg)
-        trainer = Trainer(cfg, dataset, args.out, variant=args.variant, device=args.device,
-                          resume=args.resume, progress=not args.no_progress, sync_bn=args.sync_bn)
-        result = trainer.fit(stop_after=args.stop_after)
-    except NonFiniteLossError as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 3
-    except (FileExistsError, FileNotFoundError, ValueError) as e:
-        print(f"error: {e}", file=sys.stderr)
-        return 2
-    finally:
-        if trainer is not None:
-            trainer.close()
-    if trainer.is_main:
-        if result.get("stopped"):
-            print(f"stopped after step {result['step']} (--stop-after)")
-        else:
-            print(f"trained {result['step']} steps ({args.variant}); checkpoint {result['checkpoint']}; "
-                  f"generator {result['generator']}")
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -33,7 +33,7 @@
 # $D$; lr $10^{-4}$ for $\varphi_s, \varphi_v$. The `Trainer` adds what a real run needs: bf16
 # autocast, channels-last and `torch.compile` on CUDA, atomic full checkpoints with exact resume,
 # a stop with a clear message on NaN/inf, CSV logs, and multi-GPU through `torchrun`
-# (`python -m lmg_lib.train --help`).
+# (`lmg train --help`).
 #
 # **What runs here.** With the smoke defaults the notebook trains the `tiny` preset for a few dozen
 # steps on the CPU — enough to watch the losses move and the samples change, not to learn lips.

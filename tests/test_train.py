@@ -1,4 +1,4 @@
-"""Training loop: CLI smoke run, exact resume, NaN stop, DDP (gloo, 2 processes), ablations, baselines.
+"""Training loop: `lmg train` smoke run, exact resume, NaN stop, DDP (gloo, 2 processes), ablations, baselines.
 
 CPU only and short: the tiny preset, batch 2, a handful of steps, synthetic clips (the
 ``LipClipDataset`` dict contract) except where the real dataset class is exercised.
@@ -17,8 +17,10 @@ from lmg_lib.baselines import Speech2VidBaseline, StaticBaseline, export_baselin
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.config import ABLATIONS, apply_variant, tiny
 from lmg_lib.model.losses import TERMS
+from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
+from lmg_lib.cli import main as lmg
 from lmg_lib.train import (NonFiniteLossError, SyntheticClipDataset, Trainer, build_models, collate_clips,
-                           generator_terms, log_keys, main, param_digest, train_step)
+                           generator_terms, log_keys, param_digest, train_step)
 
 
 def _rows(path):
@@ -38,9 +40,9 @@ def tiny_cfg(**train):
 @pytest.fixture(scope="module")
 def smoke_run(tmp_path_factory):
     out = tmp_path_factory.mktemp("smoke")
-    rc = main(["--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
-               "--batch-size", "2", "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1",
-               "--no-progress"])
+    rc = lmg(["train", "--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
+              "--batch-size", "2", "--device", "cpu", "--log-every", "1", "--checkpoint-every", "1",
+              "--no-progress"])
     return rc, out
 
 
@@ -60,8 +62,8 @@ def test_cli_smoke_writes_log_checkpoint_and_generator(smoke_run):
     for k, v in G.state_dict().items():      # fp16 export of the trained weights
         assert torch.allclose(v.float(), ref[k].float().half().float()), k
     # a second run into the same folder must not silently overwrite it
-    assert main(["--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
-                 "--batch-size", "2", "--device", "cpu", "--no-progress"]) == 2
+    assert lmg(["train", "--config", "tiny", "--data", "synthetic:6", "--out", str(out), "--steps", "2",
+                "--batch-size", "2", "--device", "cpu", "--no-progress"]) == EXIT_USAGE
 
 
 def test_resume_is_exact(tmp_path):
@@ -102,12 +104,12 @@ def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, cap
         return loss * float("nan") if calls["n"] >= 3 else loss
 
     monkeypatch.setattr(train_mod, "pixel_loss", nan_from_step_3)
-    rc = main(["--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path), "--steps", "5",
-               "--batch-size", "2", "--device", "cpu", "--variant", "l1", "--checkpoint-every", "2",
-               "--no-progress"])
+    rc = lmg(["train", "--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path), "--steps", "5",
+              "--batch-size", "2", "--device", "cpu", "--variant", "l1", "--checkpoint-every", "2",
+              "--no-progress"])
     err = capsys.readouterr().err
     ckpt = tmp_path / "checkpoints" / "last.pt"
-    assert rc == 3
+    assert rc == EXIT_DIVERGED and len(err.strip().splitlines()) == 1
     assert "non-finite loss" in err and "at step 3" in err and f"{ckpt} (step 2)" in err
     ck = torch.load(ckpt, weights_only=False)
     assert ck["step"] == 2
@@ -125,7 +127,7 @@ def test_ddp_gloo_two_processes(tmp_path):
     """torchrun, 2 CPU processes (gloo): both ranks end with bit-identical parameters."""
     env = dict(os.environ, OMP_NUM_THREADS="1")
     cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node", "2",
-           "-m", "lmg_lib.train", "--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path),
+           "-m", "lmg_lib", "train", "--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path),
            "--steps", "2", "--batch-size", "2", "--device", "cpu", "--variant", "full",
            "--log-every", "1", "--no-progress"]
     p = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=300)

@@ -6,9 +6,9 @@
     python tools/make_shipped_checkpoint.py evaluate                # metrics vs static (~3 min)
 
 (``--work DIR``, default ``build/shipped``, holds the corpus, the shards and the training run.) The
-shipped checkpoint was made with ``--work /work/data``; its corpus came from the equivalent CLI calls
-``python -m lmg_lib.corpus --out DIR/corpus --speakers 32 --utterances 40 --seed 0 --workers 2`` and
-``python -m lmg_lib.preprocess --corpus DIR/corpus --out DIR/prep --workers 2``, and its training ran
+shipped checkpoint was made with ``--work`` on a data disk outside the repository; its corpus came from
+the equivalent commands ``lmg corpus --out DIR/corpus --speakers 32 --utterances 40 --seed 0 --workers 2``
+and ``lmg preprocess --corpus DIR/corpus --out DIR/prep --workers 2``, and its training ran
 to step 1500, was then resumed to 2200 (``train`` resumes exactly from ``DIR/run_cpu``).
 
 Every stage is deterministic from the seeds and resumable (training resumes from its last
