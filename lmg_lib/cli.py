@@ -97,7 +97,8 @@ def _load_generator(spec: str | None, device="cpu", expect=None):
 
 # ------------------------------------------------------------------------------------ commands
 def cmd_corpus(a) -> int:
-    from .corpus import CorpusConfig, build_corpus, disk_size, save_sample_strip
+    from .corpus.build import CorpusConfig, build_corpus, disk_size
+    from .viz import save_sample_strip
     if a.speakers < 1 or a.utterances < 1 or a.workers < 0:
         raise Failure(EXIT_USAGE, "--speakers and --utterances must be >= 1, --workers >= 0")
     cfg = CorpusConfig(n_speakers=a.speakers, utterances_per_speaker=a.utterances, seed=a.seed,

@@ -11,7 +11,7 @@ Where to obtain the corpora (neither is redistributed with this project):
 
 GRID layouts accepted (``<root>`` is the folder passed to ``read_grid``; speakers are ``s<N>``):
 
-* the project contract (docs/CONTRACTS.md), written by ``lmg_lib.corpus`` for the embedded corpus::
+* the project contract (docs/CONTRACTS.md), written by ``lmg_lib.corpus`` (``lmg corpus``) for the embedded corpus::
 
       <root>/s1/video/<utt>.mp4|.mpg   <root>/s1/audio/<utt>.wav
       <root>/s1/align/<utt>.align      <root>/s1/meta/<utt>.npz   (sidecar, embedded corpus only)
@@ -41,9 +41,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import NamedTuple
 
-GRID_ALIGN_UNITS_PER_SECOND = 25000     # GRID .align times are in 1/25000 s (1000 per video frame)
 VIDEO_EXTS = (".mp4", ".mpg", ".mpeg", ".avi", ".mov", ".mkv")
 AUDIO_EXTS = (".wav", ".flac")
 LRW_SPLITS = ("train", "val", "test")
@@ -65,35 +63,6 @@ class Utterance:
     @property
     def key(self) -> tuple[str, str]:
         return (self.speaker, self.utt)
-
-
-class AlignWord(NamedTuple):
-    start: float                 # seconds
-    end: float                   # seconds
-    word: str
-
-    def frames(self, fps: int = 25) -> tuple[int, int]:
-        """[first, last) video frames covered by the word."""
-        return int(round(self.start * fps)), int(round(self.end * fps))
-
-
-def parse_align(path) -> list[AlignWord]:
-    """Parse a GRID ``.align`` file ("start end word" per line, times in 1/25000 s)."""
-    words = []
-    for n, line in enumerate(Path(path).read_text().splitlines(), 1):
-        parts = line.split()
-        if not parts:
-            continue
-        if len(parts) != 3:
-            raise ValueError(f"{path}:{n}: expected 'start end word', got {line!r}")
-        try:
-            s, e = int(parts[0]), int(parts[1])
-        except ValueError:
-            raise ValueError(f"{path}:{n}: start/end must be integers, got {line!r}") from None
-        if e < s:
-            raise ValueError(f"{path}:{n}: end {e} before start {s}")
-        words.append(AlignWord(s / GRID_ALIGN_UNITS_PER_SECOND, e / GRID_ALIGN_UNITS_PER_SECOND, parts[2]))
-    return words
 
 
 def parse_lrw_txt(path) -> dict:

@@ -1,5 +1,7 @@
-"""Small matplotlib helpers (headless, deterministic PNG output)."""
+"""Small matplotlib helpers for the notebooks and ``lmg corpus --strip`` (headless, deterministic PNGs)."""
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 
@@ -34,6 +36,23 @@ def frame_strip(frames: np.ndarray, landmarks: np.ndarray | None = None, path=No
         fig.savefig(path, dpi=100, metadata={"Software": None})
         plt.close(fig)
     return fig
+
+
+def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
+                      n: int = 16, landmarks: bool = True) -> Path:
+    """PNG of ``n`` consecutive frames from the middle of one utterance of an embedded corpus
+    (its exact landmarks overlaid)."""
+    from .corpus.build import utterance_paths
+    from .util.video_io import read_frames
+    root = Path(root)
+    if utt is None:
+        utt = sorted((root / speaker / "video").glob("*.mp4"))[0].stem
+    p = utterance_paths(root, speaker, utt)
+    frames = read_frames(p["video"])
+    lms = np.load(p["meta"])["landmarks"]
+    k = max(0, (len(frames) - n) // 2)
+    frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5)
+    return Path(path)
 
 
 def _save(fig, path):

@@ -51,14 +51,14 @@ import numpy as np
 import matplotlib.pyplot as plt
 from IPython.display import Video, display
 
-from lmg_lib import corpus as corpus_mod
+from lmg_lib.corpus import build as corpus_mod
 from lmg_lib.artefacts import artefact_dir, figure_path
 from lmg_lib.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
 from lmg_lib.preprocess import preprocess
 from lmg_lib.readers import read_corpus
-from lmg_lib.viz import frame_strip
+from lmg_lib.viz import frame_strip, save_sample_strip
 
 SAVE = dict(dpi=110, metadata={"Software": None})
 embedded = CORPUS_PATH is None
@@ -119,7 +119,7 @@ fig.tight_layout(); fig.savefig(figure_path("data_utterance.png"), **SAVE)
 
 # %%
 if embedded:
-    corpus_mod.save_sample_strip(corpus_dir, figure_path("data_sample_strip.png"), speaker=u.speaker, utt=u.utt)
+    save_sample_strip(corpus_dir, figure_path("data_sample_strip.png"), speaker=u.speaker, utt=u.utt)
     display(Video(str(u.video), embed=True, width=256))
     speakers = sorted({x.speaker for x in utts}, key=lambda s: int(s[1:]))
     from lmg_lib.util.video_io import read_frames

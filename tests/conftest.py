@@ -4,7 +4,7 @@ import pytest
 
 @pytest.fixture(scope="session")
 def tiny_corpus_dir(tmp_path_factory):
-    """A 4-speaker x 3-utterance embedded corpus (lmg_lib.corpus.tiny_corpus), built once."""
+    """A 4-speaker x 3-utterance embedded corpus (lmg_lib.corpus.build.tiny_corpus), built once."""
     from lmg_lib.corpus import tiny_corpus
     return tiny_corpus(tmp_path_factory.mktemp("tiny_corpus"))
 

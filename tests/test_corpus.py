@@ -6,13 +6,13 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from lmg_lib import corpus as C
-from lmg_lib import grid_grammar as G
-from lmg_lib import render as R
+from lmg_lib.corpus import build as C
+from lmg_lib.corpus import grammar as G
+from lmg_lib.corpus import render as R
 from lmg_lib.util import video_io as VI
-from lmg_lib import visemes as V
-from lmg_lib.readers import parse_align
-from lmg_lib.speech import Voice, synthesize
+from lmg_lib.corpus import visemes as V
+from lmg_lib.corpus.speech import Voice, synthesize
+from lmg_lib.util.grid_layout import parse_align
 
 
 def utterances(root):

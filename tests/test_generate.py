@@ -128,9 +128,9 @@ def test_shipped_checkpoint_end_to_end_on_real_speech(tmp_path, capsys):
     import soundfile as sf
     from PIL import Image
     from lmg_lib import cli
-    from lmg_lib.render import random_look, render_sequence
-    from lmg_lib.visemes import mouth_parameters
-    from lmg_lib.speech import Voice, synthesize
+    from lmg_lib.corpus.render import random_look, render_sequence
+    from lmg_lib.corpus.speech import Voice, synthesize
+    from lmg_lib.corpus.visemes import mouth_parameters
     from lmg_lib.util.video_io import probe
     assert cli.resolve_checkpoint(None).is_file(), "the shipped checkpoint is missing from checkpoints/"
     sp = synthesize("lay green with e nine soon", Voice("en-us+m3"))

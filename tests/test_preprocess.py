@@ -10,7 +10,8 @@ from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
 from lmg_lib.landmarks import LandmarkError, get_backend
 from lmg_lib.preprocess import ShardError, assign_splits, clip_starts, preprocess
-from lmg_lib.readers import Utterance, parse_align, read_grid, read_lrw
+from lmg_lib.readers import Utterance, read_grid, read_lrw
+from lmg_lib.util.grid_layout import parse_align
 
 from conftest import PP_SPEAKERS, PP_UTTS, pp_opening
 
@@ -224,15 +225,8 @@ def test_dlib_backend_through_preprocess(tmp_path):
     assert 0.5 * 64 / 1.3 < np.median(width) <= 64 / 1.3 + 1
 
 
-def test_tiny_embedded_corpus_end_to_end(request, tmp_path):
-    corpus = pytest.importorskip("lmg_lib.corpus")
-    if not hasattr(corpus, "tiny_corpus"):
-        pytest.skip("lmg_lib.corpus.tiny_corpus not available yet")
-    try:
-        root = request.getfixturevalue("tiny_corpus_dir")
-    except pytest.FixtureLookupError:
-        root = corpus.tiny_corpus(tmp_path / "tiny")
-    m = preprocess(root, tmp_path / "out", backend="groundtruth", **QUIET)
+def test_tiny_embedded_corpus_end_to_end(tiny_corpus_dir, tmp_path):
+    m = preprocess(tiny_corpus_dir, tmp_path / "out", backend="groundtruth", **QUIET)
     assert not m["skipped"] and m["stats"]["failed_frames"] == 0
     for rec in m["shards"].values():
         assert rec["n_clips"] == (rec["n_frames"] - 16) // 8 + 1 and rec["lag_ms"] is not None

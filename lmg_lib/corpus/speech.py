@@ -22,8 +22,8 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .util.audio_io import resample
-from .config import AudioConfig
+from ..config import AudioConfig
+from ..util.audio_io import resample
 
 # ---------------------------------------------------------------------------------------------
 # the C interface (speak_lib.h)

@@ -23,17 +23,16 @@ from pathlib import Path
 
 import numpy as np
 
-from . import grid_grammar as grammar
-from .config import AudioConfig
+from ..config import AudioConfig
+from ..util.files import atomic_path
+from ..util.grid_layout import align_text
+from ..util.video_io import read_frames, write_video
+from . import grammar
 from .render import SpeakerLook, random_look, render_sequence
 from .speech import Voice, random_voice, synthesize
-from .util.files import atomic_path
-from .readers import GRID_ALIGN_UNITS_PER_SECOND
-from .util.video_io import read_frames, write_video
 from .visemes import mouth_parameters, sample_lag_ms
 
 FORMAT = "lmg_lib embedded corpus v1"
-GRID_UNITS = GRID_ALIGN_UNITS_PER_SECOND   # .align time unit: 1/25000 s (1000 per 40 ms frame)
 
 
 @dataclass(frozen=True)
@@ -122,17 +121,6 @@ def synthesize_utterance(words, voice: Voice, look: SpeakerLook, cfg: CorpusConf
     frames, landmarks = render_sequence(params, look, cfg.image_size, rng, cfg.noise, cfg.jitter)
     return {"audio": y, "frames": frames, "landmarks": landmarks, "params": params,
             "phonemes": phonemes, "words": word_segs, "lag_ms": lag_ms}
-
-
-def align_text(words, n_samples: int, sample_rate: int = 16000) -> str:
-    """GRID .align text: "start end word" lines in 1/25000 s, sil at both ends, words contiguous."""
-    u = lambda s: int(round(s * GRID_UNITS / sample_rate))
-    lines = [(0, u(words[0][1]), "sil")]
-    for k, (w, s, e) in enumerate(words):
-        end = words[k + 1][1] if k + 1 < len(words) else e
-        lines.append((u(s), u(end), w))
-    lines.append((u(words[-1][2]), u(n_samples), "sil"))
-    return "".join(f"{a} {b} {w}\n" for a, b, w in lines)
 
 
 def utterance_paths(root, speaker: str, utt: str) -> dict:
@@ -232,21 +220,6 @@ def tiny_corpus(root, seed: int = 0, n_workers: int = 0, progress: bool = False)
     """A 4-speaker x 3-utterance corpus for tests (a few seconds)."""
     return build_corpus(root, CorpusConfig(n_speakers=4, utterances_per_speaker=3, seed=seed,
                                            n_workers=n_workers), progress=progress)
-
-
-def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
-                      n: int = 16, landmarks: bool = True) -> Path:
-    """PNG of ``n`` consecutive frames from the middle of one utterance (landmarks overlaid)."""
-    from .viz import frame_strip
-    root = Path(root)
-    if utt is None:
-        utt = sorted((root / speaker / "video").glob("*.mp4"))[0].stem
-    p = utterance_paths(root, speaker, utt)
-    frames = read_frames(p["video"])
-    lms = np.load(p["meta"])["landmarks"]
-    k = max(0, (len(frames) - n) // 2)
-    frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5)
-    return Path(path)
 
 
 def disk_size(root) -> int:
