@@ -31,7 +31,8 @@ from torch.utils.flop_counter import FlopCounterMode
 from lmg_lib.config import get_config, paper
 from lmg_lib.model.discriminator import ThreeStreamDiscriminator
 from lmg_lib.model.generator import LipGenerator
-from lmg_lib.train import SyntheticClipDataset, Trainer, collate_clips, train_step
+from lmg_lib.data import SyntheticClipDataset, collate_clips
+from lmg_lib.train import Trainer, train_step
 
 # dense peak TFLOP/s: (bf16 tensor core, fp32 non-tensor)
 GPU_PEAKS = {

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .audio import spectral_flux
+from .data.audio import spectral_flux
 from .config import AudioConfig
 from .util.pixels import to_uint8
 
@@ -70,7 +70,7 @@ def motion_energy(frames) -> np.ndarray:
 
 
 def audio_change(lms: np.ndarray, flux: str = "abs", cfg: AudioConfig = AudioConfig()) -> np.ndarray:
-    """Per-transition audio change from :func:`lmg_lib.audio.spectral_flux`, (N - 1,).
+    """Per-transition audio change from :func:`lmg_lib.data.audio.spectral_flux`, (N - 1,).
     ``flux``: "signed" (the authors), "abs" (default) or "positive" (rises only)."""
     return spectral_flux(np.asarray(lms).reshape(-1, np.shape(lms)[-1]), cfg, mode=flux)
 

@@ -117,8 +117,9 @@ def cmd_corpus(a) -> int:
 
 def cmd_preprocess(a) -> int:
     from .config import make_config
-    from .landmarks import LandmarkError
-    from .preprocess import ShardError, preprocess
+    from .data.landmarks import LandmarkError
+    from .data.preprocess import preprocess
+    from .data.shards import ShardError
     cfg = make_config(a.config, {"model.image_size": a.size} if a.size else {})
     split_list = lambda s: [x for x in s.split(",") if x] if s else None
     try:
@@ -155,8 +156,9 @@ def train_overrides(a) -> dict:
 
 def cmd_train(a) -> int:
     from .config import make_config
-    from .preprocess import ShardError
-    from .train import NonFiniteLossError, Trainer, load_dataset
+    from .data.dataset import load_dataset
+    from .data.shards import ShardError
+    from .train import NonFiniteLossError, Trainer
     try:
         cfg = make_config(a.config, train_overrides(a))
     except ValueError as e:
@@ -193,10 +195,10 @@ def cmd_train(a) -> int:
 def cmd_evaluate(a) -> int:
     import pandas as pd
     from .baselines import StaticBaseline
-    from .data import LipClipDataset, evenly_spaced
+    from .data.dataset import LipClipDataset, evenly_spaced
+    from .data.shards import ShardError
     from .evaluate import evaluate
     from .lip_landmarks import load_landmark_regressor
-    from .preprocess import ShardError
     from .util.files import atomic_write
     try:
         test = LipClipDataset(a.data, a.split)

@@ -58,7 +58,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .audio import clip_lms, log_mel_spectrogram
+from .data.audio import clip_lms, log_mel_spectrogram
 from .config import Config
 from .util.audio_io import load_audio
 from .util.pixels import from_uint8, to_uint8
@@ -517,17 +517,17 @@ _DLIB = None
 def _dlib_backend():
     global _DLIB
     if _DLIB is None:
-        from .landmarks import get_backend
+        from .data.landmarks import get_backend
         _DLIB = get_backend("dlib")
     return _DLIB
 
 
 def lip_from_face(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int, int]] | None:
-    """Mouth landmarks (dlib on the full image) -> the training crop rule of ``preprocess``:
+    """Mouth landmarks (dlib on the full image) -> the training crop rule (``data/crop.py``):
     a square on the mouth-box centre with side ``CROP_SCALE * max(w, h)`` (1.3, as the authors),
     edges replicated, resized to ``size``. Returns (crop uint8 (size, size, 3), box (x0, y0, side))
     or None when no face is found."""
-    from .preprocess import crop_boxes, crop_frames
+    from .data.crop import crop_boxes, crop_frames
     det = _dlib_backend()
     lm = None
     for up in (0, 1):                        # upsample once for small faces

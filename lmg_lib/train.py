@@ -47,6 +47,7 @@ import torch.nn as nn
 from .checkpoint import atomic_save, export_generator
 from .util.files import atomic_write
 from .config import Config, apply_variant
+from .data.dataset import collate_clips
 from .model.correlation import CorrelationNet, correlation_loss
 from .model.discriminator import ThreeStreamDiscriminator
 from .model.generator import LipGenerator
@@ -205,32 +206,6 @@ def log_keys(cfg: Config) -> list[str]:
     return keys
 
 
-# ============================================================================= data
-TENSOR_KEYS = ("lms", "ref", "video", "mismatch")
-
-
-class SyntheticClipDataset(torch.utils.data.Dataset):
-    """``n`` random clips following the ``LipClipDataset`` dict contract (tests, benchmarks,
-    ``--data synthetic:N``). Item ``i`` depends only on (seed, i)."""
-
-    def __init__(self, n: int, cfg: Config, seed: int = 0):
-        self.n, self.cfg, self.seed = int(n), cfg, seed
-
-    def __len__(self) -> int:
-        return self.n
-
-    def __getitem__(self, i: int) -> dict:
-        if not 0 <= i < self.n:
-            raise IndexError(i)
-        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
-        S, T = self.cfg.model.image_size, self.cfg.model.n_frames
-        video = torch.rand(3, T, S, S, generator=g) * 2 - 1
-        return dict(lms=torch.rand(*self.cfg.lms_shape, generator=g) * 2 - 1, ref=video[:, 0].clone(),
-                    video=video, mismatch=torch.rand(3, T, S, S, generator=g) * 2 - 1,
-                    landmarks=torch.zeros(T, 20, 2), lag_ms=float("nan"), speaker="synthetic",
-                    utterance=f"u{i:05d}", clip=i)
-
-
 class _EpochIndexed(torch.utils.data.Dataset):
     """Receives (epoch, index) from ``ResumableSampler`` and calls the dataset's ``set_epoch``
     inside the worker, so per-epoch randomness is right even with persistent workers."""
@@ -267,11 +242,6 @@ class ResumableSampler(torch.utils.data.distributed.DistributedSampler):
 
     def __len__(self) -> int:
         return max(self.num_samples - self.start, 0)
-
-
-def collate_clips(items: list[dict]) -> dict:
-    """Stack the tensors the training step uses (other keys are dropped)."""
-    return {k: torch.stack([it[k] for it in items]) for k in TENSOR_KEYS if k in items[0]}
 
 
 # ========================================================================== distributed
@@ -677,15 +647,3 @@ def param_digest(models: Models) -> str:
     return h.hexdigest()
 
 
-# ============================================================================= data
-def load_dataset(data: str, cfg: Config, split: str = "train"):
-    """``synthetic:N`` -> ``SyntheticClipDataset``; a folder -> ``data.LipClipDataset(folder, split)``."""
-    if data.startswith("synthetic"):
-        n = int(data.split(":", 1)[1]) if ":" in data else 64
-        return SyntheticClipDataset(n, cfg, seed=cfg.seed)
-    from .data import LipClipDataset
-    ds = LipClipDataset(data, split, seed=cfg.seed)
-    if ds.cfg.model.image_size != cfg.model.image_size or ds.cfg.model.n_frames != cfg.model.n_frames:
-        raise ValueError(f"{data} holds {ds.cfg.model.image_size}px x {ds.cfg.model.n_frames}-frame clips; "
-                         f"config {cfg.name!r} needs {cfg.model.image_size}px x {cfg.model.n_frames}")
-    return ds

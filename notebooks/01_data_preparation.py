@@ -53,11 +53,11 @@ from IPython.display import Video, display
 
 from lmg_lib.corpus import build as corpus_mod
 from lmg_lib.artefacts import artefact_dir, figure_path
-from lmg_lib.audio import log_mel_spectrogram
+from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
-from lmg_lib.preprocess import preprocess
-from lmg_lib.readers import read_corpus
+from lmg_lib.data.preprocess import preprocess
+from lmg_lib.data.readers import read_corpus
 from lmg_lib.viz import frame_strip, save_sample_strip
 
 SAVE = dict(dpi=110, metadata={"Software": None})

@@ -48,9 +48,9 @@ from tqdm.auto import tqdm
 
 from lmg_lib import av_sync
 from lmg_lib.artefacts import artefact_dir, figure_path, require
-from lmg_lib.audio import log_mel_spectrogram
+from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio
-from lmg_lib.readers import read_corpus
+from lmg_lib.data.readers import read_corpus
 from lmg_lib.util.video_io import read_frames
 
 SAVE = dict(dpi=110, metadata={"Software": None})

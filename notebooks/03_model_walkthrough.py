@@ -36,7 +36,7 @@ import torch
 import matplotlib.pyplot as plt
 
 import lmg_lib
-from lmg_lib import audio
+from lmg_lib.data import audio
 from lmg_lib.corpus import speech
 from lmg_lib.artefacts import figure_path
 from lmg_lib.model.blocks import n_params

@@ -65,8 +65,8 @@ import torch
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.config import get_config
-from lmg_lib.data import LipClipDataset
-from lmg_lib.train import Trainer, collate_clips, seed_everything
+from lmg_lib.data import LipClipDataset, collate_clips
+from lmg_lib.train import Trainer, seed_everything
 from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.viz import compare_videos, samples_over_time
 

@@ -86,7 +86,7 @@ def grid_folder(tmp_path_factory) -> _Path:
 @pytest.fixture(scope="session")
 def preprocessed_grid(grid_folder, tmp_path_factory) -> _Path:
     """``grid_folder`` preprocessed with the ground-truth backend at 32 px (do not modify: copy)."""
-    from lmg_lib.preprocess import preprocess
+    from lmg_lib.data.preprocess import preprocess
     out = tmp_path_factory.mktemp("grid_pre")
     preprocess(grid_folder, out, backend="groundtruth", size=32, progress=False, log=lambda *a: None)
     return out

@@ -4,7 +4,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from lmg_lib.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.data.audio import clip_lms, log_mel_spectrogram
 from lmg_lib.util.audio_io import AudioError, load_audio
 from lmg_lib.config import AudioConfig, paper
 from lmg_lib.model.flow import horn_schunck, video_flow

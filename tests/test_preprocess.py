@@ -5,12 +5,13 @@ import shutil
 import numpy as np
 import pytest
 
-from lmg_lib.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.data.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.data.dataset import LipClipDataset
+from lmg_lib.data.landmarks import LandmarkError, get_backend
+from lmg_lib.data.preprocess import assign_splits, clip_starts, preprocess
+from lmg_lib.data.readers import Utterance, read_grid, read_lrw
+from lmg_lib.data.shards import ShardError
 from lmg_lib.util.audio_io import load_audio
-from lmg_lib.data import LipClipDataset
-from lmg_lib.landmarks import LandmarkError, get_backend
-from lmg_lib.preprocess import ShardError, assign_splits, clip_starts, preprocess
-from lmg_lib.readers import Utterance, read_grid, read_lrw
 from lmg_lib.util.grid_layout import parse_align
 
 from conftest import PP_SPEAKERS, PP_UTTS, pp_opening

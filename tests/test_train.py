@@ -19,8 +19,9 @@ from lmg_lib.config import ABLATIONS, apply_variant, tiny
 from lmg_lib.model.losses import TERMS
 from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
 from lmg_lib.cli import main as lmg
-from lmg_lib.train import (NonFiniteLossError, SyntheticClipDataset, Trainer, build_models, collate_clips,
-                           generator_terms, log_keys, param_digest, train_step)
+from lmg_lib.data.dataset import SyntheticClipDataset, collate_clips
+from lmg_lib.train import (NonFiniteLossError, Trainer, build_models, generator_terms, log_keys, param_digest,
+                           train_step)
 
 
 def _rows(path):
@@ -211,7 +212,8 @@ def test_samples_over_time_do_not_change_training(tmp_path):
     """sample_batch snapshots are written and leave the trained parameters bit-identical."""
     import numpy as np
     from lmg_lib.config import tiny
-    from lmg_lib.train import SyntheticClipDataset, Trainer, collate_clips, param_digest
+    from lmg_lib.data.dataset import SyntheticClipDataset, collate_clips
+    from lmg_lib.train import Trainer, param_digest
     cfg = tiny().replace(train=dict(steps=4, batch_size=2, sample_every=2, log_every=2))
     ds = SyntheticClipDataset(8, cfg, seed=0)
     digests = []

@@ -34,7 +34,7 @@ SHIP = ROOT / "checkpoints"
 
 def stage_corpus(work: Path, args) -> None:
     from lmg_lib.corpus import CorpusConfig, build_corpus
-    from lmg_lib.preprocess import preprocess
+    from lmg_lib.data.preprocess import preprocess
     build_corpus(work / "corpus", CorpusConfig(n_speakers=32, utterances_per_speaker=40, seed=0,
                                                 n_workers=args.workers))
     preprocess(work / "corpus", work / "prep", workers=args.workers)

@@ -8,9 +8,9 @@ docs/DATA.md for the full description). Per utterance:
 2. mouth landmarks (points 48..67) with a backend of ``landmarks.py``; failed frames (NaN rows) are
    counted, and filled by linear interpolation from their neighbours (``landmarks_valid`` keeps the
    mask); an utterance with fewer than ``min_valid`` detected frames is skipped and reported;
-3. lip crop: a square on the mouth-box centre with side ``1.3 * max(w, h)`` of the mouth box (as the
-   authors). Authors crop every frame separately, which makes the crop jitter with landmark noise;
-   our default ``box="utterance"`` uses ONE box per utterance (median centre and median size over
+3. lip crop (``crop.py``): a square on the mouth-box centre with side ``1.3 * max(w, h)`` of the
+   mouth box (as the authors). Authors crop every frame separately, which makes the crop jitter
+   with landmark noise; our default ``box="utterance"`` uses ONE box per utterance (median centre and median size over
    the detected frames), so lip motion is not mixed with crop motion. ``box="frame"`` gives the
    authors' per-frame crop. Out-of-frame parts are filled by edge replication; crops are resized
    (area interpolation) to ``image_size`` (64);
@@ -19,13 +19,8 @@ docs/DATA.md for the full description). Per utterance:
 6. clips: 16 frames starting every 8th frame, so an utterance of n frames gives
    ``floor((n - 16) / 8) + 1`` clips; a clip's spectrogram is ``audio.clip_lms(lms, start)``.
 
-Storage: one uncompressed ``.npz`` shard per utterance (utterance-level arrays; clips are windows
-into them, which halves the size against storing overlapping clips) + ``manifest.json`` with the
-config, the splits, one record per clip and the sha256 and byte size of every shard.
-Shard arrays: ``frames`` (n, 3, S, S) uint8 RGB, ``lms`` (4n, 128) float32 in [-1, 1],
-``landmarks`` (n, 20, 2) float32 crop pixels (x, y), ``landmarks_valid`` (n,) bool,
-``box`` (n, 3) float32 crop (x0, y0, side) in source pixels, ``starts`` (n_clips,) int32,
-``lag_ms`` () float64 (NaN for real data).
+Storage: one ``.npz`` shard per utterance + ``manifest.json``, the format of ``shards.py`` (which
+the dataset reads with the same module).
 
 Re-running skips every shard whose journal record (``progress.jsonl``) matches the settings and
 whose file still has the recorded size and sha256; a damaged shard is reported and rebuilt.
@@ -45,25 +40,19 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import Config, get_config
+from ..util.audio_io import load_audio
 from .audio import clip_lms, log_mel_spectrogram
-from .config import Config, get_config
-from .util.audio_io import load_audio
-from .util.files import atomic_write
+from .crop import CROP_SCALE, crop_boxes, crop_frames, to_crop_coords
 from .landmarks import count_failed, get_backend
 from .readers import Utterance, check_unique, read_corpus, speaker_sort_key
-
-FORMAT = "lmg_lib.preprocess/1"
-CROP_SCALE = 1.3                 # authors: square side = 1.3 * max(mouth width, mouth height)
+from .shards import FORMAT, ShardError, sha256_file, verify_shard, write_manifest, write_shard
 
 
-class ShardError(RuntimeError):
-    """A shard is missing, truncated or does not match its checksum in the manifest."""
-
-
-# ---------------------------------------------------------------------------------------- I/O
+# ----------------------------------------------------------------------------------- video
 def read_video(path, fps: int = 25) -> np.ndarray:
     """All frames of a video as uint8 (N, H, W, 3) RGB at ``fps`` (other rates: nearest frame)."""
-    from .util.video_io import probe, read_frames
+    from ..util.video_io import probe, read_frames
     frames = read_frames(path)                                        # (N, H, W, 3)
     src = probe(path)["fps"]
     if src > 0 and abs(src - fps) > 0.01:
@@ -72,45 +61,7 @@ def read_video(path, fps: int = 25) -> np.ndarray:
     return frames
 
 
-def sha256_file(path, chunk: int = 1 << 20) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        while b := f.read(chunk):
-            h.update(b)
-    return h.hexdigest()
-
-
-def verify_shard(path, sha256: str | None, nbytes: int) -> None:
-    """Raise ``ShardError`` naming ``path`` if it is missing, has the wrong size or (when ``sha256``
-    is given) the wrong checksum."""
-    path = Path(path)
-    if not path.is_file():
-        raise ShardError(f"shard missing: {path}")
-    size = path.stat().st_size
-    if size != nbytes:
-        raise ShardError(f"shard {path} has {size} bytes, the manifest says {nbytes} "
-                         f"(truncated or replaced): re-run lmg preprocess to rebuild it")
-    if sha256 is not None and sha256_file(path) != sha256:
-        raise ShardError(f"shard {path} fails its sha256 check (corrupted): "
-                         f"re-run lmg preprocess to rebuild it")
-
-
-def load_shard(path) -> dict[str, np.ndarray]:
-    """All arrays of one shard; a file that cannot be parsed raises ``ShardError`` naming it."""
-    try:
-        with np.load(path, allow_pickle=False) as z:
-            return {k: z[k] for k in z.files}
-    except Exception as e:
-        raise ShardError(f"cannot read shard {path}: {type(e).__name__}: {e}") from e
-
-
-def _write_npz_atomic(path: Path, arrays: dict) -> None:
-    def write(tmp):
-        with open(tmp, "wb") as f:
-            np.savez(f, **arrays)
-    atomic_write(path, write)
-
-# ------------------------------------------------------------------------------- geometry
+# ----------------------------------------------------------------------------- landmarks
 def fill_missing(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Linear interpolation over frames of NaN rows (nearest value at the ends).
     (N, 20, 2) -> filled (N, 20, 2), valid (N,) bool. Needs at least one valid frame."""
@@ -123,45 +74,7 @@ def fill_missing(lm: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return out.reshape(lm.shape).astype(np.float32), valid
 
 
-def crop_boxes(lm: np.ndarray, valid: np.ndarray, mode: str = "utterance",
-               scale: float = CROP_SCALE) -> np.ndarray:
-    """Square crop boxes (N, 3) int (x0, y0, side) in source pixels from mouth landmarks (N, 20, 2).
-
-    ``utterance``: one box for all frames (median centre and size over valid frames);
-    ``frame``: the authors' box on every frame."""
-    lo, hi = lm.min(axis=1), lm.max(axis=1)                 # (N, 2) each
-    centre = (lo + hi) / 2                                  # (N, 2)
-    side = scale * (hi - lo).max(axis=1)                    # (N,)
-    if mode == "utterance":
-        centre = np.broadcast_to(np.median(centre[valid], axis=0), centre.shape)
-        side = np.broadcast_to(np.median(side[valid]), side.shape)
-    elif mode != "frame":
-        raise ValueError(f"unknown box mode {mode!r}; choose 'utterance' or 'frame'")
-    side = np.maximum(np.round(side), 4)
-    x0y0 = np.round(centre - side[:, None] / 2)
-    return np.concatenate([x0y0, side[:, None]], axis=1).astype(np.int64)
-
-
-def crop_frames(frames: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """(N, H, W, 3) uint8 + boxes (N, 3) -> (N, size, size, 3) uint8; edges replicated."""
-    import cv2
-    n, h, w, _ = frames.shape
-    out = np.empty((n, size, size, 3), np.uint8)
-    for i, (x0, y0, s) in enumerate(boxes):
-        rows = np.clip(np.arange(y0, y0 + s), 0, h - 1)
-        cols = np.clip(np.arange(x0, x0 + s), 0, w - 1)
-        patch = frames[i][rows][:, cols]
-        interp = cv2.INTER_AREA if s >= size else cv2.INTER_LINEAR
-        out[i] = cv2.resize(patch, (size, size), interpolation=interp)
-    return out
-
-
-def to_crop_coords(lm: np.ndarray, boxes: np.ndarray, size: int) -> np.ndarray:
-    """Source pixel coordinates (N, 20, 2) -> crop pixel coordinates (pixel centres at integers)."""
-    k = size / boxes[:, 2].astype(np.float64)               # (N,)
-    return ((lm - boxes[:, None, :2] + 0.5) * k[:, None, None] - 0.5).astype(np.float32)
-
-
+# --------------------------------------------------------------------------------- clips
 def clip_starts(n_frames: int, clip_len: int = 16, stride: int = 8) -> np.ndarray:
     """Start frames of the clips of an utterance: floor((n - clip_len) / stride) + 1 of them."""
     if n_frames < clip_len:
@@ -229,7 +142,7 @@ def _job(u: Utterance, out: Path, cfg: Config, settings: dict, fingerprint: str)
         return dict(rec, skipped=f"{type(e).__name__}: {e}")
     failed = arrays.pop("failed_frames")
     name = shard_name(u)
-    _write_npz_atomic(out / "shards" / name, arrays)
+    write_shard(out / "shards" / name, arrays)
     path = out / "shards" / name
     lag = float(arrays["lag_ms"])
     return dict(rec, shard=name, sha256=sha256_file(path), bytes=path.stat().st_size,
@@ -384,20 +297,9 @@ def preprocess(corpus, out, layout: str = "grid", backend: str = "groundtruth", 
     manifest = dict(format=FORMAT, config=cfg.to_dict(), settings=settings, fingerprint=fingerprint,
                     corpus=str(Path(corpus).resolve()), splits=split_desc, stats=stats,
                     shards=shards, skipped=skipped, clips=clips)
-    tmp = out / "manifest.json.tmp"
-    tmp.write_text(_dump_manifest(manifest))
-    os.replace(tmp, out / "manifest.json")
+    write_manifest(out, manifest)
     log(f"done: {len(shards)} shards, {len(clips)} clips, {len(skipped)} skipped, "
         f"{n_fail}/{n_frames} frames without landmarks (filled by interpolation), {elapsed:.1f} s")
     for s in skipped[:10]:
         log(f"  skipped {s['speaker']}/{s['utterance']}: {s['reason']}")
     return manifest
-
-
-def _dump_manifest(m: dict) -> str:
-    """JSON, indented, but one line per shard and per clip (GRID has ~260k clips)."""
-    head = json.dumps({k: v for k, v in m.items() if k not in ("shards", "clips")}, indent=1)[:-2]
-    line = lambda v: json.dumps(v, separators=(",", ":"))
-    shards = ",\n  ".join(f"{json.dumps(k)}: {line(v)}" for k, v in m["shards"].items())
-    clips = ",\n  ".join(line(c) for c in m["clips"])
-    return f'{head},\n "shards": {{\n  {shards}\n }},\n "clips": [\n  {clips}\n ]\n}}\n'

@@ -1,4 +1,4 @@
-"""PyTorch dataset over the preprocessed shards written by ``lmg_lib.preprocess``.
+"""PyTorch dataset over the preprocessed shards (``shards.py``) written by ``lmg preprocess``.
 
 ``LipClipDataset(root, split)[i]`` is a dict (S = image_size, T = 16 frames):
 
@@ -39,10 +39,10 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ..config import Config
+from ..util.pixels import from_uint8
 from .audio import clip_lms
-from .config import Config
-from .preprocess import FORMAT, ShardError, load_shard, verify_shard
-from .util.pixels import from_uint8
+from .shards import ShardError, load_shard, read_manifest, verify_shard
 
 SPLITS = ("train", "val", "test")
 
@@ -55,12 +55,7 @@ class LipClipDataset(torch.utils.data.Dataset):
     def __init__(self, root, split: str = "train", seed: int = 0, ref: str = "speaker",
                  mismatch: str = "same_speaker", verify: str = "auto", cache_size: int = 32):
         self.root = Path(root)
-        mpath = self.root / "manifest.json"
-        if not mpath.is_file():
-            raise FileNotFoundError(f"no manifest.json in {self.root}: run `lmg preprocess` first")
-        self.manifest = json.loads(mpath.read_text())
-        if self.manifest.get("format") != FORMAT:
-            raise ValueError(f"{mpath}: format {self.manifest.get('format')!r}, expected {FORMAT!r}")
+        self.manifest = read_manifest(self.root)
         if split not in SPLITS:
             raise ValueError(f"unknown split {split!r}; choose one of {SPLITS}")
         if ref not in ("speaker", "utterance") or mismatch not in ("same_speaker", "any"):
@@ -177,3 +172,47 @@ def evenly_spaced(dataset, n: int) -> torch.utils.data.Subset:
     ``n = 0`` keeps every item. Deterministic: used for quick evaluations on a fixed subset."""
     idx = np.linspace(0, len(dataset) - 1, n).round().astype(int) if n else np.arange(len(dataset))
     return torch.utils.data.Subset(dataset, sorted(set(idx.tolist())))
+
+
+# ------------------------------------------------------------------- batches and other datasets
+TENSOR_KEYS = ("lms", "ref", "video", "mismatch")
+
+
+def collate_clips(items: list[dict]) -> dict:
+    """Stack the tensors the training step uses (other keys are dropped)."""
+    return {k: torch.stack([it[k] for it in items]) for k in TENSOR_KEYS if k in items[0]}
+
+
+class SyntheticClipDataset(torch.utils.data.Dataset):
+    """``n`` random clips following the ``LipClipDataset`` dict contract (tests, benchmarks,
+    ``--data synthetic:N``). Item ``i`` depends only on (seed, i)."""
+
+    def __init__(self, n: int, cfg: Config, seed: int = 0):
+        self.n, self.cfg, self.seed = int(n), cfg, seed
+
+    def __len__(self) -> int:
+        return self.n
+
+    def __getitem__(self, i: int) -> dict:
+        if not 0 <= i < self.n:
+            raise IndexError(i)
+        g = torch.Generator().manual_seed(self.seed * 1_000_003 + i)
+        S, T = self.cfg.model.image_size, self.cfg.model.n_frames
+        video = torch.rand(3, T, S, S, generator=g) * 2 - 1
+        return dict(lms=torch.rand(*self.cfg.lms_shape, generator=g) * 2 - 1, ref=video[:, 0].clone(),
+                    video=video, mismatch=torch.rand(3, T, S, S, generator=g) * 2 - 1,
+                    landmarks=torch.zeros(T, 20, 2), lag_ms=float("nan"), speaker="synthetic",
+                    utterance=f"u{i:05d}", clip=i)
+
+
+def load_dataset(data: str, cfg: Config, split: str = "train"):
+    """A dataset spec (``lmg train --data``): ``synthetic:N`` -> ``SyntheticClipDataset``, a folder ->
+    ``LipClipDataset(folder, split)``, refused if its clips are not the size ``cfg`` asks for."""
+    if data.startswith("synthetic"):
+        n = int(data.split(":", 1)[1]) if ":" in data else 64
+        return SyntheticClipDataset(n, cfg, seed=cfg.seed)
+    ds = LipClipDataset(data, split, seed=cfg.seed)
+    if ds.cfg.model.image_size != cfg.model.image_size or ds.cfg.model.n_frames != cfg.model.n_frames:
+        raise ValueError(f"{data} holds {ds.cfg.model.image_size}px x {ds.cfg.model.n_frames}-frame clips; "
+                         f"config {cfg.name!r} needs {cfg.model.image_size}px x {cfg.model.n_frames}")
+    return ds

@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .config import AudioConfig
-from .util.audio_io import AudioError
+from ..config import AudioConfig
+from ..util.audio_io import AudioError
 
 
 def n_video_frames(n_samples: int, cfg: AudioConfig = AudioConfig()) -> int:
