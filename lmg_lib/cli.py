@@ -197,8 +197,8 @@ def cmd_evaluate(a) -> int:
     from .baselines import StaticBaseline
     from .data.dataset import LipClipDataset, evenly_spaced
     from .data.shards import ShardError
-    from .evaluate import evaluate
-    from .lip_landmarks import load_landmark_regressor
+    from .eval.lip_landmarks import load_landmark_regressor
+    from .eval.protocol import evaluate
     from .util.files import atomic_write
     try:
         test = LipClipDataset(a.data, a.split)

@@ -46,7 +46,7 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from lmg_lib import av_sync
+from lmg_lib.eval import av_sync
 from lmg_lib.artefacts import artefact_dir, figure_path, require
 from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio

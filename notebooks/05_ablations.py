@@ -61,8 +61,8 @@ from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, re
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.config import get_config
 from lmg_lib.data import LipClipDataset, evenly_spaced
-from lmg_lib.evaluate import evaluate
-from lmg_lib.lip_landmarks import load_landmark_regressor
+from lmg_lib.eval.lip_landmarks import load_landmark_regressor
+from lmg_lib.eval.protocol import evaluate
 from lmg_lib.train import Trainer, seed_everything
 from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.viz import explorer_view, metric_table_figure

@@ -51,16 +51,16 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from lmg_lib import av_sync, metrics as M
+from lmg_lib.eval import av_sync, metrics as M
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
 from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio
 from lmg_lib.baselines import StaticBaseline, train_baseline, load_baseline
 from lmg_lib.checkpoint import load_generator
 from lmg_lib.data import LipClipDataset, evenly_spaced
-from lmg_lib.evaluate import evaluate
+from lmg_lib.eval.protocol import evaluate
 from lmg_lib.inference import generate_video
-from lmg_lib.lip_landmarks import load_landmark_regressor
+from lmg_lib.eval.lip_landmarks import load_landmark_regressor
 from lmg_lib.data.readers import read_corpus
 from lmg_lib.train import seed_everything
 from lmg_lib.util.pixels import to_uint8_frames

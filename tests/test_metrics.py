@@ -1,4 +1,4 @@
-"""Tests of lmg_lib.metrics, av_sync, evaluate and lip_landmarks (fast, CPU only)."""
+"""Tests of lmg_lib.eval: metrics, av_sync, the protocol (evaluate) and lip_landmarks (fast, CPU only)."""
 import importlib.util
 
 import numpy as np
@@ -7,12 +7,12 @@ import torch
 from scipy.ndimage import gaussian_filter, gaussian_filter1d
 from skimage import data
 
-from lmg_lib import metrics as M
-from lmg_lib.av_sync import (AUTHORS_GRID_DELAY_HISTOGRAM, AUTHORS_GRID_DELAY_HISTOGRAM_15,
-                             authors_histogram_in_our_convention, av_offset, best_lag_histogram)
-from lmg_lib.evaluate import evaluate, mean_ci, summarize
-from lmg_lib.lip_landmarks import (LipLandmarkRegressor, landmark_error, load_landmark_regressor,
-                                   save_landmark_regressor, synthetic_mouths, train_landmark_regressor)
+from lmg_lib.eval import metrics as M
+from lmg_lib.eval.av_sync import (AUTHORS_GRID_DELAY_HISTOGRAM, AUTHORS_GRID_DELAY_HISTOGRAM_15,
+                                  authors_histogram_in_our_convention, av_offset, best_lag_histogram)
+from lmg_lib.eval.lip_landmarks import (LipLandmarkRegressor, landmark_error, load_landmark_regressor,
+                                        save_landmark_regressor, synthetic_mouths, train_landmark_regressor)
+from lmg_lib.eval.protocol import evaluate, mean_ci, summarize
 
 RNG = np.random.default_rng(0)
 

@@ -61,7 +61,7 @@ def stage_train(work: Path, args) -> None:
 def stage_landmarks(work: Path, args) -> None:
     import torch
     from lmg_lib.data import LipClipDataset
-    from lmg_lib.lip_landmarks import save_landmark_regressor, train_landmark_regressor
+    from lmg_lib.eval.lip_landmarks import save_landmark_regressor, train_landmark_regressor
     torch.set_num_threads(args.threads)
     tr, va = LipClipDataset(work / "prep", "train"), LipClipDataset(work / "prep", "val")
     model, err = train_landmark_regressor(tr, va, steps=args.landmark_steps, max_frames=20000, log_every=200)
@@ -76,8 +76,8 @@ def stage_evaluate(work: Path, args) -> None:
     from lmg_lib.baselines import StaticBaseline
     from lmg_lib.checkpoint import load_generator
     from lmg_lib.data import LipClipDataset
-    from lmg_lib.evaluate import evaluate
-    from lmg_lib.lip_landmarks import load_landmark_regressor
+    from lmg_lib.eval.lip_landmarks import load_landmark_regressor
+    from lmg_lib.eval.protocol import evaluate
     torch.set_num_threads(args.threads)
     G, cfg, _ = load_generator(SHIP / "lmg_cpu.safetensors")
     det = load_landmark_regressor(SHIP / "lip_landmarks.pt")

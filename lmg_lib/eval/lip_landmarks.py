@@ -1,8 +1,10 @@
 """A small CNN that finds the 20 mouth landmarks (68-point indices 48-67) on 64x64 lip crops.
 
-LMD needs landmarks on *generated* frames. dlib is unreliable on tight lip crops (NOTES-offline),
-so we train this regressor on the corpus's ground-truth landmarks and report its held-out error:
-LMD on generated frames is then measured with a detector of known accuracy.
+LMD needs landmarks on *generated* frames. dlib is unreliable on tight lip crops (see
+``data/landmarks.py``), so we train this regressor on the corpus's ground-truth landmarks and report
+its held-out error: LMD on generated frames is then measured with a detector of known accuracy.
+(Not to be confused with ``data/landmarks.py``, the backends that find landmarks on the source
+videos during preprocessing.)
 
 Point order (dlib): 0 = left outer corner (48), 1-5 upper outer lip left to right, 6 = right
 outer corner (54), 7-11 lower outer lip right to left, 12 = left inner corner (60), 13-15 upper
@@ -18,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .util.pixels import from_uint8
+from ..util.pixels import from_uint8
 
 # index of each point's mirror image under a horizontal flip
 FLIP_PERM = [6, 5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 16, 15, 14, 13, 12, 19, 18, 17]

@@ -1,4 +1,4 @@
-"""Audio-visual synchronisation offset, after the authors' delay analysis (PAPER-FACTS.md sec. 7).
+"""Audio-visual synchronisation offset, after the authors' delay analysis (notebook 2).
 
 For one video: an audio-change series (spectral flux of the LMS, one value per video frame
 transition) and a visual-motion series (mean Farneback optical-flow magnitude between consecutive
@@ -20,9 +20,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .data.audio import spectral_flux
-from .config import AudioConfig
-from .util.pixels import to_uint8
+from ..config import AudioConfig
+from ..data.audio import spectral_flux
+from ..util.pixels import to_uint8
 
 # cv2.calcOpticalFlowFarneback settings of the authors (flow pre-training and delay analysis)
 FARNEBACK = dict(pyr_scale=0.5, levels=3, winsize=15, iterations=3, poly_n=5, poly_sigma=1.2, flags=0)

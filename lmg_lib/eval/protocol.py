@@ -1,6 +1,6 @@
 """Evaluation protocol: PSNR, SSIM, CPBD and LMD per clip, summarised per speaker and overall.
 
-Input contract (lmg_lib.data): ``dataset[i]`` is a dict with ``lms`` (1, 64, 128), ``ref``
+Input contract (``data/dataset.py``): ``dataset[i]`` is a dict with ``lms`` (1, 64, 128), ``ref``
 (3, S, S), ``video`` (3, 16, S, S) float in [-1, 1], ``landmarks`` (16, 20, 2) (x, y pixels in the
 crop), ``speaker``, ``utterance``, ``clip``. Generated videos come either from a model
 ``(lms (B, 1, 64, 128), ref (B, 3, S, S)) -> video (B, 3, 16, S, S)`` (a tuple/list output is
@@ -26,8 +26,8 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
+from ..util.pixels import to_uint8_frames
 from . import metrics as M
-from .util.pixels import to_uint8_frames
 
 METRICS = ("psnr", "ssim", "cpbd", "cpbd_real", "lmd")
 

@@ -1,0 +1,10 @@
+"""Evaluation: the paper's metrics and protocol (section 4.2), and its audio-visual delay analysis.
+
+    metrics.py       PSNR, SSIM, CPBD and LMD on frames (plus the authors' uint8 PSNR, for pitfalls)
+    protocol.py      evaluate(): per-clip metrics of generated videos, per-speaker and overall, with CIs
+    lip_landmarks.py the lip-landmark regressor that measures LMD on generated 64x64 frames
+    av_sync.py       the audio-visual offset of a video (the authors' delay analysis)
+"""
+from .protocol import evaluate, summarize
+
+__all__ = ["evaluate", "summarize"]
