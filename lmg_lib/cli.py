@@ -35,10 +35,9 @@ import sys
 import time
 from pathlib import Path
 
-# The generator used when no checkpoint is given; relative paths are looked up in the working
-# directory, then in the repository root (editable installs).
-DEFAULT_CHECKPOINT = "checkpoints/lmg_cpu.safetensors"   # the shipped one (README, checkpoints/)
-DEFAULT_DETECTOR = "checkpoints/lip_landmarks.pt"        # the shipped lip-landmark regressor (LMD)
+# Shipped files, looked up in the working directory, then in the repository (editable installs).
+DEFAULT_CHECKPOINT = "checkpoints/lmg_cpu.safetensors"   # the generator (`shipped`, README, checkpoints/)
+DEFAULT_DETECTOR = "checkpoints/lip_landmarks.pt"        # the lip-landmark regressor (LMD)
 
 (EXIT_OK, EXIT_USAGE, EXIT_AUDIO, EXIT_IMAGE, EXIT_CHECKPOINT, EXIT_OUTPUT, EXIT_OTHER, EXIT_DATA,
  EXIT_DIVERGED) = 0, 2, 3, 4, 5, 6, 7, 8, 9
@@ -63,31 +62,19 @@ def _note(msg: str) -> None:
     print(f"lmg: {msg}", file=sys.stderr)
 
 
-def in_repo(path: str) -> Path:
-    """``path`` itself if it exists, else relative to the repository root (editable installs)."""
-    p = Path(path)
-    if not p.is_absolute() and not p.exists() and (Path(__file__).resolve().parents[1] / p).exists():
-        return Path(__file__).resolve().parents[1] / p
-    return p
-
-
-def resolve_checkpoint(spec: str | None) -> Path:
-    """A checkpoint spec -> a path: None or "shipped" (the shipped generator), "artefacts:<path>"
-    (under the notebooks' artefact folder, $LMG_ARTEFACTS), or a path."""
-    if spec and spec.startswith("artefacts:"):
-        from .artefacts import artefact_dir
-        return artefact_dir(create=False) / spec.split(":", 1)[1]
-    return in_repo(DEFAULT_CHECKPOINT) if spec in (None, "", "shipped") else Path(spec)
-
-
-def _load_generator(spec: str | None, device="cpu", expect=None):
-    from .checkpoint import CheckpointError, load_generator
+def _load_checkpoint(spec: str | None, device="cpu", expect=None, any_network: bool = False):
+    """(network, config, extra, path) of a checkpoint SPEC, or a Failure with EXIT_CHECKPOINT.
+    ``any_network``: a baseline checkpoint is accepted too (``lmg evaluate``)."""
+    from .train.baselines import BASELINES
+    from .train.checkpoints import CheckpointError, load_generator, load_network, resolve_checkpoint
     path = resolve_checkpoint(spec)
     if not path.is_file():
         raise Failure(EXIT_CHECKPOINT, f"no generator checkpoint at {path}: train one with `lmg train "
                       f"--config paper --data DIR --out runs/paper` (it exports runs/paper/generator.safetensors) "
                       f"and pass --checkpoint PATH or copy it to {DEFAULT_CHECKPOINT}")
     try:
+        if any_network:
+            return (*load_network(path, BASELINES, device=device, expect=expect), path)
         return (*load_generator(path, device=device, expect=expect), path)
     except (CheckpointError, ValueError) as e:
         raise Failure(EXIT_CHECKPOINT, e) from None
@@ -158,7 +145,7 @@ def cmd_train(a) -> int:
     from .config import make_config
     from .data.dataset import load_dataset
     from .data.shards import ShardError
-    from .train import NonFiniteLossError, Trainer
+    from .train.loop import NonFiniteLossError, Trainer
     try:
         cfg = make_config(a.config, train_overrides(a))
     except ValueError as e:
@@ -194,12 +181,13 @@ def cmd_train(a) -> int:
 
 def cmd_evaluate(a) -> int:
     import pandas as pd
-    from .baselines import StaticBaseline
+    from .train.baselines import StaticBaseline
     from .data.dataset import LipClipDataset, evenly_spaced
     from .data.shards import ShardError
     from .eval.lip_landmarks import load_landmark_regressor
     from .eval.protocol import evaluate
     from .util.files import atomic_write
+    from .util.paths import in_repo
     try:
         test = LipClipDataset(a.data, a.split)
     except (FileNotFoundError, ShardError) as e:
@@ -211,7 +199,7 @@ def cmd_evaluate(a) -> int:
     if a.static:
         model, cfg, name = StaticBaseline(test.cfg.model), test.cfg, "static"
     else:
-        model, cfg, _, path = _load_generator(a.checkpoint)
+        model, cfg, _, path = _load_checkpoint(a.checkpoint, any_network=True)
         name = path.stem
         geo = lambda c: (c.model.image_size, c.model.n_frames)
         if geo(cfg) != geo(test.cfg):
@@ -299,7 +287,7 @@ def cmd_generate(a) -> int:
             expect = get_config(a.config)
         except ValueError as e:
             raise Failure(EXIT_CHECKPOINT, e) from None
-    G, cfg, _, ckpt = _load_generator(a.checkpoint, device=a.device, expect=expect)
+    G, cfg, _, ckpt = _load_checkpoint(a.checkpoint, device=a.device, expect=expect)
     if not 0 <= a.overlap < cfg.model.n_frames:
         raise Failure(EXIT_USAGE, f"--overlap must be in [0, {cfg.model.n_frames}), got {a.overlap}")
     try:                                            # 3. audio
@@ -397,7 +385,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     e = sub.add_parser("evaluate", help="PSNR, SSIM, CPBD, LMD of a checkpoint on a preprocessed split")
     e.add_argument("--data", required=True, help="preprocessed dataset folder")
-    e.add_argument("--checkpoint", default=None, help="generator SPEC: a path, shipped (default), artefacts:<path>")
+    e.add_argument("--checkpoint", default=None,
+                   help="generator or baseline SPEC: a path, shipped (default), artefacts:<path>")
     e.add_argument("--static", action="store_true", help="evaluate the static baseline instead")
     e.add_argument("--split", default="test", choices=["train", "val", "test"])
     e.add_argument("--detector", default=DEFAULT_DETECTOR, help="lip-landmark regressor for LMD, or none")

@@ -63,7 +63,7 @@ import matplotlib.pyplot as plt
 import torch
 
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
-from lmg_lib.checkpoint import load_generator
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.config import get_config
 from lmg_lib.data import LipClipDataset, collate_clips
 from lmg_lib.train import Trainer, seed_everything

@@ -15,7 +15,7 @@
 # # 5 · Ablations: what each loss term contributes
 #
 # The paper's ablation study trains the same generator with growing sets of losses and compares
-# them on held-out speakers. The variants (`lmg_lib.train.ABLATIONS`):
+# them on held-out speakers. The variants (`lmg_lib.config.ABLATIONS`):
 #
 # | variant | losses | question it answers |
 # |---|---|---|
@@ -58,7 +58,7 @@ import ipywidgets as widgets
 from IPython.display import display
 
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
-from lmg_lib.checkpoint import load_generator
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.config import get_config
 from lmg_lib.data import LipClipDataset, evenly_spaced
 from lmg_lib.eval.lip_landmarks import load_landmark_regressor

@@ -55,8 +55,9 @@ from lmg_lib.eval import av_sync, metrics as M
 from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
 from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.util.audio_io import load_audio
-from lmg_lib.baselines import StaticBaseline, train_baseline, load_baseline
-from lmg_lib.checkpoint import load_generator
+from lmg_lib.train import train_baseline
+from lmg_lib.train.baselines import StaticBaseline, load_baseline
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.data import LipClipDataset, evenly_spaced
 from lmg_lib.eval.protocol import evaluate
 from lmg_lib.inference import generate_video

@@ -82,6 +82,17 @@ def test_evaluate_command(preprocessed_grid, tmp_path, capsys):
     rc, _, err = _run(capsys, "evaluate", "--data", preprocessed_grid, "--detector", "none")
     assert rc == cli.EXIT_CHECKPOINT
     _one_error_line(err, "32 px")
+    # one loader for every network: a baseline checkpoint evaluates like a generator checkpoint
+    import torch
+    from lmg_lib.config import make_config
+    from lmg_lib.train.baselines import Speech2VidBaseline
+    from lmg_lib.train.checkpoints import export_network
+    cfg = make_config("tiny", {"model.image_size": 32})
+    torch.manual_seed(0)
+    export_network(Speech2VidBaseline(cfg.model), cfg, tmp_path / "s2v.safetensors")
+    rc, stdout, err = _run(capsys, "evaluate", "--data", preprocessed_grid, "--checkpoint", tmp_path / "s2v.safetensors",
+                           "--detector", "none", "--max-clips", 4)
+    assert rc == 0 and "psnr" in stdout, err
     rc, _, err = _run(capsys, "evaluate", "--data", tmp_path / "nothere", "--static")
     assert rc == cli.EXIT_DATA
     _one_error_line(err, "manifest.json")

@@ -40,7 +40,7 @@ def files(tmp_path_factory):
     import soundfile as sf
     from PIL import Image
     import skimage.data
-    from lmg_lib.checkpoint import export_generator
+    from lmg_lib.train.checkpoints import export_generator
     d = tmp_path_factory.mktemp("generate")
     torch.manual_seed(0)
     cfg = tiny()
@@ -127,12 +127,12 @@ def test_shipped_checkpoint_end_to_end_on_real_speech(tmp_path, capsys):
     """The committed checkpoint, the default --checkpoint, on espeak-ng speech and a corpus-style lip."""
     import soundfile as sf
     from PIL import Image
-    from lmg_lib import cli
     from lmg_lib.corpus.render import random_look, render_sequence
     from lmg_lib.corpus.speech import Voice, synthesize
     from lmg_lib.corpus.visemes import mouth_parameters
+    from lmg_lib.train.checkpoints import resolve_checkpoint
     from lmg_lib.util.video_io import probe
-    assert cli.resolve_checkpoint(None).is_file(), "the shipped checkpoint is missing from checkpoints/"
+    assert resolve_checkpoint(None).is_file(), "the shipped checkpoint is missing from checkpoints/"
     sp = synthesize("lay green with e nine soon", Voice("en-us+m3"))
     wav = tmp_path / "speech.wav"
     sf.write(wav, sp.audio, sp.sample_rate)
@@ -261,7 +261,7 @@ def test_fast_generator_equals_plain_paper_width():
 
 
 def test_generate_video_api(files):
-    from lmg_lib.checkpoint import load_generator
+    from lmg_lib.train.checkpoints import load_generator
     G, cfg, _ = load_generator(files / "tiny.safetensors")
     lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
     y = tone_bursts(2.05)

@@ -12,16 +12,16 @@ from pathlib import Path
 import pytest
 import torch
 
-import lmg_lib.train as train_mod
-from lmg_lib.baselines import Speech2VidBaseline, StaticBaseline, export_baseline, load_baseline
-from lmg_lib.checkpoint import load_generator
+import lmg_lib.train.step as step_mod
+from lmg_lib.train.baselines import Speech2VidBaseline, StaticBaseline, load_baseline
+from lmg_lib.train.checkpoints import export_network, load_generator
 from lmg_lib.config import ABLATIONS, apply_variant, tiny
 from lmg_lib.model.losses import TERMS
 from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
 from lmg_lib.cli import main as lmg
 from lmg_lib.data.dataset import SyntheticClipDataset, collate_clips
-from lmg_lib.train import (NonFiniteLossError, Trainer, build_models, generator_terms, log_keys, param_digest,
-                           train_step)
+from lmg_lib.train import NonFiniteLossError, Trainer, build_models, generator_terms, param_digest, train_step
+from lmg_lib.train.logs import log_keys
 
 
 def _rows(path):
@@ -97,14 +97,14 @@ def test_resume_refuses_other_settings(tmp_path, smoke_run):
 
 def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, capsys):
     calls = {"n": 0}
-    real_pixel_loss = train_mod.pixel_loss
+    real_pixel_loss = step_mod.pixel_loss
 
     def nan_from_step_3(fake, real):
         calls["n"] += 1
         loss = real_pixel_loss(fake, real)
         return loss * float("nan") if calls["n"] >= 3 else loss
 
-    monkeypatch.setattr(train_mod, "pixel_loss", nan_from_step_3)
+    monkeypatch.setattr(step_mod, "pixel_loss", nan_from_step_3)
     rc = lmg(["train", "--config", "tiny", "--data", "synthetic:8", "--out", str(tmp_path), "--steps", "5",
               "--batch-size", "2", "--device", "cpu", "--variant", "l1", "--checkpoint-every", "2",
               "--no-progress"])
@@ -117,7 +117,7 @@ def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, cap
     assert all(torch.isfinite(v).all() for v in ck["models"]["G"].values() if v.is_floating_point())
     assert not (tmp_path / "generator.safetensors").exists()
     # the Python API raises
-    monkeypatch.setattr(train_mod, "pixel_loss", lambda f, r: real_pixel_loss(f, r) * float("inf"))
+    monkeypatch.setattr(step_mod, "pixel_loss", lambda f, r: real_pixel_loss(f, r) * float("inf"))
     tr = Trainer(tiny_cfg(steps=2), SyntheticClipDataset(4, tiny()), tmp_path / "b", variant="l1",
                  device="cpu", progress=False)
     with pytest.raises(NonFiniteLossError, match="at step 1; .*no checkpoint was written"):
@@ -166,7 +166,7 @@ def test_ablation_variants_compute_only_their_terms():
 def test_train_step_sync_false_returns_device_tensors():
     cfg = apply_variant(tiny(), "l1")
     models = build_models(cfg)
-    opts = train_mod.build_optimizers(models, cfg)
+    opts = step_mod.build_optimizers(models, cfg)
     ds = SyntheticClipDataset(2, tiny())
     logs = train_step(models, opts, collate_clips([ds[0], ds[1]]), cfg, sync=False)
     assert set(logs) == {"loss_G", "pix"} and all(isinstance(v, torch.Tensor) and v.dim() == 0
@@ -194,13 +194,13 @@ def test_baselines_shapes_and_static_equals_reference(tmp_path):
     # different audio -> different frames (the audio path is used)
     v2, _ = s2v(b["lms"].flip(2), b["ref"])
     assert not torch.allclose(video, v2)
-    path = export_baseline(s2v, cfg, tmp_path / "s2v.safetensors")
+    path = export_network(s2v, cfg, tmp_path / "s2v.safetensors")
     m, cfg2 = load_baseline(path)
     assert isinstance(m, Speech2VidBaseline) and cfg2.model == cfg.model
 
 
 def test_speech2vid_trains_through_trainer_with_l1(tmp_path):
-    from lmg_lib.baselines import train_baseline
+    from lmg_lib.train import train_baseline
     res = train_baseline(tiny_cfg(steps=1), SyntheticClipDataset(4, tiny()), tmp_path, device="cpu",
                          progress=False)
     assert res["step"] == 1 and Path(res["generator"]).name == "Speech2VidBaseline.safetensors"

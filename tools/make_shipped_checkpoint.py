@@ -73,8 +73,8 @@ def stage_landmarks(work: Path, args) -> None:
 def stage_evaluate(work: Path, args) -> None:
     import pandas as pd
     import torch
-    from lmg_lib.baselines import StaticBaseline
-    from lmg_lib.checkpoint import load_generator
+    from lmg_lib.train.baselines import StaticBaseline
+    from lmg_lib.train.checkpoints import load_generator
     from lmg_lib.data import LipClipDataset
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
     from lmg_lib.eval.protocol import evaluate

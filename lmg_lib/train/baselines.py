@@ -5,29 +5,28 @@
   centred on that frame (``context`` frames either side, 0.36 s for context 4; Speech2Vid read
   0.35 s of MFCC), the identity encoder reads the reference lip image, the audio vector is tiled
   over the identity bottleneck and a 2-D decoder with U-Net skip connections from the identity
-  encoder draws the frame. No temporal model, trained with L1 only (``train_baseline``, which is
-  ``Trainer`` with ``variant="l1"``). Differences from Speech2Vid: LMS instead of MFCC, one
+  encoder draws the frame. No temporal model, trained with L1 only (``loop.train_baseline``, which
+  is ``Trainer`` with ``variant="l1"``). Differences from Speech2Vid: LMS instead of MFCC, one
   reference image instead of five, 64x64 lips instead of 109x109 faces, no deblurring CNN.
 * ``StaticBaseline`` -- the reference frame repeated for all 16 frames (the "no motion" floor of
   every metric).
+
+A new baseline is a class here with the ``(ModelConfig)`` constructor and the generator's call
+signature, listed in ``BASELINES`` so that its checkpoints load (``checkpoints.export_network``
+writes them).
 """
 from __future__ import annotations
 
-import json
 import os
-from pathlib import Path
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from .model.blocks import conv_bn_relu, kaiming_init
-from .model.geometry import LMS_STEPS_PER_FRAME
-from .checkpoint import CheckpointError
-from .util.files import atomic_write
-from .config import Config, ModelConfig
-
-BASELINE_FORMAT = "lmg-baseline-v1"
+from ..config import Config, ModelConfig
+from ..model.blocks import conv_bn_relu, kaiming_init
+from ..model.geometry import LMS_STEPS_PER_FRAME
+from .checkpoints import BASELINE_FORMAT, load_network
 
 
 class StaticBaseline(nn.Module):
@@ -95,38 +94,10 @@ class Speech2VidBaseline(nn.Module):
         return video, a.view(B, T, -1).permute(0, 2, 1)
 
 
-def export_baseline(model: nn.Module, cfg: Config, path: str | os.PathLike, extra: dict | None = None,
-                    fp16: bool = True) -> Path:
-    """Weights as safetensors with the class name and config in the metadata."""
-    from safetensors.torch import save_file
-    state = {k: (v.half() if fp16 and v.is_floating_point() else v).detach().cpu().contiguous()
-             for k, v in model.state_dict().items()}
-    meta = {"format": BASELINE_FORMAT, "class": type(model).__name__, "config": cfg.to_json(),
-            "extra": json.dumps(extra or {})}
-    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+BASELINES = {"StaticBaseline": StaticBaseline, "Speech2VidBaseline": Speech2VidBaseline}
 
 
 def load_baseline(path: str | os.PathLike, device="cpu") -> tuple[nn.Module, Config]:
-    from safetensors import safe_open
-    from safetensors.torch import load_file
-    with safe_open(str(path), framework="pt") as f:
-        meta = f.metadata() or {}
-    if meta.get("format") != BASELINE_FORMAT:
-        raise CheckpointError(f"{path} is not an lmg baseline checkpoint")
-    cfg = Config.from_dict(json.loads(meta["config"]))
-    cls = {"Speech2VidBaseline": Speech2VidBaseline, "StaticBaseline": StaticBaseline}[meta["class"]]
-    model = cls(cfg.model)
-    model.load_state_dict({k: v.float() if v.is_floating_point() else v
-                           for k, v in load_file(str(path)).items()})
-    return model.to(device).eval(), cfg
-
-
-def train_baseline(cfg: Config, dataset, out_dir, **trainer_kwargs) -> dict:
-    """Train ``Speech2VidBaseline`` with L1 only (``Trainer`` with ``variant="l1"``)."""
-    from .train import Trainer
-    trainer = Trainer(cfg, dataset, out_dir, variant="l1", generator=Speech2VidBaseline(cfg.model),
-                      **trainer_kwargs)
-    try:
-        return trainer.fit()
-    finally:
-        trainer.close()
+    """A baseline checkpoint (written by ``checkpoints.export_network``) -> (model in eval mode, config)."""
+    model, cfg, _ = load_network(path, BASELINES, device=device, formats=(BASELINE_FORMAT,))
+    return model, cfg

@@ -1,0 +1,173 @@
+"""Checkpoints: one export and one load for the generator and every baseline, the full training
+checkpoint, and the checkpoint specs the command line and the notebooks share.
+
+* ``export_network`` / ``load_network``: the weights as safetensors (fp16 by default, BatchNorm
+  statistics included) with the full ``Config`` as JSON in the file's metadata, so a checkpoint
+  always rebuilds its own network. Generator files carry format ``lmg-generator-v1`` (what
+  ``lmg generate`` runs; ``load_generator``); baselines ``lmg-baseline-v1`` and their class name
+  (``baselines.load_baseline``).
+* The training checkpoint ``<run>/checkpoints/last.pt`` (models, optimisers, RNG states, step, data
+  position; format ``lmg-train-v1``), written by ``loop.Trainer`` with the helpers here.
+* ``resolve_checkpoint(spec)``: a path, ``shipped`` (the default) or ``artefacts:<path>``.
+"""
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import random
+from pathlib import Path
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import Config
+from ..model.generator import LipGenerator
+from ..model.geometry import check_geometry
+from ..util.files import atomic_write
+from ..util.paths import artefacts_root, in_repo
+from .step import unwrap
+
+FORMAT = "lmg-generator-v1"              # a LipGenerator
+BASELINE_FORMAT = "lmg-baseline-v1"      # any other network with the generator's call signature
+TRAIN_FORMAT = "lmg-train-v1"            # a full training checkpoint (last.pt)
+SHIPPED_GENERATOR = "checkpoints/lmg_cpu.safetensors"
+
+
+class CheckpointError(ValueError):
+    """A checkpoint that is missing, unreadable or made for another configuration."""
+
+
+def resolve_checkpoint(spec: str | None = None) -> Path:
+    """A checkpoint spec -> a path: None or "shipped" (the shipped generator), "artefacts:<path>"
+    (under the notebooks' artefact folder, $LMG_ARTEFACTS), or a path."""
+    if spec in (None, "", "shipped"):
+        return in_repo(SHIPPED_GENERATOR)
+    if spec.startswith("artefacts:"):
+        return artefacts_root() / spec.split(":", 1)[1]
+    return Path(spec)
+
+
+# ------------------------------------------------------------------- networks (safetensors)
+def export_network(net: nn.Module, cfg: Config, path: str | os.PathLike, fp16: bool = True,
+                   extra: dict | None = None) -> Path:
+    """Write ``net``'s weights and ``cfg`` to ``path`` (atomically)."""
+    from safetensors.torch import save_file
+    state = {k: (v.half() if fp16 and v.is_floating_point() else v).detach().cpu().contiguous()
+             for k, v in net.state_dict().items()}
+    if isinstance(net, LipGenerator):
+        meta = {"format": FORMAT, "config": cfg.to_json(), "extra": json.dumps(extra or {})}
+    else:
+        meta = {"format": BASELINE_FORMAT, "class": type(net).__name__, "config": cfg.to_json(),
+                "extra": json.dumps(extra or {})}
+    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+
+
+def read_metadata(path: str | os.PathLike, formats=(FORMAT, BASELINE_FORMAT)) -> dict:
+    from safetensors import safe_open
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint not found: {path}")
+    try:
+        with safe_open(str(path), framework="pt") as f:
+            meta = f.metadata() or {}
+    except Exception as e:
+        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
+    if meta.get("format") not in formats:
+        what = "an lmg generator" if formats == (FORMAT,) else "an lmg network"
+        raise CheckpointError(f"{path} is not {what} checkpoint (format {meta.get('format')!r})")
+    return meta
+
+
+def load_network(path: str | os.PathLike, classes: dict[str, type] | None = None,
+                 device: str | torch.device = "cpu", expect: Config | None = None,
+                 formats=(FORMAT, BASELINE_FORMAT)) -> tuple[nn.Module, Config, dict]:
+    """Rebuild the network a checkpoint was made with; returns (network in eval mode, config,
+    extra). ``classes``: the baseline classes by name (``baselines.BASELINES``); ``expect``: raise
+    ``CheckpointError`` if the checkpoint's model/audio config differs."""
+    from safetensors.torch import load_file
+    meta = read_metadata(path, formats)
+    cfg = Config.from_dict(json.loads(meta["config"]))
+    if expect is not None and (expect.model != cfg.model or expect.audio != cfg.audio):
+        raise CheckpointError(f"checkpoint {path} was made for config {cfg.name!r} "
+                              f"({cfg.model}), not {expect.name!r} ({expect.model})")
+    if meta["format"] == FORMAT:
+        try:
+            check_geometry(cfg.model, cfg.audio)
+        except ValueError as e:
+            raise CheckpointError(f"checkpoint {path}: {e}") from None
+        net = LipGenerator(cfg.model)
+    elif meta.get("class") in (classes or {}):
+        net = classes[meta["class"]](cfg.model)
+    else:
+        raise CheckpointError(f"{path} holds a {meta.get('class')!r}, not one of {sorted(classes or {})}")
+    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
+    try:
+        net.load_state_dict(state)
+    except RuntimeError as e:
+        raise CheckpointError(f"checkpoint {path} does not match its own config: {e}") from None
+    return net.to(device).eval(), cfg, json.loads(meta.get("extra", "{}"))
+
+
+def export_generator(G: LipGenerator, cfg: Config, path: str | os.PathLike, fp16: bool = True,
+                     extra: dict | None = None) -> Path:
+    return export_network(G, cfg, path, fp16=fp16, extra=extra)
+
+
+def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
+                   expect: Config | None = None) -> tuple[LipGenerator, Config, dict]:
+    """The generator of a generator checkpoint (``lmg generate``): (G in eval mode, config, extra)."""
+    return load_network(path, device=device, expect=expect, formats=(FORMAT,))
+
+
+# --------------------------------------------------------------------- training checkpoints
+def atomic_save(obj, path: str | os.PathLike) -> Path:
+    """``torch.save`` through ``atomic_write``."""
+    return atomic_write(path, lambda tmp: torch.save(obj, tmp))
+
+
+def rng_state(device: torch.device) -> dict:
+    """Every random state a training step draws from (python, numpy, torch, CUDA)."""
+    rng = {"python": random.getstate(), "numpy": np.random.get_state(), "torch": torch.get_rng_state()}
+    if device.type == "cuda":
+        rng["cuda"] = torch.cuda.get_rng_state(device)
+    return rng
+
+
+def set_rng_state(rng: dict, device: torch.device) -> None:
+    random.setstate(rng["python"])
+    np.random.set_state(rng["numpy"])
+    torch.set_rng_state(rng["torch"])
+    if device.type == "cuda" and "cuda" in rng:
+        torch.cuda.set_rng_state(rng["cuda"], device)
+
+
+def load_training_checkpoint(path, cfg: Config, variant: str, world: int) -> dict:
+    """Read ``last.pt`` and refuse it if it was written for another configuration, variant or
+    number of processes (the data position would not carry over)."""
+    # our own file: it holds numpy RNG state, hence weights_only=False
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("format") != TRAIN_FORMAT:
+        raise ValueError(f"{path} is not a training checkpoint ({ck.get('format')!r})")
+    saved = Config.from_dict(ck["config"])
+    same = (saved.model == cfg.model and saved.audio == cfg.audio and saved.loss == cfg.loss
+            and saved.seed == cfg.seed and saved.train.batch_size == cfg.train.batch_size)
+    if not same or ck["variant"] != variant:
+        raise ValueError(f"{path} was written for another configuration/variant "
+                         f"({saved.name}/{ck['variant']}): resume with the same settings")
+    if ck["world_size"] != world:
+        raise ValueError(f"{path} was written by {ck['world_size']} process(es), not {world}: "
+                         "the data position would not carry over")
+    return ck
+
+
+def param_digest(models) -> str:
+    """sha256 over every parameter and buffer of G, D and phi (``step.Models``; bit-exact comparison
+    of runs and ranks)."""
+    h = hashlib.sha256()
+    for name, m in models.modules().items():
+        for k, v in unwrap(m).state_dict().items():
+            h.update(name.encode() + k.encode())
+            h.update(v.detach().cpu().contiguous().numpy().tobytes())
+    return h.hexdigest()

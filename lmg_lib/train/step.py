@@ -1,0 +1,172 @@
+"""The paper's training algorithm: the networks, their optimisers and one alternating D / G step.
+
+    1. D step:  L_D = -log D(s, v) - 0.5 log(1 - D(s, v_hat.detach())) - 0.5 log(1 - D(s, v_mismatch))
+    2. G step:  L = w_corr L_corr + w_pix L_pix + w_perc L_perc + w_gen L_gen, back-propagated once,
+                stepping G and the correlation encoders (phi_s, phi_v) together
+
+as the authors' trainer does it, with their optimisers (Adam; ``TrainConfig``). A batch is the
+``LipClipDataset`` dict: ``lms`` (B, 1, 64, 128), ``ref`` (B, 3, 64, 64), ``video`` and optionally
+``mismatch`` (B, 3, 16, 64, 64). Everything a long run needs around this step (data order,
+checkpoints and resume, logging, AMP, DDP) is ``loop.Trainer``; the ablation variants are
+``config.ABLATIONS``.
+"""
+from __future__ import annotations
+
+import random
+from contextlib import nullcontext
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import Config
+from ..model.correlation import CorrelationNet, correlation_loss
+from ..model.discriminator import ThreeStreamDiscriminator
+from ..model.generator import LipGenerator
+from ..model.geometry import check_geometry
+from ..model.losses import (discriminator_loss, generator_adversarial_loss, mismatched, perceptual_loss,
+                            pixel_loss, total_generator_loss)
+from ..model.perceptual import LipAutoencoder
+
+
+def seed_everything(seed: int) -> None:
+    random.seed(seed)
+    np.random.seed(seed % 2**32)
+    torch.manual_seed(seed)
+
+
+@dataclass
+class Models:
+    G: LipGenerator
+    D: ThreeStreamDiscriminator
+    corr: CorrelationNet
+    autoencoder: LipAutoencoder | None = None   # frozen; only for LossConfig.perceptual="autoencoder"
+
+    def modules(self) -> dict[str, nn.Module]:
+        d = {"G": self.G, "D": self.D, "corr": self.corr}
+        if self.autoencoder is not None:
+            d["autoencoder"] = self.autoencoder
+        return d
+
+    def to(self, device) -> "Models":
+        for m in self.modules().values():
+            m.to(device)
+        return self
+
+
+def build_models(cfg: Config, autoencoder: LipAutoencoder | None = None) -> Models:
+    """Seeded construction of G, D and the correlation encoders."""
+    check_geometry(cfg.model, cfg.audio, discriminator=True)
+    seed_everything(cfg.seed)
+    G, D, corr = LipGenerator(cfg.model), ThreeStreamDiscriminator(cfg.model), CorrelationNet(cfg.model)
+    if cfg.loss.perceptual == "autoencoder" and cfg.loss.use_perc:
+        if autoencoder is None:
+            raise ValueError("LossConfig.perceptual='autoencoder' needs a LipAutoencoder trained to "
+                             "reconstruct lip frames (autoencoder=...); this repository has no "
+                             "pretraining routine for it yet")
+        autoencoder = autoencoder.freeze()
+    return Models(G, D, corr, autoencoder)
+
+
+def build_optimizers(models: Models, cfg: Config) -> dict[str, torch.optim.Optimizer]:
+    t = cfg.train
+    return {
+        "G": torch.optim.Adam(models.G.parameters(), lr=t.lr, betas=t.betas),
+        "D": torch.optim.Adam(models.D.parameters(), lr=t.lr, betas=t.betas),
+        "corr": torch.optim.Adam(models.corr.parameters(), lr=t.lr_corr, betas=t.betas_corr,
+                                 weight_decay=t.weight_decay_corr),
+    }
+
+
+def needs_discriminator(cfg: Config) -> bool:
+    L = cfg.loss
+    return L.use_gen or (L.use_perc and L.perceptual == "discriminator")
+
+
+def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor,
+                    f_s: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every enabled generator loss term on one batch (differentiable w.r.t. G and phi)."""
+    L, lms, real = cfg.loss, batch["lms"], batch["video"]
+    terms: dict[str, torch.Tensor] = {}
+    if L.use_pix:
+        terms["pix"] = pixel_loss(fake, real)
+    if needs_discriminator(cfg):
+        logit_fake, feats_fake = models.D(lms, fake)
+        if L.use_gen:
+            terms["gen"] = generator_adversarial_loss(logit_fake)
+        if L.use_perc and L.perceptual == "discriminator":
+            with torch.no_grad():
+                _, feats_real = models.D(lms, real)
+            terms["perc"] = perceptual_loss(feats_fake, feats_real)
+    if L.use_perc and L.perceptual == "autoencoder":
+        ae = models.autoencoder
+        with torch.no_grad():
+            feats_real = ae.video_features(real)
+        terms["perc"] = perceptual_loss(ae.video_features(fake), feats_real)
+    if L.use_corr:
+        a, b_fake = models.corr(f_s, fake)
+        loss = correlation_loss(a, b_fake, L.corr_negative_weight)
+        if L.corr_real_weight > 0:
+            inner = unwrap(models.corr)        # DDP / compiled wrappers only wrap forward()
+            b_real = inner.phi_v(inner.flow(real))
+            loss = (1 - L.corr_real_weight) * loss + L.corr_real_weight * correlation_loss(
+                a, b_real, L.corr_negative_weight)
+        terms["corr"] = loss
+    return terms
+
+
+def unwrap(module: nn.Module) -> nn.Module:
+    """The plain module under DistributedDataParallel and torch.compile wrappers."""
+    while True:
+        if isinstance(module, nn.parallel.DistributedDataParallel):
+            module = module.module
+        elif hasattr(module, "_orig_mod"):
+            module = module._orig_mod
+        else:
+            return module
+
+
+def train_step(models: Models, opts: dict, batch: dict, cfg: Config, *,
+               amp_dtype: torch.dtype | None = None, scaler=None, sync: bool = True) -> dict:
+    """One alternating D / G update; returns the logged scalars.
+
+    ``amp_dtype``: run the forward passes under ``torch.autocast`` with this dtype (bf16 / fp16);
+    ``scaler``: a ``torch.amp.GradScaler`` (fp16 only). ``sync=False`` returns detached 0-d tensors
+    left on the device (no CPU-GPU synchronisation); ``sync=True`` returns Python floats."""
+    lms, ref, real = batch["lms"], batch["ref"], batch["video"]
+    models.G.train(); models.D.train(); models.corr.train()
+    autocast = (torch.autocast(device_type=lms.device.type, dtype=amp_dtype) if amp_dtype is not None
+                else nullcontext())
+    scale = scaler.scale if scaler is not None else (lambda x: x)
+    step = scaler.step if scaler is not None else (lambda opt: opt.step())
+    with autocast:
+        fake, f_s = models.G(lms, ref)
+    logs: dict[str, torch.Tensor] = {}
+    if needs_discriminator(cfg):
+        mism = batch.get("mismatch")
+        mism = mismatched(real) if mism is None else mism
+        opts["D"].zero_grad(set_to_none=True)
+        with autocast:
+            ld, dlogs = discriminator_loss(models.D(lms, real)[0], models.D(lms, fake.detach())[0],
+                                           models.D(lms, mism)[0], cfg.loss.lambda_p, cfg.loss.lambda_u)
+        scale(ld).backward()
+        step(opts["D"])
+        logs["loss_D"] = ld.detach()
+        logs.update(dlogs)
+    with autocast:
+        total, terms = total_generator_loss(generator_terms(models, batch, cfg, fake, f_s), cfg.loss)
+    for k in ("G", "corr", "D"):
+        opts[k].zero_grad(set_to_none=True)
+    scale(total).backward()
+    step(opts["G"])
+    if cfg.loss.use_corr:
+        step(opts["corr"])
+    if scaler is not None:
+        scaler.update()
+    logs["loss_G"] = total.detach()
+    logs.update(terms)
+    if not sync:
+        return logs
+    keys = list(logs)
+    return dict(zip(keys, torch.stack([logs[k].float() for k in keys]).tolist()))
