@@ -1,36 +1,6 @@
-"""The `lmg` command, the one front door (``python -m lmg_lib`` is the same command):
-
-    lmg corpus      --out DIR [--speakers 32] [--utterances 40] [--seed 0] [--workers N] [--strip PNG]
-    lmg preprocess  --corpus DIR --out DIR [--layout grid|lrw] [--backend groundtruth|dlib|face_alignment]
-                    [--config PRESET] [--size S] [--box utterance|frame] [--workers N] [--split-rule R]
-    lmg train       --data DIR|synthetic:N --out DIR [--config PRESET] [--set KEY=VALUE ...]
-                    [--variant l1|gan|perc|corr|full] [--steps N] [--batch-size B] [--resume] ...
-    lmg evaluate    --data DIR [--checkpoint SPEC | --static] [--split test] [--out CSV] ...
-    lmg generate    --audio SPEECH --image FACE_OR_LIPS --out MP4 [--checkpoint SPEC] ...
-    lmg info        parameter counts and one forward pass of each preset
-
-Multi-GPU training: ``torchrun --nproc_per_node 4 -m lmg_lib train ...``. ``--set`` takes any
-configuration key (``train.lr=1e-4``, ``loss.use_gen=false``; see ``config.make_config``); the
-named training options are shorthands for keys. A checkpoint SPEC is a path, ``shipped`` (the
-default, checkpoints/lmg_cpu.safetensors) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
-
-Exit codes, the same for every command. An error is ONE line on stderr, never a traceback (set
-LMG_DEBUG=1 for one), and a failed command leaves no partial output file behind:
-
-    0  success                                  5  checkpoint missing, unreadable or of another
-    2  usage: bad arguments or configuration,      configuration than the data
-       a run folder in use (train: --resume)    6  output cannot be written
-    3  bad audio (missing, empty, corrupt,      7  any other failure
-       silent, shorter than 40 ms)              8  input data unusable (corpus or dataset missing,
-    4  bad image (not an image, unsupported        damaged or empty; a landmark backend that cannot run)
-       channels, no face found)                 9  training diverged (a non-finite loss)
-
-Speech shorter than one clip (0.64 s) is padded with silence (a warning is printed), not refused.
-"""
+"""What each ``lmg`` command does (the parser and the exit-code table are in ``cli/__init__.py``)."""
 from __future__ import annotations
 
-import argparse
-import os
 import sys
 import time
 from pathlib import Path
@@ -51,13 +21,6 @@ class Failure(Exception):
         self.code = code
 
 
-class _Parser(argparse.ArgumentParser):
-    """argparse with one-line errors and no SystemExit from main()."""
-
-    def error(self, message):
-        raise Failure(EXIT_USAGE, f"{self.prog}: {message} (see {self.prog} --help)")
-
-
 def _note(msg: str) -> None:
     print(f"lmg: {msg}", file=sys.stderr)
 
@@ -65,8 +28,8 @@ def _note(msg: str) -> None:
 def _load_checkpoint(spec: str | None, device="cpu", expect=None, any_network: bool = False):
     """(network, config, extra, path) of a checkpoint SPEC, or a Failure with EXIT_CHECKPOINT.
     ``any_network``: a baseline checkpoint is accepted too (``lmg evaluate``)."""
-    from .train.baselines import BASELINES
-    from .train.checkpoints import CheckpointError, load_generator, load_network, resolve_checkpoint
+    from ..train.baselines import BASELINES
+    from ..train.checkpoints import CheckpointError, load_generator, load_network, resolve_checkpoint
     path = resolve_checkpoint(spec)
     if not path.is_file():
         raise Failure(EXIT_CHECKPOINT, f"no generator checkpoint at {path}: train one with `lmg train "
@@ -84,8 +47,8 @@ def _load_checkpoint(spec: str | None, device="cpu", expect=None, any_network: b
 
 # ------------------------------------------------------------------------------------ commands
 def cmd_corpus(a) -> int:
-    from .corpus.build import CorpusConfig, build_corpus, disk_size
-    from .viz import save_sample_strip
+    from ..corpus.build import CorpusConfig, build_corpus, disk_size
+    from ..viz import save_sample_strip
     if a.speakers < 1 or a.utterances < 1 or a.workers < 0:
         raise Failure(EXIT_USAGE, "--speakers and --utterances must be >= 1, --workers >= 0")
     cfg = CorpusConfig(n_speakers=a.speakers, utterances_per_speaker=a.utterances, seed=a.seed,
@@ -103,10 +66,10 @@ def cmd_corpus(a) -> int:
 
 
 def cmd_preprocess(a) -> int:
-    from .config import make_config
-    from .data.landmarks import LandmarkError
-    from .data.preprocess import preprocess
-    from .data.shards import ShardError
+    from ..config import make_config
+    from ..data.landmarks import LandmarkError
+    from ..data.preprocess import preprocess
+    from ..data.shards import ShardError
     cfg = make_config(a.config, {"model.image_size": a.size} if a.size else {})
     split_list = lambda s: [x for x in s.split(",") if x] if s else None
     try:
@@ -142,10 +105,10 @@ def train_overrides(a) -> dict:
 
 
 def cmd_train(a) -> int:
-    from .config import make_config
-    from .data.dataset import load_dataset
-    from .data.shards import ShardError
-    from .train.loop import NonFiniteLossError, Trainer
+    from ..config import make_config
+    from ..data.dataset import load_dataset
+    from ..data.shards import ShardError
+    from ..train.loop import NonFiniteLossError, Trainer
     try:
         cfg = make_config(a.config, train_overrides(a))
     except ValueError as e:
@@ -181,13 +144,13 @@ def cmd_train(a) -> int:
 
 def cmd_evaluate(a) -> int:
     import pandas as pd
-    from .train.baselines import StaticBaseline
-    from .data.dataset import LipClipDataset, evenly_spaced
-    from .data.shards import ShardError
-    from .eval.lip_landmarks import load_landmark_regressor
-    from .eval.protocol import evaluate
-    from .util.files import atomic_write
-    from .util.paths import in_repo
+    from ..data.dataset import LipClipDataset, evenly_spaced
+    from ..data.shards import ShardError
+    from ..eval.lip_landmarks import load_landmark_regressor
+    from ..eval.protocol import evaluate
+    from ..train.baselines import StaticBaseline
+    from ..util.files import atomic_write
+    from ..util.paths import in_repo
     try:
         test = LipClipDataset(a.data, a.split)
     except (FileNotFoundError, ShardError) as e:
@@ -226,12 +189,12 @@ def cmd_evaluate(a) -> int:
 
 def cmd_info(a) -> int:
     import torch
-    from .config import get_config
-    from .model.blocks import n_params
-    from .model.correlation import CorrelationNet
-    from .model.discriminator import ThreeStreamDiscriminator
-    from .model.generator import LipGenerator
-    from .model.geometry import check_geometry
+    from ..config import get_config
+    from ..model.blocks import n_params
+    from ..model.correlation import CorrelationNet
+    from ..model.discriminator import ThreeStreamDiscriminator
+    from ..model.generator import LipGenerator
+    from ..model.geometry import check_geometry
     torch.manual_seed(0)
     for name in a.presets:
         try:
@@ -258,10 +221,10 @@ def cmd_info(a) -> int:
 def cmd_generate(a) -> int:
     import warnings
     import torch
-    from .inference import (ImageError, check_writable, generate_video, lip_image_from, speech_lms,
+    from ..inference import (ImageError, check_writable, generate_video, lip_image_from, speech_lms,
                             write_outputs)
-    from .util.audio_io import AudioError
-    from .util.video_io import VideoError
+    from ..util.audio_io import AudioError
+    from ..util.video_io import VideoError
 
     if a.threads is not None:
         if a.threads < 1:
@@ -282,7 +245,7 @@ def cmd_generate(a) -> int:
         raise Failure(EXIT_OUTPUT, e) from None
     expect = None                                   # 2. checkpoint
     if a.config is not None:
-        from .config import get_config
+        from ..config import get_config
         try:
             expect = get_config(a.config)
         except ValueError as e:
@@ -323,127 +286,3 @@ def cmd_generate(a) -> int:
           f"[{cfg.name}]; generation {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
           f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s")
     return EXIT_OK
-
-
-# -------------------------------------------------------------------------------------- parser
-def build_parser() -> argparse.ArgumentParser:
-    from .config import ABLATIONS, PRESETS
-    presets = " | ".join(PRESETS)
-    p = _Parser(prog="lmg", description="Lip Movements Generation at a Glance (exit codes: see the "
-                "module docstring of lmg_lib/cli.py or docs/PACKAGE.md)")
-    sub = p.add_subparsers(dest="cmd", required=True, parser_class=_Parser)
-
-    c = sub.add_parser("corpus", help="generate the embedded GRID-style corpus (espeak-ng + rendered lips)")
-    c.add_argument("--out", required=True, help="corpus folder (GRID layout)")
-    c.add_argument("--speakers", type=int, default=32)
-    c.add_argument("--utterances", type=int, default=40, help="sentences per speaker")
-    c.add_argument("--seed", type=int, default=0)
-    c.add_argument("--size", type=int, default=64, help="rendered frame size (px)")
-    c.add_argument("--workers", type=int, default=0, help="processes (0: all cores)")
-    c.add_argument("--strip", default=None, metavar="PNG", help="also save a sample frame strip")
-    c.add_argument("--quiet", action="store_true")
-    c.set_defaults(fn=cmd_corpus)
-
-    pp = sub.add_parser("preprocess", help="videos -> lip crops, LMS and landmarks in checksummed shards")
-    pp.add_argument("--corpus", required=True, help="corpus root (GRID layout, or LRW with --layout lrw)")
-    pp.add_argument("--out", required=True, help="output folder (shards/ + manifest.json)")
-    pp.add_argument("--layout", default="grid", choices=["grid", "lrw"])
-    pp.add_argument("--backend", default="groundtruth", choices=["groundtruth", "dlib", "face_alignment"])
-    pp.add_argument("--config", default="paper", help=f"preset whose clip geometry to cut: {presets}")
-    pp.add_argument("--size", type=int, default=None, help="crop size (default: the preset's image_size)")
-    pp.add_argument("--box", default="utterance", choices=["utterance", "frame"])
-    pp.add_argument("--workers", type=int, default=0, help="worker processes (0: this process)")
-    pp.add_argument("--dlib-detect-every", type=int, default=1,
-                    help="dlib backend: run the face detector every k frames (keeps the box between)")
-    pp.add_argument("--split-rule", default="auto", choices=["auto", "official", "paper", "fraction"])
-    pp.add_argument("--test-speakers", default=None, help="comma-separated, overrides the rule")
-    pp.add_argument("--val-speakers", default=None, help="comma-separated, overrides the rule")
-    pp.add_argument("--no-progress", action="store_true")
-    pp.set_defaults(fn=cmd_preprocess)
-
-    t = sub.add_parser("train", help="train the generator (multi-GPU: torchrun --nproc_per_node N -m lmg_lib train)")
-    t.add_argument("--config", default="paper", help=f"preset: {presets}")
-    t.add_argument("--data", required=True, help="preprocessed dataset folder, or synthetic:N")
-    t.add_argument("--out", required=True, help="output folder (checkpoints, logs, export)")
-    t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any configuration key, e.g. train.lr=1e-4")
-    t.add_argument("--variant", default="full", choices=sorted(ABLATIONS), help="ablation variant")
-    t.add_argument("--steps", type=int, help="= --set train.steps=N")
-    t.add_argument("--batch-size", type=int, help="clips per step and per process (train.batch_size)")
-    t.add_argument("--seed", type=int)
-    t.add_argument("--workers", type=int, help="DataLoader worker processes (train.num_workers)")
-    t.add_argument("--log-every", type=int)
-    t.add_argument("--checkpoint-every", type=int)
-    t.add_argument("--compile", action="store_true", help="torch.compile G, D and phi (train.compile)")
-    t.add_argument("--no-amp", action="store_true", help="fp32 on CUDA (default: bf16 autocast)")
-    t.add_argument("--no-channels-last", action="store_true")
-    t.add_argument("--device", choices=["cpu", "cuda"], help="default: cuda if available")
-    t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
-    t.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs (DDP on CUDA)")
-    t.add_argument("--stop-after", type=int, help="stop after this step as if killed (tests resume)")
-    t.add_argument("--no-progress", action="store_true")
-    t.set_defaults(fn=cmd_train)
-
-    e = sub.add_parser("evaluate", help="PSNR, SSIM, CPBD, LMD of a checkpoint on a preprocessed split")
-    e.add_argument("--data", required=True, help="preprocessed dataset folder")
-    e.add_argument("--checkpoint", default=None,
-                   help="generator or baseline SPEC: a path, shipped (default), artefacts:<path>")
-    e.add_argument("--static", action="store_true", help="evaluate the static baseline instead")
-    e.add_argument("--split", default="test", choices=["train", "val", "test"])
-    e.add_argument("--detector", default=DEFAULT_DETECTOR, help="lip-landmark regressor for LMD, or none")
-    e.add_argument("--unit", default="utterance", choices=["clip", "utterance"], help="averaging unit of the CIs")
-    e.add_argument("--ci", default="t", choices=["t", "bootstrap"])
-    e.add_argument("--max-clips", type=int, default=0, help="evenly spaced subset (0: every clip)")
-    e.add_argument("--out", default=None, metavar="CSV", help="also write the table (every speaker)")
-    e.set_defaults(fn=cmd_evaluate)
-
-    g = sub.add_parser("generate", help="a lip video for your own speech and one lip/face image",
-                       description="Generate lip movements for a speech file and one image "
-                                   "(exit codes: 2 usage, 3 audio, 4 image, 5 checkpoint, 6 output).")
-    g.add_argument("--audio", required=True, help="speech file (wav/flac/ogg, or anything ffmpeg reads)")
-    g.add_argument("--image", required=True, help="a lip crop (any size) or a face photo")
-    g.add_argument("--out", required=True, help="output .mp4 (H.264, 25 fps, with the speech)")
-    g.add_argument("--checkpoint", default=None, help=f"generator SPEC (default shipped: {DEFAULT_CHECKPOINT})")
-    g.add_argument("--config", default=None, help=f"refuse a checkpoint not made for this preset ({presets})")
-    g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    g.add_argument("--image-kind", choices=["auto", "lip", "face"], default="auto",
-                   help="auto: images up to 128 px are lip crops, larger ones face photos")
-    g.add_argument("--side-by-side", action="store_true", help="put the input image beside the lips")
-    g.add_argument("--strip", default=None, metavar="PNG", help="also write a PNG strip of frames")
-    g.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
-    g.add_argument("--overlap", type=int, default=4, help="frames shared by consecutive clip windows")
-    g.add_argument("--batch", type=int, default=4, help="windows per forward pass")
-    g.add_argument("--plain", action="store_true", help="use the plain generator, not the fast CPU path")
-    g.set_defaults(fn=cmd_generate)
-
-    i = sub.add_parser("info", help="parameter counts and a forward pass of the presets")
-    i.add_argument("--presets", nargs="+", default=["tiny", "paper"])
-    i.set_defaults(fn=cmd_info)
-    return p
-
-
-def main(argv=None) -> int:
-    try:
-        args = build_parser().parse_args(argv)
-    except Failure as e:
-        return _fail(e)
-    except SystemExit as e:          # --help
-        return int(e.code or 0)
-    try:
-        return args.fn(args)
-    except Failure as e:
-        return _fail(e)
-    except KeyboardInterrupt:
-        return _fail(Failure(130, "interrupted"))
-    except Exception as e:
-        if os.environ.get("LMG_DEBUG"):
-            raise
-        return _fail(Failure(EXIT_OTHER, f"{type(e).__name__}: {e}"))
-
-
-def _fail(e: Failure) -> int:
-    print(f"lmg: error: {e}", file=sys.stderr)
-    return e.code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
