@@ -1,4 +1,4 @@
-"""CPU real-time factor of the paper-size generator: plain fp32 eager vs lmg_lib.inference's fast path.
+"""CPU real-time factor of the paper-size generator: plain fp32 eager vs lmg_lib.infer's fast path.
 
     .venv/bin/python benchmarks/cpu_rtf.py [--threads 2] [--clips 3] [--batch 1] [--overlap 4]
 
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         torch.set_num_threads(args.threads)
     from lmg_lib.config import get_config
     from lmg_lib.model.generator import LipGenerator
-    from lmg_lib.inference import fast_generator
+    from lmg_lib.infer import fast_generator
 
     cfg = get_config(args.config)
     torch.manual_seed(0)

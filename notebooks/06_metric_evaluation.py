@@ -60,7 +60,7 @@ from lmg_lib.train.baselines import StaticBaseline, load_baseline
 from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.data import LipClipDataset, evenly_spaced
 from lmg_lib.eval.protocol import evaluate
-from lmg_lib.inference import generate_video
+from lmg_lib.infer import generate_video
 from lmg_lib.eval.lip_landmarks import load_landmark_regressor
 from lmg_lib.data.readers import read_corpus
 from lmg_lib.train import seed_everything

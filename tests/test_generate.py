@@ -1,4 +1,4 @@
-"""`lmg generate` and lmg_lib.inference: end to end, bad inputs, fast path equivalence, seams."""
+"""`lmg generate` and lmg_lib.infer: end to end, bad inputs, fast path equivalence, seams."""
 import math
 import os
 from pathlib import Path
@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import torch
 
-from lmg_lib import inference as inf
+from lmg_lib import infer as inf
 from lmg_lib.cli import main
 from lmg_lib.config import ModelConfig, tiny
 from lmg_lib.model.generator import LipGenerator

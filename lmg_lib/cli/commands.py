@@ -221,8 +221,9 @@ def cmd_info(a) -> int:
 def cmd_generate(a) -> int:
     import warnings
     import torch
-    from ..inference import (ImageError, check_writable, generate_video, lip_image_from, speech_lms,
-                            write_outputs)
+    from ..infer.generate import generate_video, speech_lms
+    from ..infer.images import ImageError, lip_image_from
+    from ..infer.outputs import check_writable, write_outputs
     from ..util.audio_io import AudioError
     from ..util.video_io import VideoError
 

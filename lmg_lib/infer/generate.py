@@ -1,0 +1,97 @@
+"""Speech of any length + one lip image -> the lip video: ``generate_video(G, cfg, audio, lip_image)``
+-> ``frames (N, S, S, 3) uint8`` with ``N = ceil(duration * 25)``, generated as overlapping clip
+windows (``windows.py``), on the fast CPU path (``fast.py``) by default.
+
+Short speech is PADDED, not refused: audio shorter than one clip (0.64 s) has its LMS extended to
+16 frames at the silence level (-1, the floor of the dB scale -- exactly what
+``log_mel_spectrogram`` gives for zero-padded audio) and the first N frames of the clip are kept;
+a warning says so. Audio shorter than one video frame (40 ms) or silent is refused by
+``util.audio_io.load_audio`` (``AudioError``).
+"""
+from __future__ import annotations
+
+import logging
+import warnings
+from typing import NamedTuple
+
+import numpy as np
+import torch
+import torch.nn as nn
+
+from ..config import Config
+from ..data.audio import clip_lms, log_mel_spectrogram
+from ..util.audio_io import load_audio
+from ..util.pixels import to_uint8
+from .fast import FastGenerator, fast_generator
+from .images import prepare_lip
+from .windows import DEFAULT_OVERLAP, blend_windows, window_starts
+
+log = logging.getLogger(__name__)
+
+DEFAULT_BATCH = 4            # windows per forward pass
+
+
+class PreparedSpeech(NamedTuple):
+    lms: np.ndarray          # (4 max(N, 16), n_mels) float32 in [-1, 1]
+    n_frames: int            # N = ceil(duration * fps): frames of the output video
+    wave: np.ndarray         # the speech, mono float32 at cfg.audio.sample_rate
+
+
+def speech_lms(audio, cfg: Config) -> PreparedSpeech:
+    """audio (path, (array, sr) or 1-D array at cfg's rate) -> PreparedSpeech (LMS of max(N, 16)
+    frames, N, wave). Speech shorter than one clip is padded with silence, with a warning."""
+    if isinstance(audio, PreparedSpeech):
+        return audio
+    if isinstance(audio, tuple):
+        y = load_audio(audio[0], cfg.audio, sr=audio[1])
+    elif isinstance(audio, np.ndarray):
+        y = load_audio(audio, cfg.audio, sr=cfg.audio.sample_rate)
+    else:
+        y = load_audio(audio, cfg.audio)
+    spf = cfg.audio.samples_per_frame
+    n = -(-len(y) // spf)                                              # ceil(duration * fps)
+    T = cfg.model.n_frames
+    if n < T:
+        msg = (f"speech is {len(y) / cfg.audio.sample_rate:.2f} s, shorter than one clip "
+               f"({T / cfg.audio.fps:.2f} s): padded with silence to {T} frames, {n} kept")
+        warnings.warn(msg, stacklevel=3)
+        log.warning(msg)
+    lms = log_mel_spectrogram(y, cfg.audio, n_frames=max(n, T))
+    return PreparedSpeech(lms, n, y)
+
+
+@torch.inference_mode()
+def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
+                   batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
+                   progress=None) -> np.ndarray:
+    """Speech of any length + one lip image -> frames (N, S, S, 3) uint8, N = ceil(duration * 25).
+
+    ``G``: a ``LipGenerator`` (or a ``FastGenerator``); ``fast=True`` wraps a plain generator with
+    ``fast_generator`` (CPU only; on CUDA the plain module is used). ``audio``: a path, a 1-D array
+    at ``cfg.audio.sample_rate``, ``(array, sample_rate)`` or a ``PreparedSpeech``. ``lip_image``: a lip crop as uint8
+    (H, W, 3) RGB (resized to the model's size) or a float tensor in [-1, 1]."""
+    device = torch.device(device)
+    T, S = cfg.model.n_frames, cfg.model.image_size
+    lms, n, _ = speech_lms(audio, cfg)
+    lip = prepare_lip(lip_image, S).to(device)
+    if isinstance(G, FastGenerator):
+        model = G
+    elif fast and device.type == "cpu":
+        model = fast_generator(G)
+    else:
+        model = G.eval()
+    starts = window_starts(max(n, T), T, overlap)
+    clips = np.empty((len(starts), T, S, S, 3), np.float32)
+    ident = model.identity(lip) if isinstance(model, FastGenerator) else None
+    for i in range(0, len(starts), batch):
+        idx = starts[i:i + batch]
+        x = torch.from_numpy(np.stack([clip_lms(lms, s, T, cfg.audio) for s in idx])).to(device)
+        if ident is not None:
+            video, _ = model.decode(x, ident)
+        else:
+            video, _ = model(x, lip.expand(len(idx), -1, -1, -1))
+        clips[i:i + len(idx)] = video.float().permute(0, 2, 3, 4, 1).cpu().numpy()
+        if progress is not None:
+            progress(min(i + batch, len(starts)), len(starts))
+    frames = blend_windows(clips, starts, max(n, T))[:n]
+    return to_uint8(frames)
