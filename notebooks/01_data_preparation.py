@@ -52,15 +52,14 @@ import matplotlib.pyplot as plt
 from IPython.display import Video, display
 
 from lmg_lib.corpus import build as corpus_mod
-from lmg_lib.artefacts import artefact_dir, figure_path
-from lmg_lib.data.audio import log_mel_spectrogram
-from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data import LipClipDataset
+from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.data.preprocess import preprocess
 from lmg_lib.data.readers import read_corpus
+from lmg_lib.notebook import SAVE, artefact_dir, figure_path
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.viz import frame_strip, save_sample_strip
 
-SAVE = dict(dpi=110, metadata={"Software": None})
 embedded = CORPUS_PATH is None
 corpus_dir = artefact_dir("corpus") if embedded else Path(CORPUS_PATH)
 dataset_dir = artefact_dir("dataset")

@@ -46,14 +46,13 @@ import pandas as pd
 import matplotlib.pyplot as plt
 from tqdm.auto import tqdm
 
-from lmg_lib.eval import av_sync
-from lmg_lib.artefacts import artefact_dir, figure_path, require
 from lmg_lib.data.audio import log_mel_spectrogram
-from lmg_lib.util.audio_io import load_audio
 from lmg_lib.data.readers import read_corpus
+from lmg_lib.eval import av_sync
+from lmg_lib.notebook import SAVE, artefact_dir, figure_path, require
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.util.video_io import read_frames
 
-SAVE = dict(dpi=110, metadata={"Software": None})
 corpus_dir = require(artefact_dir("corpus", create=False) / "corpus.json", "01_data_preparation").parent
 utts = [u for u in read_corpus(corpus_dir, "grid") if u.sidecar is not None]
 if MAX_VIDEOS:

@@ -35,23 +35,21 @@ import numpy as np
 import torch
 import matplotlib.pyplot as plt
 
-import lmg_lib
-from lmg_lib.data import audio
+from lmg_lib.config import make_config
 from lmg_lib.corpus import speech
-from lmg_lib.artefacts import figure_path
+from lmg_lib.data import audio
 from lmg_lib.model.blocks import n_params
-from lmg_lib.config import get_config
 from lmg_lib.model.correlation import CorrelationNet, centred_cosine, correlation_loss
 from lmg_lib.model.discriminator import ThreeStreamDiscriminator
 from lmg_lib.model.flow import video_flow
 from lmg_lib.model.fusion import fuse
 from lmg_lib.model.generator import LipGenerator
 from lmg_lib.model.losses import discriminator_loss, mismatched, total_generator_loss
+from lmg_lib.notebook import SAVE, figure_path
 from lmg_lib.train import build_models, generator_terms, seed_everything
 
 seed_everything(SEED)
-cfg = get_config(PRESET)
-SAVE = dict(dpi=110, metadata={"Software": None})
+cfg = make_config(PRESET)
 print(cfg.name, "| LMS per clip:", cfg.lms_shape, "| lips:", (3, cfg.model.image_size, cfg.model.image_size))
 
 # %% [markdown]
@@ -221,7 +219,7 @@ print(f"constant encoders: authors' loss -> {h_auth[-1]:.4f}, ours -> {h_ours[-1
 # `LOSS_PRESET` network.
 
 # %%
-lcfg = get_config(LOSS_PRESET).replace(seed=SEED)
+lcfg = make_config(LOSS_PRESET, {"seed": SEED})
 models = build_models(lcfg)
 g = torch.Generator().manual_seed(SEED)
 B = 2

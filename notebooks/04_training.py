@@ -45,13 +45,17 @@
 # %% tags=["parameters"]
 TRAIN = True            # False: skip training, only show the shipped checkpoint
 PRESET = "tiny"         # "tiny" (CPU smoke) | "cpu" (the shipped model) | "paper" (GPU, 16.7 M)
-STEPS = 40              # full scale (GPU): 20000
-BATCH_SIZE = 4          # full scale: 24 (authors: 24 on 4 GPUs)
-SAMPLE_EVERY = 20       # full scale: 1000
+CONFIG = {              # overrides of the preset, the keys of `lmg train --set` (lmg_lib.config.make_config)
+    "train.steps": 40,              # full scale (GPU): 20000
+    "train.batch_size": 4,          # full scale: 24 (authors: 24 on 4 GPUs)
+    "train.sample_every": 20,       # full scale: 1000
+    "train.log_every": 10,
+    "train.checkpoint_every": 20,
+    "train.amp": True,              # bf16 autocast (CUDA only)
+    "train.compile": False,         # torch.compile (CUDA)
+    "train.num_workers": 0,         # DataLoader workers; full scale: 8
+}
 DEVICE = "cpu"          # "cuda" on a GPU
-AMP = True              # bf16 autocast (CUDA only)
-COMPILE = False         # torch.compile (CUDA)
-WORKERS = 0             # DataLoader workers; full scale: 8
 SEED = 0
 
 # %%
@@ -62,22 +66,17 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
-from lmg_lib.train.checkpoints import load_generator
-from lmg_lib.config import get_config
-from lmg_lib.data import LipClipDataset, collate_clips
+from lmg_lib.config import make_config
+from lmg_lib.data import collate_clips
+from lmg_lib.notebook import SAVE, SHIPPED_CHECKPOINTS, artefact_dir, figure_path, open_dataset
 from lmg_lib.train import Trainer, seed_everything
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.viz import compare_videos, samples_over_time
 
-SAVE = dict(dpi=110, metadata={"Software": None})
 seed_everything(SEED)
-dataset_dir = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent
-train_set = LipClipDataset(dataset_dir, "train", seed=SEED)
-test_set = LipClipDataset(dataset_dir, "test", seed=SEED)
-cfg = get_config(PRESET).replace(seed=SEED, train=dict(
-    steps=STEPS, batch_size=BATCH_SIZE, sample_every=SAMPLE_EVERY, amp=AMP, compile=COMPILE,
-    num_workers=WORKERS, log_every=max(1, min(10, STEPS // 4)), checkpoint_every=max(STEPS // 2, 1)))
+train_set, test_set = open_dataset("train", seed=SEED), open_dataset("test", seed=SEED)
+cfg = make_config(PRESET, {"seed": SEED, **CONFIG})
 run_dir = artefact_dir("checkpoints") / f"train_{PRESET}"
 print(f"{len(train_set)} training clips, {len(test_set)} test clips; preset {PRESET}: width "
       f"{cfg.model.width}, {cfg.model.n_res_blocks} residual blocks; run folder {run_dir}")
@@ -85,7 +84,7 @@ print(f"{len(train_set)} training clips, {len(test_set)} test clips; preset {PRE
 # %% [markdown]
 # ## 1. Train
 #
-# A fixed batch of four **test-speaker** clips is generated every `SAMPLE_EVERY` steps (with the
+# A fixed batch of four **test-speaker** clips is generated every `train.sample_every` steps (with the
 # generator in eval mode, so the snapshots change neither the training randomness nor BatchNorm's
 # statistics). The run folder holds `checkpoints/last.pt` (resumable), `train_log.csv`,
 # `samples/` and the exported `generator.safetensors`.
@@ -160,7 +159,7 @@ print(f"shipped: preset {shipped_cfg.name}, {sum(p.numel() for p in G.parameters
 # %%
 if TRAIN:
     log = logs["this run"]
-    assert log["step"].iloc[-1] == STEPS and np.isfinite(log.drop(columns=["step"]).to_numpy(float)).all()
+    assert log["step"].iloc[-1] == cfg.train.steps and np.isfinite(log.drop(columns=["step"]).to_numpy(float)).all()
     assert (run_dir / "generator.safetensors").exists() and (run_dir / "checkpoints" / "last.pt").exists()
     assert len(samples) >= 2 and all(v.shape[1:] == (16, 64, 64, 3) for v in samples.values())
     G_run, _, _ = load_generator(run_dir / "generator.safetensors", expect=cfg)

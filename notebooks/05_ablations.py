@@ -41,8 +41,12 @@
 # %% tags=["parameters"]
 PRESET = "tiny"                                   # full scale: "paper"
 VARIANTS = ["l1", "gan", "perc", "corr", "full"]
-STEPS = 30                                        # per variant; full scale: 20000
-BATCH_SIZE = 4                                    # full scale: 24
+CONFIG = {                                        # overrides of the preset (`lmg train --set` keys)
+    "train.steps": 30,                            # per variant; full scale: 20000
+    "train.batch_size": 4,                        # full scale: 24
+    "train.log_every": 10,
+    "train.checkpoint_every": 30,
+}
 MAX_TEST_CLIPS = 24                               # 0: every test clip
 DEVICE = "cpu"
 SEED = 0
@@ -51,30 +55,23 @@ SEED = 0
 import shutil
 
 import numpy as np
-import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 import ipywidgets as widgets
 from IPython.display import display
 
-from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
-from lmg_lib.train.checkpoints import load_generator
-from lmg_lib.config import get_config
-from lmg_lib.data import LipClipDataset, evenly_spaced
-from lmg_lib.eval.lip_landmarks import load_landmark_regressor
-from lmg_lib.eval.protocol import evaluate
+from lmg_lib.config import make_config
+from lmg_lib.data import evenly_spaced
+from lmg_lib.notebook import SAVE, artefact_dir, compare_models, figure_path, landmark_detector, open_dataset
 from lmg_lib.train import Trainer, seed_everything
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.util.pixels import to_uint8_frames
-from lmg_lib.viz import explorer_view, metric_table_figure
+from lmg_lib.viz import explorer_view
 
-SAVE = dict(dpi=110, metadata={"Software": None})
-dataset_dir = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent
-train_set = LipClipDataset(dataset_dir, "train", seed=SEED)
-test_full = LipClipDataset(dataset_dir, "test", seed=SEED)
+train_set, test_full = open_dataset("train", seed=SEED), open_dataset("test", seed=SEED)
 test_set = evenly_spaced(test_full, MAX_TEST_CLIPS)
-detector = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
-cfg = get_config(PRESET).replace(seed=SEED, train=dict(steps=STEPS, batch_size=BATCH_SIZE,
-                                                       log_every=max(1, STEPS // 3), checkpoint_every=STEPS))
+detector = landmark_detector()
+cfg = make_config(PRESET, {"seed": SEED, **CONFIG})
 print(f"{len(train_set)} training clips; {len(test_set)} test clips of speakers "
       f"{sorted(test_full.by_speaker)}; landmark detector error on held-out speakers: {detector.error}")
 
@@ -103,17 +100,12 @@ items = [test_set[i] for i in range(len(test_set))]
 lms, ref = torch.stack([d["lms"] for d in items]), torch.stack([d["ref"] for d in items])
 with torch.inference_mode():                  # each variant's test videos, generated once
     videos = {v: G(lms, ref)[0].numpy() for v, G in generators.items()}
-tables, per_clip = [], {}
-for v, video in videos.items():
-    summary, clips = evaluate(list(video), test_set, detect=detector.detect, return_per_clip=True)
-    summary.insert(0, "model", v)
-    tables.append(summary)
-    per_clip[v] = clips
-table = pd.concat(tables, ignore_index=True)
+table, per_clip, _ = compare_models(
+    {v: list(video) for v, video in videos.items()}, test_set, detect=detector.detect,
+    path=figure_path("ablation_table.png"),
+    title=f"Ablations ({PRESET}, {cfg.train.steps} steps per variant, {len(test_set)} test clips)")
 table.to_csv(out / "table.csv", index=False, float_format="%.4f")
 overall = table[table.group == "all"]
-metric_table_figure(overall, ["psnr", "ssim", "cpbd", "lmd"], path=figure_path("ablation_table.png"),
-                    title=f"Ablations ({PRESET}, {STEPS} steps per variant, {len(test_set)} test clips)")
 overall.pivot(index="model", columns="metric", values="mean").loc[VARIANTS].round(3)
 
 # %% [markdown]

@@ -35,53 +35,47 @@
 # | **static** | the reference frame repeated: the floor any audio-driven model must beat on LMD |
 
 # %% tags=["parameters"]
-CHECKPOINT = None        # None: checkpoints/lmg_cpu.safetensors (shipped); "artefacts:<path>" (notebook 4's run) or a path
-S2V_STEPS = 60           # Speech2Vid baseline training steps; full scale: 20000
-S2V_BATCH = 8
+CHECKPOINT = None        # as `lmg generate --checkpoint`: None (shipped), "artefacts:<path>" (notebook 4's run) or a path
+S2V_CONFIG = {           # Speech2Vid's training: overrides of the full model's configuration (`lmg train --set` keys)
+    "train.steps": 60,             # full scale: 20000
+    "train.batch_size": 8,
+    "train.log_every": 15,
+    "train.checkpoint_every": 60,
+}
 MAX_TEST_CLIPS = 0       # 0: every test clip
 N_SYNC = 6               # test utterances for the AV-offset check (0: all)
 SEED = 0
 
 # %%
 import shutil
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from lmg_lib.eval import av_sync, metrics as M
-from lmg_lib.artefacts import SHIPPED_CHECKPOINTS, artefact_dir, figure_path, require
+from lmg_lib.config import make_config
+from lmg_lib.data import evenly_spaced
 from lmg_lib.data.audio import log_mel_spectrogram
-from lmg_lib.util.audio_io import load_audio
-from lmg_lib.train import train_baseline
+from lmg_lib.data.readers import read_corpus
+from lmg_lib.eval import av_sync, metrics as M
+from lmg_lib.infer import generate_video
+from lmg_lib.notebook import (SAVE, artefact_dir, checkpoint_path, compare_models, figure_path, landmark_detector,
+                              open_dataset, require)
+from lmg_lib.train import seed_everything, train_baseline
 from lmg_lib.train.baselines import StaticBaseline, load_baseline
 from lmg_lib.train.checkpoints import load_generator
-from lmg_lib.data import LipClipDataset, evenly_spaced
-from lmg_lib.eval.protocol import evaluate
-from lmg_lib.infer import generate_video
-from lmg_lib.eval.lip_landmarks import load_landmark_regressor
-from lmg_lib.data.readers import read_corpus
-from lmg_lib.train import seed_everything
+from lmg_lib.util.audio_io import load_audio
 from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.util.video_io import read_frames
-from lmg_lib.viz import compare_videos, metric_table_figure
+from lmg_lib.viz import compare_videos
 
-SAVE = dict(dpi=110, metadata={"Software": None})
 seed_everything(SEED)
-dataset_dir = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent
-train_set = LipClipDataset(dataset_dir, "train", seed=SEED)
-test_full = LipClipDataset(dataset_dir, "test", seed=SEED)
+train_set, test_full = open_dataset("train", seed=SEED), open_dataset("test", seed=SEED)
 test_set = evenly_spaced(test_full, MAX_TEST_CLIPS)
-if not CHECKPOINT:
-    ckpt = SHIPPED_CHECKPOINTS / "lmg_cpu.safetensors"
-elif CHECKPOINT.startswith("artefacts:"):
-    ckpt = artefact_dir(create=False) / CHECKPOINT.split(":", 1)[1]
-else:
-    ckpt = Path(CHECKPOINT)
-G, cfg, extra = load_generator(require(ckpt, "04_training (or use the shipped checkpoint)"))
-detector = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
+ckpt = checkpoint_path(CHECKPOINT)
+G, cfg, extra = load_generator(ckpt)
+detector = landmark_detector()
 print(f"full model: {ckpt.name} (preset {cfg.name}, {extra}); {len(test_set)} test clips of speakers "
       f"{sorted(test_full.by_speaker)}\nlandmark detector error on held-out speakers: {detector.error}")
 
@@ -94,10 +88,7 @@ print(f"full model: {ckpt.name} (preset {cfg.name}, {extra}); {len(test_set)} te
 # %%
 s2v_dir = artefact_dir("evaluation") / "speech2vid"
 shutil.rmtree(s2v_dir, ignore_errors=True)
-res = train_baseline(cfg.replace(seed=SEED, train=dict(steps=S2V_STEPS, batch_size=S2V_BATCH,
-                                                       log_every=max(1, S2V_STEPS // 4),
-                                                       checkpoint_every=S2V_STEPS)),
-                     train_set, s2v_dir, device="cpu")
+res = train_baseline(make_config(cfg, {"seed": SEED, **S2V_CONFIG}), train_set, s2v_dir, device="cpu")
 s2v, _ = load_baseline(res["generator"])
 models = {"full": G, "Speech2Vid": s2v, "static": StaticBaseline(cfg.model)}
 
@@ -108,16 +99,10 @@ models = {"full": G, "Speech2Vid": s2v, "static": StaticBaseline(cfg.model)}
 # optimistic, see `docs/EVALUATION.md`). `cpbd_real` is the sharpness of the real frames, for scale.
 
 # %%
-tables, per_clip = [], {}
-for name, model in models.items():
-    summary, clips = evaluate(model, test_set, detect=detector.detect, return_per_clip=True)
-    summary.insert(0, "model", name)
-    tables.append(summary); per_clip[name] = clips
-table = pd.concat(tables, ignore_index=True)
+table, per_clip, _ = compare_models(models, test_set, detect=detector.detect, path=figure_path("eval_comparison.png"),
+                                    title=f"Held-out speakers ({len(test_set)} clips), mean and 95 % CI")
 table.to_csv(artefact_dir("evaluation") / "table.csv", index=False, float_format="%.4f")
 overall = table[table.group == "all"]
-metric_table_figure(overall, ["psnr", "ssim", "cpbd", "lmd"], path=figure_path("eval_comparison.png"),
-                    title=f"Held-out speakers ({len(test_set)} clips), mean and 95 % CI")
 ours = overall.pivot(index="model", columns="metric", values="mean").loc[list(models)]
 ours.round(3)
 
@@ -126,7 +111,7 @@ ours.round(3)
 #
 # The paper reports these metrics on GRID, LRW and LDC. Its table values could **not** be
 # transcribed and verified offline for this repository (the PDF was not available; recollections
-# in the literature disagree, see `../shared/PAPER-FACTS.md`), so they are marked *not verified*
+# in the literature disagree), so they are marked *not verified*
 # instead of being quoted. Ours are on the embedded corpus with a width-8 CPU-trained model: the
 # comparison that carries over is the **ordering** (full < static on LMD), not the absolute values.
 # CPBD: the generated frames score *above* the real ones because of a faint checkerboard left by the
@@ -139,7 +124,7 @@ rows = [f"| {m} (this repo, embedded corpus) | {fmt(m, 'psnr')} | {fmt(m, 'ssim'
 rows.append("| Chen et al. 2018, GRID (paper) | not verified | not verified | not verified | not verified |")
 rows.append(f"| real test frames | — | — | {overall[(overall.model == 'static') & (overall.metric == 'cpbd_real')]['mean'].iloc[0]:.3f} | 0 |")
 md = "\n".join(["| model | PSNR ↑ | SSIM ↑ | CPBD (compare with real) | LMD (px) ↓ |", "|---|---|---|---|---|", *rows])
-Path(figure_path("eval_table.md")).write_text(md + "\n")
+figure_path("eval_table.md").write_text(md + "\n")
 print(md)
 
 # %% [markdown]

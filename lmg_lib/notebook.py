@@ -1,0 +1,91 @@
+"""Notebook helpers: the artefact folder the notebooks share, and the setup and evaluation steps that
+more than one notebook needs, written once.
+
+The only state shared between notebooks is the artefact folder, ``$LMG_ARTEFACTS`` (default
+``artefacts/`` in the repository; ``make test`` uses ``build/test-artefacts``):
+
+    artefacts/
+      corpus/        01  the embedded corpus in GRID layout (nothing when a real GRID path is given)
+      dataset/       01  preprocessed clips: shards + manifest.json
+      delay/         02  per-video best lags (csv)
+      checkpoints/   04  train_<preset>/: the notebook's training run (generator.safetensors)
+      ablations/     05  one training run per variant, table.csv
+      evaluation/    06  metric tables (csv), the Speech2Vid baseline's run
+
+Figures go to ``figures/`` (committed), not here. A notebook whose input is missing stops at once
+and names the notebook to run first (``require``).
+"""
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from .util.paths import FIGURES, REPO_ROOT, SHIPPED_CHECKPOINTS, artefacts_root  # noqa: F401
+
+SAVE = dict(dpi=110, metadata={"Software": None})     # savefig settings of every figure (stable PNGs)
+METRICS = ("psnr", "ssim", "cpbd", "lmd")             # the paper's four metrics, in its order
+
+
+class MissingArtefact(FileNotFoundError):
+    """An artefact an earlier notebook should have written is missing."""
+
+
+def artefact_dir(*parts: str, create: bool = True) -> Path:
+    p = artefacts_root().joinpath(*parts)
+    if create:
+        p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def require(path: str | os.PathLike, made_by: str) -> Path:
+    """Fail early, with the notebook to run, when an earlier notebook's artefact is missing."""
+    path = Path(path)
+    if not path.exists():
+        raise MissingArtefact(f"{path} is missing: run {made_by} first (or `make reproduce`)")
+    return path
+
+
+def figure_path(name: str) -> Path:
+    FIGURES.mkdir(parents=True, exist_ok=True)
+    return FIGURES / name
+
+
+def open_dataset(split: str, seed: int = 0):
+    """Notebook 1's preprocessed dataset (``LipClipDataset``), or a clear error naming notebook 1."""
+    from .data.dataset import LipClipDataset
+    manifest = require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation")
+    return LipClipDataset(manifest.parent, split, seed=seed)
+
+
+def checkpoint_path(spec: str | None = None) -> Path:
+    """A checkpoint spec as ``lmg generate --checkpoint`` reads it (None or "shipped", a path, or
+    "artefacts:<path>", e.g. notebook 4's run), required to exist."""
+    from .train.checkpoints import resolve_checkpoint
+    return require(resolve_checkpoint(spec), "04_training (or use the shipped checkpoint)")
+
+
+def landmark_detector():
+    """The shipped lip-landmark regressor that measures LMD (its held-out error in ``.error``)."""
+    from .eval.lip_landmarks import load_landmark_regressor
+    return load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
+
+
+def compare_models(models: dict, dataset, detect=None, metrics=METRICS, title: str | None = None,
+                   path=None):
+    """Evaluate every model on ``dataset`` with the protocol of ``eval.protocol.evaluate`` and draw
+    the comparison. ``models`` maps a name to a model (``(lms, ref) -> video``) or to its videos,
+    precomputed in dataset order. Returns (table, per_clip, figure): every group (speakers and
+    "all") with a leading ``model`` column; per-clip metrics by model; the bar chart of the overall
+    means with 95 % intervals (saved to ``path`` if given)."""
+    import pandas as pd
+    from .eval.protocol import evaluate
+    from .viz import metric_table_figure
+    tables, per_clip = [], {}
+    for name, model in models.items():
+        summary, clips = evaluate(model, dataset, detect=detect, return_per_clip=True)
+        summary.insert(0, "model", name)
+        tables.append(summary)
+        per_clip[name] = clips
+    table = pd.concat(tables, ignore_index=True)
+    fig = metric_table_figure(table[table.group == "all"], list(metrics), path=path, title=title)
+    return table, per_clip, fig
