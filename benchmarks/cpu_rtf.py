@@ -70,7 +70,7 @@ def main(argv=None) -> int:
             out_plain, _ = G(lms, lip)
             t_plain = _time(lambda: G(lms, lip), args.clips) / B
             diff = (out_plain - out_fast).abs().max().item()
-    rows = ([("plain fp32 eager", t_plain)] if not args.skip_plain else []) + [("fast (inference.py)", t_fast)]
+    rows = ([("plain fp32 eager", t_plain)] if not args.skip_plain else []) + [("fast (infer/fast.py)", t_fast)]
     for name, t in rows:
         print(f"{name:22s} {t:7.3f} s/clip   RTF {t / hop_s:5.2f} (overlap {args.overlap})   "
               f"RTF {t / (T / cfg.audio.fps):5.2f} (back-to-back)")

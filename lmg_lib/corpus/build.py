@@ -171,6 +171,8 @@ def corpus_manifest(cfg: CorpusConfig) -> dict:
     for i, spk in enumerate(make_speakers(cfg)):
         speakers[spk["id"]] = {"voice": asdict(spk["voice"]), "look": asdict(spk["look"]),
                                "utterances": [grammar.utterance_id(w) for w in make_script(cfg, i)]}
+    # (the "lag" text is written into every corpus.json and kept byte-stable: visemes.py is now
+    # lmg_lib/corpus/visemes.py)
     return {"format": FORMAT, "seed": cfg.seed, "config": cfg.to_json_dict(),
             "lag": "lips lead audio: video frame t shows the articulation of audio time "
                    "(t + 0.5) / fps + lag_ms / 1000 (see lmg_lib/visemes.py)",

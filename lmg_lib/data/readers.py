@@ -127,7 +127,7 @@ def read_grid(root, speakers: list[str] | None = None) -> list[Utterance]:
                                  align=align.get(utt), sidecar=meta.get(utt), group=spk, corpus="grid"))
     if not out:
         raise FileNotFoundError(f"no GRID videos found under {root} (expected s<N>/video/<utt>.mp4, "
-                                f"s<N>/<utt>.mpg or video/s<N>/<utt>.mpg; see lmg_lib/readers.py)")
+                                f"s<N>/<utt>.mpg or video/s<N>/<utt>.mpg; see lmg_lib/data/readers.py)")
     return out
 
 
