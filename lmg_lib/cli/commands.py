@@ -1,4 +1,7 @@
-"""What each ``lmg`` command does (the parser and the exit-code table are in ``cli/__init__.py``)."""
+"""What each ``lmg`` command does (the parser and the exit-code table are in ``cli/__init__.py``).
+
+Each command imports what it needs when it runs, so that ``lmg --help`` or ``lmg corpus`` do not
+load PyTorch and every room of the package."""
 from __future__ import annotations
 
 import sys

@@ -29,7 +29,7 @@ from ..util.grid_layout import align_text
 from ..util.video_io import read_frames, write_video
 from . import grammar
 from .render import SpeakerLook, random_look, render_sequence
-from .speech import Voice, random_voice, synthesize
+from .speech import Voice, random_voice, synthesize, warm_up
 from .visemes import mouth_parameters, sample_lag_ms
 
 FORMAT = "lmg_lib embedded corpus v1"
@@ -209,7 +209,6 @@ def build_corpus(root, cfg: CorpusConfig = CorpusConfig(), progress: bool = True
             bar.update()
     else:
         import multiprocessing as mp
-        from .speech import warm_up
         warm_up()                          # initialise espeak once; the forked workers inherit it
         with mp.get_context("fork").Pool(min(workers, len(jobs))) as pool:
             for _ in pool.imap_unordered(_build_one, jobs):

@@ -42,6 +42,7 @@ import numpy as np
 
 from ..config import Config, get_config
 from ..util.audio_io import load_audio
+from ..util.video_io import probe, read_frames
 from .audio import clip_lms, log_mel_spectrogram
 from .crop import CROP_SCALE, crop_boxes, crop_frames, to_crop_coords
 from .landmarks import count_failed, get_backend
@@ -52,7 +53,6 @@ from .shards import FORMAT, ShardError, sha256_file, verify_shard, write_manifes
 # ----------------------------------------------------------------------------------- video
 def read_video(path, fps: int = 25) -> np.ndarray:
     """All frames of a video as uint8 (N, H, W, 3) RGB at ``fps`` (other rates: nearest frame)."""
-    from ..util.video_io import probe, read_frames
     frames = read_frames(path)                                        # (N, H, W, 3)
     src = probe(path)["fps"]
     if src > 0 and abs(src - fps) > 0.01:

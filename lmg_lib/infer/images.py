@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import torch
 
+from ..data.crop import crop_boxes, crop_frames
+from ..data.landmarks import get_backend
 from ..util.pixels import from_uint8
 
 
@@ -83,7 +85,6 @@ _DLIB = None
 def _dlib_backend():
     global _DLIB
     if _DLIB is None:
-        from ..data.landmarks import get_backend
         _DLIB = get_backend("dlib")
     return _DLIB
 
@@ -93,7 +94,6 @@ def lip_from_face(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, in
     a square on the mouth-box centre with side ``CROP_SCALE * max(w, h)`` (1.3, as the authors),
     edges replicated, resized to ``size``. Returns (crop uint8 (size, size, 3), box (x0, y0, side))
     or None when no face is found."""
-    from ..data.crop import crop_boxes, crop_frames
     det = _dlib_backend()
     lm = None
     for up in (0, 1):                        # upsample once for small faces

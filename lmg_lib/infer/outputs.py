@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..util import video_io
+from ..util.files import atomic_path
+
 
 SIDE_BY_SIDE_HEIGHT = 256     # panel height of --side-by-side videos
 
@@ -59,8 +62,6 @@ def write_outputs(out, frames: np.ndarray, audio_path, fps: int = 25, side_by_si
     both are written to temporary files and moved into place only when both succeeded.
     ``side_by_side``: dict(image=..., box=...) puts the input image beside the generated lips."""
     import contextlib
-    from ..util.files import atomic_path
-    from ..util.video_io import write_video
     video = frames if side_by_side is None else side_by_side_frames(frames, side_by_side["image"],
                                                                     side_by_side.get("box"))
     with contextlib.ExitStack() as stack:
@@ -70,4 +71,4 @@ def write_outputs(out, frames: np.ndarray, audio_path, fps: int = 25, side_by_si
             tmp_s = stack.enter_context(atomic_path(strip))
             if not cv2.imwrite(str(tmp_s), np.ascontiguousarray(frame_row(frames)[:, :, ::-1])):
                 raise OSError(f"cannot write the frame strip {strip}")
-        write_video(tmp_v, video, fps=fps, audio_path=audio_path)
+        video_io.write_video(tmp_v, video, fps=fps, audio_path=audio_path)

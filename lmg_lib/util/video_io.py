@@ -10,6 +10,8 @@ from pathlib import Path
 
 import numpy as np
 
+from ..config import AudioConfig
+from .audio_io import AudioError, load_audio
 from .files import atomic_path
 
 
@@ -72,8 +74,6 @@ def read_frames(path) -> np.ndarray:
 def read_audio(path, sample_rate: int = 16000, n_samples: int | None = None) -> np.ndarray:
     """Decode the audio track -> (n,) float32 mono at ``sample_rate``. AAC decoding adds encoder
     padding; pass ``n_samples`` (e.g. from the wav) to trim/pad to the known length."""
-    from ..config import AudioConfig
-    from .audio_io import AudioError, load_audio
     path = _check_file(path)
     if not probe(path)["has_audio"]:
         raise VideoError(f"{path} has no audio stream")
