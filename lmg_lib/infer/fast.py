@@ -271,6 +271,21 @@ class FFTConv3d(nn.Module):
         return torch.tanh(y + self.bias)
 
 
+class UpNearest(nn.Module):
+    """The "nearest" upsampler (nearest x2, Conv3d (1,3,3), BN, ReLU) on channels-last
+    (B, T, H, W, C): BN folded, the spatial conv as a 2-D conv of every frame."""
+
+    def __init__(self, seq: nn.Sequential, winograd: bool = True):
+        super().__init__()
+        w, b = fold_conv_bn(seq[0][1], seq[1])                  # (Co, Ci, 1, 3, 3)
+        self.conv = (WinogradConv2d if winograd else Conv2dCL)(w[:, :, 0], b, relu=True)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        B, T, H, W, C = x.shape
+        x = x.reshape(B * T, H, 1, W, 1, C).expand(B * T, H, 2, W, 2, C).reshape(B * T, 2 * H, 2 * W, C)
+        return self.conv(x).view(B, T, 2 * H, 2 * W, -1)
+
+
 class FastGenerator(nn.Module):
     """Inference-only equivalent of a ``LipGenerator`` (eval mode, BN folded; see module docstring).
 
@@ -286,6 +301,7 @@ class FastGenerator(nn.Module):
         T, S = cfg.n_frames, cfg.image_size
         self.audio = _fold_seq(nn.Sequential(*G.audio_encoder.trunk, G.audio_encoder.last)).eval()
         self.image = _fold_seq(G.image_encoder.net).eval()
+        self.skips = cfg.identity_skips
         self.compress = FusedCompress(G.decoder.compress, cfg.feature_dim)
         Conv = WinogradConv2d if winograd else Conv2dCL
         self.res = nn.ModuleList()
@@ -294,7 +310,8 @@ class FastGenerator(nn.Module):
             w1, b1 = fold_conv_bn(c1, bn1)
             w2, b2 = fold_conv_bn(c2, bn2)
             self.res.append(nn.ModuleList([Conv(w1[:, :, 0], b1, relu=True), Conv(w2[:, :, 0], b2)]))
-        self.up = nn.ModuleList([UpGemm(s) for s in G.decoder.up])
+        self.up = nn.ModuleList([UpGemm(s) if cfg.upsample == "transpose" else UpNearest(s, winograd)
+                                 for s in G.decoder.up])
         out = G.decoder.out[0]
         if fft_out:
             self.out = FFTConv3d(out, T, S, S)
@@ -302,29 +319,45 @@ class FastGenerator(nn.Module):
             self.out = _OutDirect(out)
 
     @torch.inference_mode()
-    def identity(self, lip: torch.Tensor) -> torch.Tensor:
-        """lip (1, 3, S, S) in [-1, 1] -> the identity's decoder term (1, 3, H, W, C)."""
-        return self.compress.identity_part(self.image(lip))
+    def identity(self, lip: torch.Tensor):
+        """lip (1, 3, S, S) in [-1, 1] -> the identity's decoder term (1, 3, H, W, C), and with
+        ``identity_skips`` its channels-last encoder features [(1, S/2, S/2, 4w), (1, S, S, 2w)]."""
+        e1 = self.image[1](self.image[0](lip))
+        e2 = self.image[2](e1)
+        term = self.compress.identity_part(self.image[3](e2))
+        if not self.skips:
+            return term
+        return term, [e.permute(0, 2, 3, 1).contiguous() for e in (e2, e1)]
 
     @torch.inference_mode()
     def decode(self, lms: torch.Tensor, ident: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """lms (B, 1, 4T, n_mels) + identity term -> video (B, 3, T, S, S), f_s (B, C, T, F)."""
         f_s = self.audio(lms)
+        ident, skips = ident if self.skips else (ident, None)
         x = self.compress(f_s, ident)                                  # (B, T, 16, 16, C)
         B, T, H, W, C = x.shape
         x = x.reshape(B * T, H, W, C)
         for c1, c2 in self.res:
             x = c2(c1(x), residual=x)
         x = x.view(B, T, H, W, C)
-        for up in self.up:
+        for i, up in enumerate(self.up):
             x = up(x).contiguous()
+            if self.skips:                                             # tiled over time
+                e = skips[i]
+                e = e.expand(B, *e.shape[1:]) if e.shape[0] == 1 else e
+                x = torch.cat([x, e.unsqueeze(1).expand(-1, T, -1, -1, -1)], -1)
         return self.out(x), f_s
 
     @torch.inference_mode()
     def forward(self, lms: torch.Tensor, lip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         self._check(lms, lip, self.cfg)
         if lip.shape[0] > 1 and not (lip == lip[:1]).all():
-            ident = torch.cat([self.identity(lip[i:i + 1]) for i in range(lip.shape[0])])
+            parts = [self.identity(lip[i:i + 1]) for i in range(lip.shape[0])]
+            if self.skips:
+                ident = (torch.cat([p[0] for p in parts]),
+                         [torch.cat([p[1][k] for p in parts]) for k in range(2)])
+            else:
+                ident = torch.cat(parts)
         else:
             ident = self.identity(lip[:1])
         return self.decode(lms, ident)

@@ -11,6 +11,7 @@ import torch.nn as nn
 
 from ..config import ModelConfig
 from .blocks import conv_bn_relu
+from .fusion import fused_conv3d
 
 
 class ResBlock3d(nn.Module):
@@ -26,11 +27,17 @@ class ResBlock3d(nn.Module):
         return x + self.body(x)
 
 
-def up3d(c_in: int, c_out: int) -> nn.Sequential:
-    """ConvTranspose3d k3 stride (1, 2, 2): (T, H, W) -> (T, 2H, 2W)."""
-    return nn.Sequential(
-        nn.ConvTranspose3d(c_in, c_out, 3, (1, 2, 2), 1, output_padding=(0, 1, 1), bias=False),
-        nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
+def up3d(c_in: int, c_out: int, mode: str = "transpose") -> nn.Sequential:
+    """(T, H, W) -> (T, 2H, 2W). "transpose": ConvTranspose3d k3 stride (1, 2, 2) (the authors');
+    "nearest": nearest-neighbour x2 in space, then Conv3d (1, 3, 3) (no checkerboard artefacts)."""
+    if mode == "transpose":
+        conv = nn.ConvTranspose3d(c_in, c_out, 3, (1, 2, 2), 1, output_padding=(0, 1, 1), bias=False)
+    elif mode == "nearest":
+        conv = nn.Sequential(nn.Upsample(scale_factor=(1, 2, 2), mode="nearest"),
+                             nn.Conv3d(c_in, c_out, (1, 3, 3), 1, (0, 1, 1), bias=False))
+    else:
+        raise ValueError(f"unknown upsample mode {mode!r}: 'transpose' or 'nearest'")
+    return nn.Sequential(conv, nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
 
 
 class VideoDecoder(nn.Module):
@@ -39,9 +46,29 @@ class VideoDecoder(nn.Module):
         w = cfg.width
         self.compress = conv_bn_relu(16 * w, 8 * w, 3, 1, 1, dims=3)           # (B, 8w, T, 16, 16)
         self.res = nn.Sequential(*[ResBlock3d(8 * w) for _ in range(cfg.n_res_blocks)])
-        self.up = nn.Sequential(up3d(8 * w, 4 * w), up3d(4 * w, 2 * w))       # (B, 2w, T, 64, 64)
+        sk = 2 if cfg.identity_skips else 1                                     # skip: channels x2
+        self.skips = cfg.identity_skips
+        self.up = nn.ModuleList([up3d(8 * w, 4 * w, cfg.upsample),              # (B, 4w, T, 32, 32)
+                                 up3d(4 * w * sk, 2 * w, cfg.upsample)])        # (B, 2w, T, 64, 64)
         k = cfg.out_kernel
-        self.out = nn.Sequential(nn.Conv3d(2 * w, 3, k, 1, k // 2), nn.Tanh())  # (B, 3, T, 64, 64)
+        self.out = nn.Sequential(nn.Conv3d(2 * w * sk, 3, k, 1, k // 2), nn.Tanh())  # (B, 3, T, 64, 64)
 
-    def forward(self, fused: torch.Tensor) -> torch.Tensor:
-        return self.out(self.up(self.res(self.compress(fused))))
+    def forward(self, fused: torch.Tensor, skips: list[torch.Tensor] | None = None) -> torch.Tensor:
+        """fused (B, 16w, T, 16, 16); ``skips`` (with ``identity_skips``): the image encoder's
+        [(B, 4w, 32, 32), (B, 2w, 64, 64)] features, tiled over time and concatenated."""
+        return self._rest(self.compress(fused), skips)
+
+    def from_parts(self, f_s: torch.Tensor, f_p: torch.Tensor, skips=None) -> torch.Tensor:
+        """``self(fuse(f_s, f_p), skips)`` with the first conv computed by ``fused_conv3d``: the
+        same maths without the (B, 16w, T, 16, 16) fused tensor (~30x fewer multiply-adds there)."""
+        conv, bn_relu = self.compress[0], self.compress[1:]
+        return self._rest(bn_relu(fused_conv3d(f_s, f_p, conv.weight)), skips)
+
+    def _rest(self, x: torch.Tensor, skips) -> torch.Tensor:
+        x = self.res(x)
+        for i, up in enumerate(self.up):
+            x = up(x)                                                           # (B, c, T, 2H, 2W)
+            if self.skips:
+                e = skips[i]
+                x = torch.cat([x, e.unsqueeze(2).expand(-1, -1, x.shape[2], -1, -1)], 1)
+        return self.out(x)

@@ -45,5 +45,10 @@ class ImageEncoder(nn.Module):
             conv_bn_relu(4 * w, 8 * w, 3, 2, 1),   # (B, 8w, 16, 16)
         )
 
-    def forward(self, lip: torch.Tensor) -> torch.Tensor:
-        return self.net(lip)
+    def forward(self, lip: torch.Tensor, return_skips: bool = False):
+        """-> f_p (B, 8w, 16, 16); with ``return_skips`` also [(B, 4w, 32, 32), (B, 2w, 64, 64)]."""
+        if not return_skips:
+            return self.net(lip)
+        e1 = self.net[1](self.net[0](lip))       # (B, 2w, 64, 64)
+        e2 = self.net[2](e1)                     # (B, 4w, 32, 32)
+        return self.net[3](e2), [e2, e1]

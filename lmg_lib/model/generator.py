@@ -20,14 +20,19 @@ class LipGenerator(nn.Module):
         self.audio_encoder = AudioEncoder(cfg)
         self.image_encoder = ImageEncoder(cfg)
         self.decoder = VideoDecoder(cfg)
+        self.fast_fusion = True     # False: build fuse(f_s, f_p) explicitly (the reference path)
         kaiming_init(self)
 
     def forward(self, lms: torch.Tensor, lip: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """lms (B, 1, 64, 128), lip (B, 3, 64, 64) -> video (B, 3, 16, 64, 64) in [-1, 1], f_s."""
         check_inputs(lms, lip, self.cfg)
         f_s = self.audio_encoder(lms)            # (B, C, T, F)
-        f_p = self.image_encoder(lip)            # (B, C, H, W)
-        video = self.decoder(fuse(f_s, f_p))     # (B, 3, T, 64, 64)
+        f_p, skips = self.image_encoder(lip, return_skips=True)   # (B, C, H, W), U-Net skips
+        skips = skips if self.cfg.identity_skips else None
+        if self.fast_fusion:   # the same maths as below without the fused tensor (fusion.fused_conv3d)
+            video = self.decoder.from_parts(f_s, f_p, skips)
+        else:
+            video = self.decoder(fuse(f_s, f_p), skips)              # (B, 3, T, 64, 64)
         return video, f_s
 
 
