@@ -42,18 +42,23 @@ def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
 
 
 def _hs_increment(f1, f2w, alpha: float, iters: int):
-    """Horn-Schunck flow increment between f1 and the warped f2 (both (N, 1, H, W))."""
+    """Horn-Schunck flow increment between f1 and the warped f2 (both (N, 1, H, W)).
+
+    Jacobi iterations on (u, v) stacked as one (N, 2, H, W) tensor: with the local average
+    (u_bar, v_bar) and the gradient g = (Ix, Iy),  t = g . (u_bar, v_bar) + It  and
+    (u, v) = (u_bar, v_bar) - g t / (alpha^2 + |g|^2)."""
     kx = f1.new_tensor([[0, 0, 0], [-0.5, 0, 0.5], [0, 0, 0]])
     m = (f1 + f2w) / 2
     Ix, Iy, It = _filter(m, kx), _filter(m, kx.t()), f2w - f1
-    denom = alpha ** 2 + Ix ** 2 + Iy ** 2
-    u = torch.zeros_like(f1)
-    v = torch.zeros_like(f1)
+    g = torch.cat([Ix, Iy], 1)                                          # (N, 2, H, W)
+    g_norm = g / (alpha ** 2 + Ix ** 2 + Iy ** 2)                       # g / denom
+    avg_k = _HS_AVG.to(f1).view(1, 1, 3, 3).expand(2, 1, 3, 3)         # one filter per channel
+    uv = torch.zeros_like(g)
     for _ in range(iters):
-        ub, vb = _filter(u, _HS_AVG), _filter(v, _HS_AVG)
-        t = (Ix * ub + Iy * vb + It) / denom
-        u, v = ub - Ix * t, vb - Iy * t
-    return torch.cat([u, v], 1)                                          # (N, 2, H, W)
+        bar = F.conv2d(F.pad(uv, (1, 1, 1, 1), mode="replicate"), avg_k, groups=2)
+        t = (g * bar).sum(1, keepdim=True) + It                         # (N, 1, H, W)
+        uv = bar - g_norm * t
+    return uv                                                            # (N, 2, H, W)
 
 
 def horn_schunck(f1: torch.Tensor, f2: torch.Tensor, alpha: float = 0.1, iters: int = 30,
