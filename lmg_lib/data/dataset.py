@@ -16,6 +16,7 @@ mismatch       (3, T, S, S) float32   a real clip of ANOTHER utterance (discrimi
                                       by default of the same speaker when there is one, so that only
                                       lip/audio sync tells it apart (``mismatch="any"``: any utterance)
 landmarks      (T, 20, 2) float32     mouth points 48..67 in crop pixels (x, y)
+ref_landmarks  (20, 2) float32        the same for the reference frame
 landmarks_valid (T,) bool             False where the backend failed and the point was interpolated
 lag_ms         float                  lips-lead-audio lag of the embedded corpus; NaN for real data
 speaker, utterance, clip, start_frame, ref_utterance, mismatch_speaker, mismatch_utterance
@@ -141,7 +142,8 @@ class LipClipDataset(torch.utils.data.Dataset):
 
         ref_name = name if self.ref == "utterance" or not others_same else others_same[rng.integers(len(others_same))]
         ref_arr = self._shard(ref_name)
-        ref = _to_float(ref_arr["frames"][rng.integers(len(ref_arr["frames"]))])    # (3, S, S)
+        ref_j = rng.integers(len(ref_arr["frames"]))
+        ref = _to_float(ref_arr["frames"][ref_j])                                   # (3, S, S)
 
         if self.mismatch == "same_speaker" and others_same:
             mm_name = others_same[rng.integers(len(others_same))]
@@ -158,6 +160,7 @@ class LipClipDataset(torch.utils.data.Dataset):
             lms=torch.from_numpy(clip_lms(arr["lms"], start, self.T, self.cfg.audio).copy()),  # (1, 64, 128)
             video=self._window(arr, start),                                            # (3, T, S, S)
             ref=ref,
+            ref_landmarks=torch.from_numpy(ref_arr["landmarks"][ref_j].copy()),       # (20, 2)
             mismatch=self._window(mm_arr, mm_start),
             landmarks=torch.from_numpy(arr["landmarks"][start:start + self.T].copy()),  # (T, 20, 2)
             landmarks_valid=torch.from_numpy(arr["landmarks_valid"][start:start + self.T].copy()),
@@ -175,7 +178,7 @@ def evenly_spaced(dataset, n: int) -> torch.utils.data.Subset:
 
 
 # ------------------------------------------------------------------- batches and other datasets
-TENSOR_KEYS = ("lms", "ref", "video", "mismatch")
+TENSOR_KEYS = ("lms", "ref", "video", "mismatch", "landmarks", "index")
 
 
 def collate_clips(items: list[dict]) -> dict:

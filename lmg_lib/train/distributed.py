@@ -26,7 +26,9 @@ class _EpochIndexed(torch.utils.data.Dataset):
         if epoch != self._epoch and hasattr(self.dataset, "set_epoch"):
             self.dataset.set_epoch(epoch)
         self._epoch = epoch
-        return self.dataset[i]
+        item = dict(self.dataset[i])
+        item["index"] = torch.tensor(i)          # the clip's identity (for the real-flow cache)
+        return item
 
 
 class ResumableSampler(torch.utils.data.distributed.DistributedSampler):

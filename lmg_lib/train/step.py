@@ -6,7 +6,7 @@
 
 as the authors' trainer does it, with their optimisers (Adam; ``TrainConfig``). A batch is the
 ``LipClipDataset`` dict: ``lms`` (B, 1, 64, 128), ``ref`` (B, 3, 64, 64), ``video`` and optionally
-``mismatch`` (B, 3, 16, 64, 64). Everything a long run needs around this step (data order,
+``mismatch`` (B, 3, 16, 64, 64), ``landmarks`` (B, 16, 20, 2) (for ``w_mouth``) and ``flow_real``. Everything a long run needs around this step (data order,
 checkpoints and resume, logging, AMP, DDP) is ``loop.Trainer``; the ablation variants are
 ``config.ABLATIONS``.
 """
@@ -25,8 +25,8 @@ from ..model.correlation import CorrelationNet, correlation_loss
 from ..model.discriminator import ThreeStreamDiscriminator
 from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
-from ..model.losses import (discriminator_loss, generator_adversarial_loss, mismatched, perceptual_loss,
-                            pixel_loss, total_generator_loss)
+from ..model.losses import (discriminator_loss, generator_adversarial_loss, mismatched, mouth_mask,
+                            perceptual_loss, pixel_loss, total_generator_loss)
 from ..model.perceptual import LipAutoencoder
 
 
@@ -90,14 +90,20 @@ def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor
     L, lms, real = cfg.loss, batch["lms"], batch["video"]
     terms: dict[str, torch.Tensor] = {}
     if L.use_pix:
-        terms["pix"] = pixel_loss(fake, real)
+        mouth = mouth_mask(batch["landmarks"], real.shape[-1]) if L.w_mouth and "landmarks" in batch else None
+        terms["pix"] = pixel_loss(fake, real, mouth, L.w_mouth)
     if needs_discriminator(cfg):
         logit_fake, feats_fake = models.D(lms, fake)
         if L.use_gen:
             terms["gen"] = generator_adversarial_loss(logit_fake)
         if L.use_perc and L.perceptual == "discriminator":
-            with torch.no_grad():
-                _, feats_real = models.D(lms, real)
+            if L.perc_batch == "joint":     # one pass: real and generated share BN statistics
+                B = fake.shape[0]
+                _, feats = models.D(torch.cat([lms, lms]), torch.cat([real, fake]))
+                feats_real, feats_fake = [f[:B] for f in feats], [f[B:] for f in feats]
+            else:
+                with torch.no_grad():
+                    _, feats_real = models.D(lms, real)
             terms["perc"] = perceptual_loss(feats_fake, feats_real)
     if L.use_perc and L.perceptual == "autoencoder":
         ae = models.autoencoder
@@ -105,13 +111,16 @@ def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor
             feats_real = ae.video_features(real)
         terms["perc"] = perceptual_loss(ae.video_features(fake), feats_real)
     if L.use_corr:
-        a, b_fake = models.corr(f_s, fake)
-        loss = correlation_loss(a, b_fake, L.corr_negative_weight)
-        if L.corr_real_weight > 0:
-            inner = unwrap(models.corr)        # DDP / compiled wrappers only wrap forward()
-            b_real = inner.phi_v(inner.flow(real))
-            loss = (1 - L.corr_real_weight) * loss + L.corr_real_weight * correlation_loss(
-                a, b_real, L.corr_negative_weight)
+        # flow and correlation in fp32 even under autocast: bf16 quantises small lip motion
+        with torch.autocast(device_type=fake.device.type, enabled=False):
+            a, b_fake = models.corr(f_s.float(), fake.float())
+            loss = correlation_loss(a, b_fake, L.corr_negative_weight)
+            if L.corr_real_weight > 0:
+                inner = unwrap(models.corr)        # DDP / compiled wrappers only wrap forward()
+                flow_real = batch.get("flow_real")  # the Trainer's cache of the real videos' flow
+                flow_real = inner.flow(real.float()) if flow_real is None else flow_real.float()
+                loss = (1 - L.corr_real_weight) * loss + L.corr_real_weight * correlation_loss(
+                    a, inner.phi_v(flow_real), L.corr_negative_weight)
         terms["corr"] = loss
     return terms
 
