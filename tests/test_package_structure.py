@@ -145,7 +145,7 @@ def _files_containing(text: str) -> list[str]:
 def test_one_owner_per_contract():
     assert [f for f in _files_containing("argparse") if not f.startswith("cli/")] == []   # one front door
     assert _files_containing("127.5") == ["util/pixels.py"]                 # the pixel scale
-    assert _files_containing("from safetensors") == ["train/checkpoints.py"]  # network checkpoints
+    assert _files_containing("from safetensors") == ["util/weights.py"]      # network files
     assert _files_containing("CROP_SCALE =") == ["data/crop.py"]            # the lip-crop geometry
     assert _files_containing("np.savez(f, **arrays)") == ["data/shards.py"]  # the shard format
 

@@ -26,6 +26,7 @@ from ..config import Config
 from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
 from ..util.files import atomic_write
+from ..util.weights import load_weights, read_weights_metadata, save_weights
 from ..util.paths import artefacts_root, in_repo
 from .step import unwrap
 
@@ -53,27 +54,19 @@ def resolve_checkpoint(spec: str | None = None) -> Path:
 def export_network(net: nn.Module, cfg: Config, path: str | os.PathLike, fp16: bool = True,
                    extra: dict | None = None) -> Path:
     """Write ``net``'s weights and ``cfg`` to ``path`` (atomically)."""
-    from safetensors.torch import save_file
-    state = {k: (v.half() if fp16 and v.is_floating_point() else v).detach().cpu().contiguous()
-             for k, v in net.state_dict().items()}
     if isinstance(net, LipGenerator):
         meta = {"format": FORMAT, "config": cfg.to_json(), "extra": json.dumps(extra or {})}
     else:
         meta = {"format": BASELINE_FORMAT, "class": type(net).__name__, "config": cfg.to_json(),
                 "extra": json.dumps(extra or {})}
-    return atomic_write(path, lambda tmp: save_file(state, tmp, metadata=meta))
+    return save_weights(path, net.state_dict(), meta, fp16=fp16)
 
 
 def read_metadata(path: str | os.PathLike, formats=(FORMAT, BASELINE_FORMAT)) -> dict:
-    from safetensors import safe_open
-    path = Path(path)
-    if not path.is_file():
-        raise CheckpointError(f"checkpoint not found: {path}")
     try:
-        with safe_open(str(path), framework="pt") as f:
-            meta = f.metadata() or {}
-    except Exception as e:
-        raise CheckpointError(f"cannot read checkpoint {path}: {e}") from None
+        meta = read_weights_metadata(path)
+    except (FileNotFoundError, ValueError) as e:
+        raise CheckpointError(str(e)) from None
     if meta.get("format") not in formats:
         what = "an lmg generator" if formats == (FORMAT,) else "an lmg network"
         raise CheckpointError(f"{path} is not {what} checkpoint (format {meta.get('format')!r})")
@@ -86,7 +79,6 @@ def load_network(path: str | os.PathLike, classes: dict[str, type] | None = None
     """Rebuild the network a checkpoint was made with; returns (network in eval mode, config,
     extra). ``classes``: the baseline classes by name (``baselines.BASELINES``); ``expect``: raise
     ``CheckpointError`` if the checkpoint's model/audio config differs."""
-    from safetensors.torch import load_file
     meta = read_metadata(path, formats)
     cfg = Config.from_dict(json.loads(meta["config"]))
     if expect is not None and (expect.model != cfg.model or expect.audio != cfg.audio):
@@ -102,9 +94,8 @@ def load_network(path: str | os.PathLike, classes: dict[str, type] | None = None
         net = classes[meta["class"]](cfg.model)
     else:
         raise CheckpointError(f"{path} holds a {meta.get('class')!r}, not one of {sorted(classes or {})}")
-    state = {k: v.float() if v.is_floating_point() else v for k, v in load_file(str(path)).items()}
     try:
-        net.load_state_dict(state)
+        net.load_state_dict(load_weights(path))
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path} does not match its own config: {e}") from None
     return net.to(device).eval(), cfg, json.loads(meta.get("extra", "{}"))
