@@ -66,6 +66,12 @@ class ModelConfig:
     flow_iters: int = 30          # unrolled Horn-Schunck iterations
     flow_alpha: float = 0.1       # Horn-Schunck smoothness weight (images in [0, 1]; tuned vs Farneback)
     flow_levels: int = 2          # coarse-to-fine pyramid levels of the flow
+    # decoder upsampling: "transpose" (authors: ConvTranspose3d k3 stride (1,2,2)) or "nearest"
+    # (nearest-neighbour x2 then Conv3d (1,3,3): no checkerboard; Odena et al. 2016)
+    upsample: Literal["transpose", "nearest"] = "transpose"
+    # identity skips (not in the paper): the image encoder's 32x32 and 64x64 features, tiled over
+    # time, are concatenated to the decoder's features at the same resolution (U-Net style)
+    identity_skips: bool = False
 
     @property
     def feature_dim(self) -> int:   # C of f_s and f_p
@@ -79,6 +85,7 @@ class LossConfig:
     w_pix: float = 0.5
     w_perc: float = 1.0
     w_gen: float = 1.0
+    w_mouth: float = 0.0          # extra L1 weight on the mouth box (not in the paper; model.losses.pixel_loss)
     use_corr: bool = True
     use_pix: bool = True
     use_perc: bool = True
@@ -92,6 +99,10 @@ class LossConfig:
     # perceptual features: "discriminator" (paper text: D's intermediate features) or
     # "autoencoder" (authors' code: a frozen, separately trained lip autoencoder)
     perceptual: Literal["discriminator", "autoencoder"] = "discriminator"
+    # discriminator features for L_perc from ONE pass over [real; generated] ("joint": BatchNorm
+    # normalises both with the same statistics, so per-channel differences count) or from two
+    # separate passes ("separate": the code before this fix normalised each batch on its own)
+    perc_batch: Literal["joint", "separate"] = "joint"
 
 
 @dataclass(frozen=True)
@@ -109,8 +120,15 @@ class TrainConfig:
     sample_every: int = 500
     checkpoint_every: int = 500
     amp: bool = True              # bf16 autocast on CUDA (ignored on CPU)
-    channels_last: bool = True    # channels_last_3d on CUDA
+    channels_last: bool = True    # channels_last(_3d) weights and inputs (CUDA and CPU)
     compile: bool = False         # torch.compile the generator and discriminator
+    # ---- the CPU recipe (defaults = the authors' plain schedule)
+    gan_start: int = 0            # steps with the pixel (+ corr) terms only before D and the
+                                  # D-based terms (L_gen, discriminator L_perc) switch on
+    lr_schedule: Literal["constant", "cosine"] = "constant"   # cosine: lr -> lr_min_ratio * lr
+    lr_min_ratio: float = 0.05
+    ema: float = 0.0              # > 0: keep an exponential moving average of G (decay), export it
+    val_every: int = 0            # > 0: validate every N steps on the validation split, keep the best
 
 
 @dataclass(frozen=True)

@@ -58,7 +58,7 @@ def test_cli_smoke_writes_log_checkpoint_and_generator(smoke_run):
     assert ck["step"] == 2 and set(ck["models"]) == {"G", "D", "corr"}
     assert set(ck["optimizers"]) == {"G", "D", "corr"} and set(ck["rng"]) >= {"python", "numpy", "torch"}
     G, cfg, extra = load_generator(out / "generator.safetensors", expect=tiny())
-    assert extra == {"variant": "full", "step": 2}
+    assert extra == {"variant": "full", "step": 2, "ema": 0.0, "best": None}
     ref = {k: v for k, v in ck["models"]["G"].items()}
     for k, v in G.state_dict().items():      # fp16 export of the trained weights
         assert torch.allclose(v.float(), ref[k].float().half().float()), k
@@ -99,9 +99,9 @@ def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, cap
     calls = {"n": 0}
     real_pixel_loss = step_mod.pixel_loss
 
-    def nan_from_step_3(fake, real):
+    def nan_from_step_3(fake, real, *args, **kw):
         calls["n"] += 1
-        loss = real_pixel_loss(fake, real)
+        loss = real_pixel_loss(fake, real, *args, **kw)
         return loss * float("nan") if calls["n"] >= 3 else loss
 
     monkeypatch.setattr(step_mod, "pixel_loss", nan_from_step_3)
@@ -117,7 +117,7 @@ def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, cap
     assert all(torch.isfinite(v).all() for v in ck["models"]["G"].values() if v.is_floating_point())
     assert not (tmp_path / "generator.safetensors").exists()
     # the Python API raises
-    monkeypatch.setattr(step_mod, "pixel_loss", lambda f, r: real_pixel_loss(f, r) * float("inf"))
+    monkeypatch.setattr(step_mod, "pixel_loss", lambda f, r, *a: real_pixel_loss(f, r, *a) * float("inf"))
     tr = Trainer(tiny_cfg(steps=2), SyntheticClipDataset(4, tiny()), tmp_path / "b", variant="l1",
                  device="cpu", progress=False)
     with pytest.raises(NonFiniteLossError, match="at step 1; .*no checkpoint was written"):

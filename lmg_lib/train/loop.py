@@ -3,9 +3,12 @@
 * data: any map-style ``Dataset`` yielding the ``LipClipDataset`` dict contract (``lms``, ``ref``,
   ``video``, optionally ``mismatch``); a seeded ``ResumableSampler`` (a ``DistributedSampler`` that
   can start mid-epoch) gives a data position ``(epoch, batch index within the epoch)``;
-* speed: bf16 autocast (fp16 + GradScaler where bf16 is missing), channels_last_3d, optional
-  ``torch.compile`` -- all on CUDA only; the loss values stay on the device and are only read
-  (one synchronisation) at log steps;
+* speed: bf16 autocast (fp16 + GradScaler where bf16 is missing) and optional ``torch.compile`` on
+  CUDA; channels_last(_3d) on CUDA and CPU; the real videos' flow computed once per clip and data
+  loading in a background thread (``recipe.py``); the loss values stay on the device and are only
+  read (one synchronisation) at log steps;
+* the recipe (``recipe.py``): warm-up without D (``gan_start``), cosine learning rates, an EMA of G,
+  validation with the best checkpoint kept (``val_every``, needs ``val_dataset`` and ``detector``);
 * robustness: full checkpoints (every model, optimiser, GradScaler, python / numpy / torch RNG, step,
   data position, running log sums) written atomically every ``checkpoint_every`` steps and at the
   end; ``resume=True`` continues on exactly the next batch (bit-identical on CPU); a non-finite loss
@@ -41,21 +44,12 @@ from .checkpoints import (TRAIN_FORMAT, atomic_save, export_network, load_traini
                           param_digest, rng_state, set_rng_state)
 from .distributed import ResumableSampler, _EpochIndexed, current_group, init_distributed
 from .logs import TrainLog, log_keys
+from .recipe import EMA, RealFlowCache, Validator, lr_factor, prefetched, to_channels_last, warm_config
 from .step import Models, build_models, build_optimizers, needs_discriminator, train_step, unwrap
 
 
 class NonFiniteLossError(RuntimeError):
     """A loss became NaN or infinite; the message names the step and the last good checkpoint."""
-
-
-def to_channels_last(module: nn.Module) -> nn.Module:
-    """channels_last_3d for 5-D (Conv3d) weights, channels_last for 4-D (Conv2d) ones."""
-    for p in module.parameters():
-        if p.dim() == 5:
-            p.data = p.data.contiguous(memory_format=torch.channels_last_3d)
-        elif p.dim() == 4:
-            p.data = p.data.contiguous(memory_format=torch.channels_last)
-    return module
 
 
 class Trainer:
@@ -74,7 +68,8 @@ class Trainer:
     def __init__(self, cfg: Config, dataset, out_dir, *, variant: str = "full",
                  device: str | None = None, resume: bool = False, progress: bool = True,
                  generator: nn.Module | None = None, autoencoder: LipAutoencoder | None = None,
-                 sync_bn: bool = False, sample_batch: dict | None = None):
+                 sync_bn: bool = False, sample_batch: dict | None = None,
+                 val_dataset=None, detector=None, n_val: int = 48):
         self.cfg = cfg = apply_variant(cfg, variant)
         self.variant, self.out = variant, Path(out_dir)
         self.rank, self.world, local, self._owns_pg = init_distributed(device)
@@ -98,7 +93,7 @@ class Trainer:
         self.models = build_models(cfg, autoencoder=autoencoder)
         if generator is not None:
             self.models.G = generator
-        if self.cuda and t.channels_last:
+        if t.channels_last:
             for m in self.models.modules().values():
                 to_channels_last(m)
         self.models.to(self.device)
@@ -113,6 +108,12 @@ class Trainer:
             if self.amp_dtype == torch.float16:
                 self.scaler = torch.amp.GradScaler("cuda")
         self.step_models = self._wrap(self.models)
+        self.warm_cfg = warm_config(cfg)
+        self.base_lr = {"G": t.lr, "D": t.lr, "corr": t.lr_corr}
+        self.ema = EMA(unwrap(self.models.G), t.ema) if t.ema > 0 else None
+        self.validator = (Validator(val_dataset, detector, self.out, n_val)
+                          if t.val_every and val_dataset is not None and detector is not None else None)
+        self.flow_cache = RealFlowCache()
 
         # ---- data
         if len(dataset) == 0:
@@ -139,12 +140,13 @@ class Trainer:
         if resume:
             self.load_checkpoint(self.ckpt_path)
         self.sample_batch = sample_batch
+        self._zero = torch.zeros((), device=self.device)
 
     def save_sample(self) -> Path | None:
         """Generate ``sample_batch`` with G in eval mode and save it (rank 0 only)."""
         if self.sample_batch is None or not self.is_main:
             return None
-        G = unwrap(self.models.G)
+        G = self.export_G()
         was_training = G.training
         G.eval()
         with torch.no_grad():
@@ -183,7 +185,9 @@ class Trainer:
                 "optimizers": {k: o.state_dict() for k, o in self.opts.items()},
                 "scaler": self.scaler.state_dict() if self.scaler is not None else None,
                 "rng": rng_state(self.device), "log_acc": {k: float(v) for k, v in self._acc.items()},
-                "log_acc_n": self._acc_n}
+                "log_acc_n": self._acc_n,
+                "ema_G": self.ema.net.state_dict() if self.ema is not None else None,
+                "best": self.validator.best if self.validator is not None else None}
 
     def save_checkpoint(self) -> Path:
         self._check_finite()                       # never write a checkpoint of a diverged run
@@ -204,6 +208,11 @@ class Trainer:
         self._acc = {k: torch.tensor(ck["log_acc"].get(k, 0.0), device=self.device) for k in self.keys}
         self._acc_n = ck["log_acc_n"]
         set_rng_state(ck["rng"], self.device)
+        if self.ema is not None:
+            self.ema.net.load_state_dict(ck["ema_G"])
+        if self.validator is not None:
+            self.validator.best = ck.get("best") or self.validator.best
+            self.validator.truncate(self.step)
         self._last_good = (Path(path), self.step)
 
     # -------------------------------------------------------------------------- logging
@@ -246,11 +255,27 @@ class Trainer:
         out = {}
         for k, v in batch.items():
             v = v.to(self.device, non_blocking=True)
-            if self.cuda and self.cfg.train.channels_last and v.dim() in (4, 5):
+            if self.cfg.train.channels_last and k in ("lms", "ref", "video", "mismatch"):
                 v = v.contiguous(memory_format=torch.channels_last_3d if v.dim() == 5
                                  else torch.channels_last)
             out[k] = v
         return out
+
+    def _with_real_flow(self, batch: dict) -> dict:
+        """Add ``flow_real`` (cached per clip) when the correlation loss uses the real flow."""
+        L = self.cfg.loss
+        if not (L.use_corr and L.corr_real_weight > 0 and "index" in batch):
+            return batch
+        return {**batch, "flow_real": self.flow_cache(unwrap(self.models.corr).flow, batch["video"],
+                                                      batch["index"])}
+
+    def export_G(self) -> nn.Module:
+        """The generator that is validated and exported: its EMA when ``ema`` > 0."""
+        return self.ema.net if self.ema is not None else unwrap(self.models.G)
+
+    def _export_best(self, path: Path, row: dict) -> None:
+        export_network(self.export_G(), self.cfg, path,
+                       extra={"variant": self.variant, "step": self.step, "val": row})
 
     def fit(self, stop_after: int | None = None) -> dict:
         """Train up to ``cfg.train.steps``. ``stop_after``: stop right after that global step as if
@@ -273,9 +298,17 @@ class Trainer:
                 self.sampler.set_position(self.epoch, self.batch_in_epoch * t.batch_size)
                 self.loader_gen.manual_seed(self.cfg.seed * 1_000_003 + self.epoch)
                 finished_epoch = True
-                for batch in self.loader:
-                    logs = train_step(self.step_models, self.opts, self._to_device(batch), self.cfg,
+                for batch in prefetched(self.loader, enabled=t.num_workers == 0):
+                    batch = self._with_real_flow(self._to_device(batch))
+                    for k, o in self.opts.items():
+                        for g in o.param_groups:
+                            g["lr"] = self.base_lr[k] * lr_factor(t, self.step)
+                    step_cfg = self.warm_cfg if self.step < t.gan_start else self.cfg
+                    logs = train_step(self.step_models, self.opts, batch, step_cfg,
                                       amp_dtype=self.amp_dtype, scaler=self.scaler, sync=False)
+                    logs = {k: logs.get(k, self._zero) for k in self.keys}     # warm-up: no D terms
+                    if self.ema is not None:
+                        self.ema.update(unwrap(self.models.G), self.step)
                     self.step += 1
                     self.batch_in_epoch += 1
                     finite = torch.stack([v.float() for v in logs.values()]).isfinite().all()
@@ -297,6 +330,9 @@ class Trainer:
                         bar.set_postfix({k: f"{v:.3g}" for k, v in list(row.items())[:4]} | {"clips/s": f"{rate:.1f}"})
                     if self.step % t.sample_every == 0 or self.step == total:
                         self.save_sample()
+                    if self.validator is not None and self.is_main and (
+                            self.step % t.val_every == 0 or self.step == total):
+                        self.validator(self.export_G(), self.step, self._export_best)
                     if self.step % t.checkpoint_every == 0:
                         self.save_checkpoint()
                     if stop_after is not None and self.step >= stop_after:
@@ -334,8 +370,9 @@ class Trainer:
                   "world_size": self.world, "rank_param_sha256": digests,
                   "checkpoint": str(self.ckpt_path)}
         if self.is_main:
-            G = unwrap(self.models.G)
-            extra = {"variant": self.variant, "step": self.step}
+            G = self.export_G()
+            extra = {"variant": self.variant, "step": self.step, "ema": self.cfg.train.ema,
+                     "best": self.validator.best if self.validator is not None else None}
             name = "generator" if isinstance(G, LipGenerator) else type(G).__name__
             path = export_network(G, self.cfg, self.out / f"{name}.safetensors", extra=extra)
             result["generator"] = str(path)
