@@ -20,7 +20,7 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from ..util.pixels import from_uint8
+from ..util.pixels import from_uint8, to_uint8
 
 # index of each point's mirror image under a horizontal flip
 FLIP_PERM = [6, 5, 4, 3, 2, 1, 0, 11, 10, 9, 8, 7, 16, 15, 14, 13, 12, 19, 18, 17]
@@ -109,10 +109,16 @@ class LipLandmarkRegressor(nn.Module):
             _block(3, w, stride=2), _block(w, 2 * w), _block(2 * w, 2 * w, stride=2),
             _block(2 * w, 2 * w, dilation=2), _block(2 * w, 2 * w, dilation=4), _block(2 * w, 2 * w, dilation=2))
         self.heat = nn.Conv2d(2 * w, n_points, 1)
+        self.presence = nn.Linear(2 * w, 1)     # logit of "a mouth is in this frame"
         self.config = dict(width=width, n_points=n_points)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        h = self.heat(self.features(x))                          # (B, P, h, w)
+    def forward(self, x: torch.Tensor, with_presence: bool = False):
+        """-> points (B, 20, 2); with ``with_presence`` also the presence logits (B,)."""
+        feats = self.features(x)
+        pts = self._points(self.heat(feats), x)
+        return (pts, self.presence(feats.mean((2, 3))).squeeze(1)) if with_presence else pts
+
+    def _points(self, h: torch.Tensor, x: torch.Tensor) -> torch.Tensor:    # h (B, P, h, w)
         B, P, hh, ww = h.shape
         prob = F.softmax(h.flatten(2), dim=-1).view(B, P, hh, ww)
         sy, sx = x.shape[2] / hh, x.shape[3] / ww
@@ -123,13 +129,23 @@ class LipLandmarkRegressor(nn.Module):
         return torch.stack([px, py], dim=-1)
 
     @torch.no_grad()
-    def detect(self, frames: np.ndarray, batch_size: int = 256) -> np.ndarray:
-        """The detector interface of ``evaluate``: uint8 (N, H, W, 3) -> (N, 20, 2) float32.
-        Never fails (no NaN); its accuracy is the held-out error from training."""
+    def detect_with_presence(self, frames: np.ndarray, batch_size: int = 256):
+        """uint8 (N, H, W, 3) -> points (N, 20, 2) float32, presence probability (N,)."""
         self.eval()
         x = torch.from_numpy(from_uint8(frames)).permute(0, 3, 1, 2)
-        out = [self(x[i:i + batch_size]) for i in range(0, len(x), batch_size)]
-        return torch.cat(out).numpy().astype(np.float32)
+        out = [self(x[i:i + batch_size], with_presence=True) for i in range(0, len(x), batch_size)]
+        return (torch.cat([o[0] for o in out]).numpy().astype(np.float32),
+                torch.sigmoid(torch.cat([o[1] for o in out])).numpy())
+
+    def detect(self, frames: np.ndarray, batch_size: int = 256, min_presence: float = 0.5) -> np.ndarray:
+        """The detector interface of ``evaluate``: uint8 (N, H, W, 3) -> (N, 20, 2) float32.
+        A frame whose presence probability is below ``min_presence`` ("no mouth here": noise,
+        checkerboard, skin only) gets NaN points -- a failed frame, counted, never scored.
+        Models saved without a trained presence output (``presence_trained`` False) never fail."""
+        pts, p = self.detect_with_presence(frames, batch_size)
+        if getattr(self, "presence_trained", False):
+            pts[p < min_presence] = np.nan
+        return pts
 
 
 # --------------------------------------------------------------------------- data and training
@@ -165,12 +181,28 @@ def landmark_error(pred: np.ndarray, true: np.ndarray) -> dict:
             "n_frames": int(len(e))}
 
 
+def _to_u8(x: torch.Tensor) -> np.ndarray:            # (B, 3, S, S) [-1, 1] -> (B, S, S, 3) uint8
+    return to_uint8(x.permute(0, 2, 3, 1).numpy())
+
+
+def _from_u8(x: np.ndarray) -> torch.Tensor:           # (B, S, S, 3) uint8 -> (B, 3, S, S) [-1, 1]
+    return torch.from_numpy(from_uint8(x)).permute(0, 3, 1, 2)
+
+
 def train_landmark_regressor(dataset_train, dataset_val, steps: int = 1000, seed: int = 0,
                              batch_size: int = 32, lr: float = 2e-3, width: int = 16,
-                             max_frames: int | None = 20000, flip: bool = True, log_every: int = 0):
+                             max_frames: int | None = 20000, flip: bool = True, log_every: int = 0,
+                             robust: bool = False, w_presence: float = 0.5):
     """Train :class:`LipLandmarkRegressor` with an L1 loss (pixels), Adam and a cosine schedule;
     random horizontal flips (points permuted by ``FLIP_PERM``). Returns (model, error dict from
-    :func:`landmark_error` on ``dataset_val``). Deterministic for a given seed on CPU."""
+    :func:`landmark_error` on ``dataset_val``). Deterministic for a given seed on CPU.
+
+    ``robust``: every training frame goes through a random composition of generator-like
+    degradations (``degrade.random_degradation``: blur, noise, checkerboard, colour shift,
+    smeared mouth), and each batch gets as many frames with NO mouth (``no_mouth_frames``), on which
+    the presence output learns to say so (BCE, weight ``w_presence``); points are learned on
+    mouth frames only."""
+    from .degrade import no_mouth_frames, random_degradation
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     xtr, ytr = (torch.from_numpy(a) for a in frames_and_landmarks(dataset_train, max_frames, seed))
@@ -189,21 +221,50 @@ def train_landmark_regressor(dataset_train, dataset_val, steps: int = 1000, seed
             x[f] = x[f].flip(-1)
             y[f] = y[f][:, perm]
             y[f, :, 0] = size - 1 - y[f, :, 0]
-        loss = (model(x) - y).abs().mean()
+        if robust:
+            u8 = _to_u8(x)
+            neg = no_mouth_frames(u8, y.numpy(), rng)
+            x = _from_u8(np.concatenate([np.concatenate([random_degradation(u8[i:i + 1], rng)
+                                                         for i in range(batch_size)]), neg]))
+            pts, logit = model(x, with_presence=True)
+            target = torch.cat([torch.ones(batch_size), torch.zeros(batch_size)])
+            loss = (pts[:batch_size] - y).abs().mean() + w_presence * F.binary_cross_entropy_with_logits(logit, target)
+        else:
+            loss = (model(x) - y).abs().mean()
         opt.zero_grad()
         loss.backward()
         opt.step()
         sched.step()
         if log_every and step % log_every == 0:
-            print(f"step {step} L1 {loss.item():.3f} px")
+            print(f"step {step} loss {loss.item():.3f}", flush=True)
     model.eval()
+    model.presence_trained = robust
     with torch.no_grad():
         pred = torch.cat([model(torch.from_numpy(xva[i:i + 256])) for i in range(0, len(xva), 256)]).numpy()
     return model, landmark_error(pred, yva)
 
 
+def degradation_errors(model: LipLandmarkRegressor, frames: np.ndarray, landmarks: np.ndarray,
+                       seed: int = 0, min_presence: float = 0.5) -> dict:
+    """The regressor's error on real frames made to look generated (``degrade.DEGRADATIONS``)
+    and its presence decisions on no-mouth frames. frames uint8 (N, S, S, 3), landmarks (N, 20, 2)
+    -> {degradation: {mean_px, detected (fraction of frames called a mouth)}, "no_mouth": {...}}."""
+    from .degrade import DEGRADATIONS, no_mouth_frames
+    out = {}
+    for name, fn in DEGRADATIONS.items():
+        rng = np.random.default_rng(seed)
+        f = np.concatenate([fn(frames[i:i + 16], rng) for i in range(0, len(frames), 16)])
+        pts, p = model.detect_with_presence(f)
+        out[name] = {"mean_px": landmark_error(pts, landmarks)["mean_px"],
+                     "detected": float((p >= min_presence).mean())}
+    _, p = model.detect_with_presence(no_mouth_frames(frames, landmarks, np.random.default_rng(seed)))
+    out["no_mouth"] = {"mean_px": float("nan"), "detected": float((p >= min_presence).mean())}
+    return out
+
+
 def save_landmark_regressor(model: LipLandmarkRegressor, path, error: dict | None = None) -> None:
-    torch.save({"config": model.config, "state_dict": model.state_dict(), "error": error}, path)
+    torch.save({"config": model.config, "state_dict": model.state_dict(), "error": error,
+                "presence_trained": bool(getattr(model, "presence_trained", False))}, path)
 
 
 def load_landmark_regressor(path) -> LipLandmarkRegressor:
@@ -211,6 +272,9 @@ def load_landmark_regressor(path) -> LipLandmarkRegressor:
     error is in ``model.error``)."""
     ck = torch.load(path, map_location="cpu", weights_only=True)
     m = LipLandmarkRegressor(**ck["config"])
-    m.load_state_dict(ck["state_dict"])
+    missing, unexpected = m.load_state_dict(ck["state_dict"], strict=False)
+    if unexpected or any(not k.startswith("presence.") for k in missing):
+        raise ValueError(f"{path}: not a LipLandmarkRegressor state (missing {missing}, unexpected {unexpected})")
     m.error = ck.get("error")
+    m.presence_trained = bool(ck.get("presence_trained", False))
     return m.eval()
