@@ -150,3 +150,19 @@ def sample_lag_ms(rng: np.random.Generator, dist: str = "normal", mean: float = 
                 return float(x)
         return float(np.clip(mean, low, high))
     raise ValueError(f"unknown lag distribution {dist!r}: use 'normal', 'uniform' or 'fixed'")
+
+
+def lag_quantiles(n: int, dist: str = "normal", mean: float = 80.0, sd: float = 40.0,
+                  low: float = 0.0, high: float = 200.0) -> np.ndarray:
+    """``n`` equally spaced quantiles (mid-points of n equal-probability bins) of the lag
+    distribution of ``sample_lag_ms``, in ms: a deterministic stand-in for averaging over it."""
+    from scipy import stats
+    q = (np.arange(n) + 0.5) / n
+    if dist == "fixed":
+        return np.full(n, float(mean))
+    if dist == "uniform":
+        return low + q * (high - low)
+    if dist == "normal":
+        a, b = (low - mean) / sd, (high - mean) / sd
+        return stats.truncnorm.ppf(q, a, b, loc=mean, scale=sd)
+    raise ValueError(f"unknown lag distribution {dist!r}: use 'normal', 'uniform' or 'fixed'")

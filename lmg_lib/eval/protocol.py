@@ -18,6 +18,12 @@ Summary: mean and 95 % confidence interval over clips (Student t by default, or 
 bootstrap with a fixed seed), one row per (group, metric), group = each speaker and "all".
 Clips of one utterance overlap (stride 8), so the interval treats correlated clips as independent
 and is optimistic; ``unit="utterance"`` averages clips per utterance first.
+
+Sync evidence (``evaluate_model``, ``landmark_baselines``, ``quick_sync_metrics``): LMD against the
+GROUND-TRUTH landmarks where the data has them, the mouth-opening correlation r, the same model
+driven by another utterance's audio (shuffled), and the constant-mouth controls (static, average
+mouth) in landmark space, streamed in batches (memory flat in the test-set size). A model "follows
+the speech" only if ``eval.sync.follows_speech`` says so.
 """
 from __future__ import annotations
 
@@ -28,6 +34,7 @@ import pandas as pd
 
 from ..util.pixels import to_uint8_frames
 from . import metrics as M
+from .sync import average_mouth, opening_r, shuffled_pairs
 
 METRICS = ("psnr", "ssim", "cpbd", "cpbd_real", "lmd")
 
@@ -144,3 +151,140 @@ def evaluate(videos_or_generator, dataset, detect: Callable | None = None, batch
     per_clip = pd.DataFrame(rows).sort_values(["speaker", "utterance", "clip"], kind="stable").reset_index(drop=True)
     summary = summarize(per_clip, ci=ci, seed=seed, unit=unit)
     return (summary, per_clip) if return_per_clip else summary
+
+
+# ================================================================= sync evidence
+def mouth_box(landmarks: np.ndarray, size: int, margin: int = 4) -> tuple[slice, slice]:
+    """(T, 20, 2) -> (rows, cols) slices of the box around every frame's mouth, grown by margin."""
+    lo = np.floor(np.nanmin(landmarks.reshape(-1, 2), 0) - margin).astype(int)
+    hi = np.ceil(np.nanmax(landmarks.reshape(-1, 2), 0) + margin).astype(int) + 1
+    lo, hi = np.clip(lo, 0, size), np.clip(hi, 0, size)
+    return slice(lo[1], hi[1]), slice(lo[0], hi[0])
+
+
+def _run(model, lms: np.ndarray, ref: np.ndarray) -> np.ndarray:
+    import torch
+    with torch.no_grad():
+        v = model(torch.as_tensor(lms, dtype=torch.float32), torch.as_tensor(ref, dtype=torch.float32))
+    return _np(v[0] if isinstance(v, (tuple, list)) else v).astype(np.float32)
+
+
+def _lmd_r(detect, f8, true_lm, real_lm=None):
+    lf = np.asarray(detect(f8), np.float64)
+    ref = true_lm if real_lm is None else real_lm
+    res = M.lmd(ref, lf)
+    return res.value, opening_r(lf, true_lm), res.n_failed
+
+
+def evaluate_model(model, dataset, detect: Callable, batch_size: int = 16, shuffled: bool = True,
+                   lmd_reference: str = "ground_truth", seed: int = 0, progress: bool = False) -> pd.DataFrame:
+    """Per-clip metrics of ``model`` on ``dataset`` (see the module docstring). ``model``:
+    (lms (B, 1, 64, 128), ref (B, 3, S, S)) -> video (B, 3, T, S, S) [or a tuple starting with it];
+    put in eval mode. Deterministic."""
+    from tqdm.auto import tqdm
+    if hasattr(model, "eval"):
+        model.eval()
+    n = len(dataset)
+    meta = [(str(d["speaker"]), str(d["utterance"])) for d in (_light(dataset, i) for i in range(n))]
+    partner = shuffled_pairs([m[0] for m in meta], [m[1] for m in meta], seed) if shuffled else None
+    rows = []
+    for b0 in tqdm(range(0, n, batch_size), disable=not progress, desc="evaluate", unit="batch"):
+        idx = range(b0, min(b0 + batch_size, n))
+        items = [dataset[i] for i in idx]
+        ref = np.stack([_np(d["ref"]) for d in items])
+        fake = _run(model, np.stack([_np(d["lms"]) for d in items]), ref)
+        if shuffled:
+            fake_sh = _run(model, np.stack([_np(dataset[partner[i]]["lms"]) for i in idx]), ref)
+        for j, (i, d) in enumerate(zip(idx, items)):
+            real8, f8 = to_uint8_frames(_np(d["video"])), to_uint8_frames(fake[j])
+            true_lm = _np(d["landmarks"]).astype(np.float64)
+            rg, fg = M.to_gray(real8), M.to_gray(f8)
+            box = (slice(None),) + mouth_box(true_lm, rg.shape[-1])
+            real_lm = None if lmd_reference == "ground_truth" else np.asarray(detect(real8), np.float64)
+            lmd, r, failed = _lmd_r(detect, f8, true_lm, real_lm)
+            row = {"speaker": meta[i][0], "utterance": meta[i][1], "clip": int(_np(d["clip"])),
+                   "psnr": M.psnr_video(rg, fg, data_range=255.0),
+                   "ssim": M.ssim_video(rg, fg, data_range=255.0),
+                   "psnr_mouth": M.psnr_video(rg[box], fg[box], data_range=255.0),
+                   "ssim_mouth": M.ssim_video(rg[box], fg[box], data_range=255.0),
+                   "cpbd": M.cpbd_video(fg), "cpbd_real": M.cpbd_video(rg),
+                   "lmd": lmd, "opening_r": r, "n_failed_frames": failed}
+            if shuffled:
+                row["lmd_shuffled"], row["opening_r_shuffled"], _ = _lmd_r(
+                    detect, to_uint8_frames(fake_sh[j]), true_lm, real_lm)
+            rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def _light(dataset, i):
+    """Speaker / utterance of item i without decoding frames where the dataset allows it."""
+    clips = getattr(dataset, "clips", None)
+    if clips is not None:
+        return clips[i]
+    if hasattr(dataset, "dataset") and hasattr(dataset, "indices"):      # torch Subset
+        return _light(dataset.dataset, dataset.indices[i])
+    return dataset[i]
+
+
+def landmark_baselines(dataset, landmarks_by_utt: dict) -> pd.DataFrame:
+    """Per clip LMD / opening r of the constant-mouth controls, in landmark space (no detector):
+    ``static`` = the reference frame's true landmarks repeated (needs ``ref_landmarks`` in the
+    items), ``average_mouth`` = the speaker's mean mouth over its other utterances
+    (``landmarks_by_utt``: {(speaker, utterance): (n, 20, 2)} of the same split)."""
+    avg = average_mouth(landmarks_by_utt)
+    rows = []
+    for i in range(len(dataset)):
+        d = dataset[i]
+        true_lm = _np(d["landmarks"]).astype(np.float64)
+        key = (str(d["speaker"]), str(d["utterance"]))
+        T = len(true_lm)
+        row = {"speaker": key[0], "utterance": key[1], "clip": int(_np(d["clip"])),
+               "lmd_average_mouth": M.lmd(true_lm, np.repeat(avg[key][None], T, 0)).value}
+        if "ref_landmarks" in d:
+            row["lmd_static"] = M.lmd(true_lm, np.repeat(_np(d["ref_landmarks"])[None], T, 0)).value
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def summarize_clips(per_clip: pd.DataFrame, unit: str = "utterance", ci: str = "t") -> pd.DataFrame:
+    """Mean and 95 % CI of every numeric column; ``unit="utterance"`` averages a sentence's
+    (overlapping, correlated) clips first, so the interval counts independent sentences."""
+    num = [c for c in per_clip.columns if c not in ("speaker", "utterance", "clip")
+           and pd.api.types.is_numeric_dtype(per_clip[c])]
+    df = per_clip.groupby(["speaker", "utterance"])[num].mean().reset_index() if unit == "utterance" else per_clip
+    rows = []
+    for k in num:
+        m, lo, hi = mean_ci(df[k].to_numpy(np.float64), ci)
+        rows.append({"metric": k, "n": int(np.isfinite(df[k].to_numpy(np.float64)).sum()),
+                     "mean": m, "ci_low": lo, "ci_high": hi})
+    return pd.DataFrame(rows)
+
+
+def quick_sync_metrics(model, items: list, detect: Callable, n_cpbd: int = 8, batch_size: int = 16) -> dict:
+    """Fast means over a fixed list of dataset items (validation during training): lmd and
+    opening_r against the true landmarks, the same with shuffled audio, whole-frame and mouth
+    PSNR, and CPBD on the first ``n_cpbd`` clips (checkerboard / blur watch)."""
+    if hasattr(model, "eval"):
+        model.eval()
+    partner = shuffled_pairs([str(d["speaker"]) for d in items], [str(d["utterance"]) for d in items])
+    lms = np.stack([_np(d["lms"]) for d in items])
+    ref = np.stack([_np(d["ref"]) for d in items])
+    gen = lambda a: np.concatenate([_run(model, a[i:i + batch_size], ref[i:i + batch_size])
+                                    for i in range(0, len(items), batch_size)])
+    fake, fake_sh = gen(lms), gen(lms[partner])
+    acc: dict = {k: [] for k in ("lmd", "opening_r", "lmd_shuffled", "opening_r_shuffled",
+                                 "psnr", "psnr_mouth", "cpbd")}
+    for j, d in enumerate(items):
+        true_lm = _np(d["landmarks"]).astype(np.float64)
+        f8, real8 = to_uint8_frames(fake[j]), to_uint8_frames(_np(d["video"]))
+        v = _lmd_r(detect, f8, true_lm)
+        acc["lmd"].append(v[0]); acc["opening_r"].append(v[1])
+        v = _lmd_r(detect, to_uint8_frames(fake_sh[j]), true_lm)
+        acc["lmd_shuffled"].append(v[0]); acc["opening_r_shuffled"].append(v[1])
+        rg, fg = M.to_gray(real8), M.to_gray(f8)
+        box = (slice(None),) + mouth_box(true_lm, rg.shape[-1])
+        acc["psnr"].append(M.psnr_video(rg, fg, data_range=255.0))
+        acc["psnr_mouth"].append(M.psnr_video(rg[box], fg[box], data_range=255.0))
+        if j < n_cpbd:
+            acc["cpbd"].append(M.cpbd_video(fg))
+    return {k: float(np.nanmean(v)) if len(v) else float("nan") for k, v in acc.items()}
