@@ -8,6 +8,8 @@
   encoder draws the frame. No temporal model, trained with L1 only (``loop.train_baseline``, which
   is ``Trainer`` with ``variant="l1"``). Differences from Speech2Vid: LMS instead of MFCC, one
   reference image instead of five, 64x64 lips instead of 109x109 faces, no deblurring CNN.
+* ``VGANBaseline`` -- an audio-conditioned VGAN (Vondrick et al. 2016), the paper's other
+  baseline: a static background from the identity and a masked moving foreground from the audio.
 * ``StaticBaseline`` -- the reference frame repeated for all 16 frames (the "no motion" floor of
   every metric).
 
@@ -25,6 +27,7 @@ import torch.nn.functional as F
 
 from ..config import Config, ModelConfig
 from ..model.blocks import conv_bn_relu, kaiming_init
+from ..model.encoders import AudioEncoder, ImageEncoder
 from ..model.geometry import LMS_STEPS_PER_FRAME
 from .checkpoints import BASELINE_FORMAT, load_network
 
@@ -94,7 +97,53 @@ class Speech2VidBaseline(nn.Module):
         return video, a.view(B, T, -1).permute(0, 2, 1)
 
 
-BASELINES = {"StaticBaseline": StaticBaseline, "Speech2VidBaseline": Speech2VidBaseline}
+class VGANBaseline(nn.Module):
+    """An audio-conditioned VGAN ("Generating Videos with Scene Dynamics", Vondrick, Pirsiavash &
+    Torralba, NeurIPS 2016), the paper's "Vondrick" row: a two-stream generator that paints a
+    static background image b from the identity and a moving foreground video f with a mask m
+    from the audio, and composes  v = m * f + (1 - m) * b.
+
+    Conditioning (the paper's comparison conditions VGAN on speech and the lip image; the authors'
+    code for it was not released): the identity is the image encoder's f_p pooled to a vector, the
+    motion is f_s pooled over its mel axis, one vector per frame. Both streams start from 4 x 4
+    (VGAN's latent grid) and upsample by 2 four times: the background with 2-D transposed convs,
+    the foreground with 3-D ones whose kernels span 3 frames (VGAN's spatio-temporal decoder).
+    aux: f_s, so the correlation loss applies as to the generator."""
+
+    def __init__(self, cfg: ModelConfig = ModelConfig()):
+        super().__init__()
+        if cfg.image_size != 64:
+            raise ValueError("VGANBaseline draws 64 x 64 frames (4 x 4 grown four times)")
+        self.cfg, w = cfg, cfg.width
+        self.audio_encoder, self.image_encoder = AudioEncoder(cfg), ImageEncoder(cfg)
+        c = 8 * w
+        self.to_grid_b = nn.Linear(c, c * 16)                                  # id -> (c, 4, 4)
+        self.to_grid_f = nn.Conv1d(2 * c, c * 16, 1)                           # (audio, id) per frame
+        up2 = lambda i, o: [nn.ConvTranspose2d(i, o, 4, 2, 1, bias=False), nn.BatchNorm2d(o), nn.ReLU(True)]
+        up3 = lambda i, o: [nn.ConvTranspose3d(i, o, (3, 4, 4), (1, 2, 2), (1, 1, 1), bias=False),
+                            nn.BatchNorm3d(o), nn.ReLU(True)]
+        self.background = nn.Sequential(*up2(c, c // 2), *up2(c // 2, c // 4), *up2(c // 4, c // 8),
+                                        *up2(c // 8, c // 8), nn.Conv2d(c // 8, 3, 3, 1, 1), nn.Tanh())
+        self.foreground = nn.Sequential(*up3(c, c // 2), *up3(c // 2, c // 4), *up3(c // 4, c // 8),
+                                        *up3(c // 8, c // 8))
+        self.to_video = nn.Sequential(nn.Conv3d(c // 8, 3, 3, 1, 1), nn.Tanh())
+        self.to_mask = nn.Sequential(nn.Conv3d(c // 8, 1, 3, 1, 1), nn.Sigmoid())
+        kaiming_init(self)
+
+    def forward(self, lms: torch.Tensor, ref: torch.Tensor):
+        f_s = self.audio_encoder(lms)                                          # (B, c, T, F)
+        ident = self.image_encoder(ref).mean((2, 3))                           # (B, c)
+        B, c, T, _ = f_s.shape
+        b = self.background(self.to_grid_b(ident).view(B, c, 4, 4))            # (B, 3, 64, 64)
+        a = torch.cat([f_s.mean(3), ident[:, :, None].expand(B, c, T)], 1)     # (B, 2c, T)
+        g = self.to_grid_f(a).view(B, c, 16, T).permute(0, 1, 3, 2).reshape(B, c, T, 4, 4)
+        h = self.foreground(g)                                                 # (B, c/8, T, 64, 64)
+        m = self.to_mask(h)                                                    # (B, 1, T, 64, 64)
+        return m * self.to_video(h) + (1 - m) * b.unsqueeze(2), f_s
+
+
+BASELINES = {"StaticBaseline": StaticBaseline, "Speech2VidBaseline": Speech2VidBaseline,
+             "VGANBaseline": VGANBaseline}
 
 
 def load_baseline(path: str | os.PathLike, device="cpu") -> tuple[nn.Module, Config]:
