@@ -102,6 +102,12 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs (DDP on CUDA)")
     t.add_argument("--stop-after", type=int, help="stop after this step as if killed (tests resume)")
     t.add_argument("--no-progress", action="store_true")
+    t.add_argument("--model", default="generator", choices=["generator", "speech2vid", "vgan"],
+                   help="the paper's generator, or a baseline network trained the same way")
+    t.add_argument("--detector", default=DEFAULT_DETECTOR,
+                   help="lip-landmark regressor for validation (train.val_every > 0)")
+    t.add_argument("--autoencoder", default=None, metavar="SAFETENSORS",
+                   help="pretrained lip autoencoder for loss.perceptual=autoencoder (train.autoencoder.pretrain_autoencoder)")
     t.set_defaults(fn=cmd_train)
 
     e = sub.add_parser("evaluate", help="PSNR, SSIM, CPBD, LMD of a checkpoint on a preprocessed split")

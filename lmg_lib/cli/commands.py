@@ -122,10 +122,28 @@ def cmd_train(a) -> int:
         raise Failure(EXIT_DATA, e) from None
     except ValueError as e:
         raise Failure(EXIT_USAGE, e) from None
+    extra = {}
+    try:
+        if a.model != "generator":
+            from ..train.baselines import Speech2VidBaseline, VGANBaseline
+            extra["generator"] = {"speech2vid": Speech2VidBaseline, "vgan": VGANBaseline}[a.model](cfg.model)
+        if a.autoencoder:
+            from ..train.autoencoder import load_autoencoder
+            extra["autoencoder"] = load_autoencoder(a.autoencoder)
+        if cfg.train.val_every and not a.data.startswith("synthetic"):
+            from ..data.dataset import LipClipDataset
+            from ..eval.lip_landmarks import load_landmark_regressor
+            from ..util.paths import in_repo
+            extra["val_dataset"] = LipClipDataset(a.data, "val", seed=cfg.seed)
+            extra["detector"] = load_landmark_regressor(in_repo(a.detector))
+    except (FileNotFoundError, ShardError) as e:
+        raise Failure(EXIT_DATA, e) from None
+    except ValueError as e:
+        raise Failure(EXIT_USAGE, e) from None
     trainer = None
     try:
         trainer = Trainer(cfg, dataset, a.out, variant=a.variant, device=a.device, resume=a.resume,
-                          progress=not a.no_progress, sync_bn=a.sync_bn)
+                          progress=not a.no_progress, sync_bn=a.sync_bn, **extra)
         result = trainer.fit(stop_after=a.stop_after)
     except NonFiniteLossError as e:
         raise Failure(EXIT_DIVERGED, e) from None
