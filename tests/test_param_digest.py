@@ -15,7 +15,7 @@ from lmg_lib.train import build_models, param_digest
 
 DIGESTS = {
     "tiny": "abb4bb4b90a2d337c2951a115e0cf942ebbdf8e992b6ad44f9809eae362396d7",
-    "cpu": "eba8ef7ceca232e43c1484de456a8b171d2dc28d5635465ac61b32bf8bb4c235",
+    "cpu": "3ff1240662c30eeb26f504cd20876984044dff87d611e7decfca605bc6659b4b",
     "paper": "a355fd18e7eedf1674023507a4ea9652af22950b6d196b79f06f7fee1b3a6c73",
 }
 
