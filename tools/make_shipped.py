@@ -1,114 +1,173 @@
-"""Make the checkpoint shipped in ``checkpoints/`` (what `lmg generate` and notebooks 4-6 use).
+"""Make everything shipped in ``checkpoints/`` (never retrained by CI), one stage at a time.
 
-    python tools/make_shipped_checkpoint.py corpus    --workers 2  # 32 x 40 corpus + shards (~3.5 min)
-    python tools/make_shipped_checkpoint.py train                   # 2200 steps, ~72 min on 2 cores
-    python tools/make_shipped_checkpoint.py landmarks               # LMD detector (~1.5 min)
-    python tools/make_shipped_checkpoint.py evaluate                # metrics vs static (~3 min)
+    python tools/make_shipped.py corpus                 # default corpus + shards into DATA (~3.5 min)
+    python tools/make_shipped.py landmarks              # the LMD regressor, robust, with its error bar
+    python tools/train_sync_expert.py --data data/prep --out checkpoints/   # the sync expert
+    python tools/make_shipped.py train full             # the full model (cpu preset)
+    python tools/make_shipped.py train speech2vid       # Chung et al.'s baseline, same recipe and steps
+    python tools/make_shipped.py train vgan             # Vondrick et al.'s baseline, same recipe and steps
+    python tools/make_shipped.py evaluate full          # per-clip metrics on the test speakers
+    python tools/make_shipped.py evaluate controls      # static, average mouth, real frames, ceiling
 
-(``--work DIR``, default ``build/shipped``, holds the corpus, the shards and the training run.) The
-shipped checkpoint was made with ``--work`` on a data disk outside the repository; its corpus came from
-the equivalent commands ``lmg corpus --out DIR/corpus --speakers 32 --utterances 40 --seed 0 --workers 2``
-and ``lmg preprocess --corpus DIR/corpus --out DIR/prep --workers 2``, and its training ran
-to step 1500, was then resumed to 2200 (``train`` resumes exactly from ``DIR/run_cpu``).
-
-Every stage is deterministic from the seeds and resumable (training resumes from its last
-checkpoint). The results land in ``checkpoints/``:
-
-    lmg_cpu.safetensors        generator (fp16) with its Config in the metadata
-    lmg_cpu.train_log.csv      the training log (one row per 25 steps)
-    lip_landmarks.pt           lip-landmark regressor used for LMD, with its held-out error
-    metrics.csv / metrics.json held-out speakers: the checkpoint vs the static baseline
+``--data DIR`` (default ``data``) holds ``corpus/``, ``prep/`` and the training runs ``runs/<name>``
+(resumable: a stage run again continues from its last checkpoint). Each trained network is shipped
+as ``checkpoints/<name>/``: ``generator.safetensors`` (fp16; the best validation checkpoint),
+``train_log.csv``, ``val_log.csv``, ``samples.npz`` (generated frames of fixed validation clips
+saved during training) and ``record.json`` (the ``lmg train`` command, commit, corpus fingerprint,
+seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`` and
+``summary.csv``. Every choice (recipe, best step) was made on the validation speakers s25-s27;
+the test speakers s28-s32 are only evaluated.
 """
 from __future__ import annotations
 
 import argparse
 import json
+import shlex
 import shutil
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import numpy as np
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHIP = ROOT / "checkpoints"
 
+# name -> the `lmg train` arguments (besides --data/--out) of each shipped network
+RUNS: dict[str, list[str]] = {
+    "full": ["--config", "cpu", "--model", "generator", "--variant", "full"],
+    "speech2vid": ["--config", "cpu", "--model", "speech2vid", "--variant", "l1"],
+    "vgan": ["--config", "cpu", "--model", "vgan", "--variant", "gan"],
+}
 
-def stage_corpus(work: Path, args) -> None:
-    from lmg_lib.corpus import CorpusConfig, build_corpus
-    from lmg_lib.data.preprocess import preprocess
-    build_corpus(work / "corpus", CorpusConfig(n_speakers=32, utterances_per_speaker=40, seed=0,
-                                                n_workers=args.workers))
-    preprocess(work / "corpus", work / "prep", workers=args.workers)
+
+def git_commit() -> str:
+    try:
+        rev = subprocess.run(["git", "-C", str(ROOT), "rev-parse", "HEAD"], capture_output=True, text=True).stdout.strip()
+        dirty = subprocess.run(["git", "-C", str(ROOT), "status", "--porcelain", "--", "lmg_lib"],
+                               capture_output=True, text=True).stdout.strip()
+        return rev + ("+uncommitted lmg_lib changes" if dirty else "")
+    except OSError:
+        return "unknown"
 
 
-def stage_train(work: Path, args) -> None:
+def corpus_record(data: Path) -> dict:
+    man = json.loads((data / "prep" / "manifest.json").read_text())
+    corpus = json.loads((data / "corpus" / "corpus.json").read_text()) if (data / "corpus" / "corpus.json").exists() else {}
+    return {"manifest_fingerprint": man.get("fingerprint"), "corpus_config": corpus.get("config"),
+            "corpus_format": corpus.get("format")}
+
+
+def stage_corpus(data: Path, args) -> None:
+    from lmg_lib.cli import main as lmg
+    lmg(["corpus", "--out", str(data / "corpus"), "--speakers", "32", "--utterances", "40", "--seed", "0",
+         "--workers", str(args.workers)])
+    lmg(["preprocess", "--corpus", str(data / "corpus"), "--out", str(data / "prep"), "--workers", str(args.workers)])
+
+
+def stage_landmarks(data: Path, args) -> None:
     import torch
-    from lmg_lib.config import cpu
-    from lmg_lib.data import LipClipDataset
-    from lmg_lib.train import Trainer
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    from lmg_lib.eval.lip_landmarks import (degradation_errors, frames_and_landmarks, save_landmark_regressor,
+                                            train_landmark_regressor)
+    from lmg_lib.util.pixels import to_uint8
     torch.set_num_threads(args.threads)
-    cfg = cpu().replace(train=dict(steps=args.steps))
-    ds = LipClipDataset(work / "prep", "train", seed=cfg.seed)
-    out = work / "run_cpu"
-    trainer = Trainer(cfg, ds, out, variant="full", device="cpu",
-                      resume=(out / "checkpoints" / "last.pt").exists())
-    result = trainer.fit()
-    SHIP.mkdir(exist_ok=True)
-    shutil.copy(result["generator"], SHIP / "lmg_cpu.safetensors")
-    shutil.copy(out / "train_log.csv", SHIP / "lmg_cpu.train_log.csv")
-    print(json.dumps(result, indent=2))
-
-
-def stage_landmarks(work: Path, args) -> None:
-    import torch
-    from lmg_lib.data import LipClipDataset
-    from lmg_lib.eval.lip_landmarks import save_landmark_regressor, train_landmark_regressor
-    torch.set_num_threads(args.threads)
-    tr, va = LipClipDataset(work / "prep", "train"), LipClipDataset(work / "prep", "val")
-    model, err = train_landmark_regressor(tr, va, steps=args.landmark_steps, max_frames=20000, log_every=200)
+    tr, va = LipClipDataset(data / "prep", "train"), LipClipDataset(data / "prep", "val")
+    t0, w0 = time.process_time(), time.time()
+    model, err = train_landmark_regressor(tr, va, steps=args.landmark_steps, max_frames=20000, log_every=500,
+                                          robust=True)
+    cpu_s, wall_s = time.process_time() - t0, time.time() - w0
+    x, y = frames_and_landmarks(evenly_spaced(va, 150), 2000, 1)
+    table = degradation_errors(model, to_uint8(x.transpose(0, 2, 3, 1)), y)
     SHIP.mkdir(exist_ok=True)
     save_landmark_regressor(model, SHIP / "lip_landmarks.pt", error=err)
-    print("held-out (validation speakers) landmark error:", err)
+    rec = {"command": "python tools/make_shipped.py " + shlex.join(sys.argv[1:]), "commit": git_commit(),
+           **corpus_record(data), "steps": args.landmark_steps, "seed": 0, "cpu_s": round(cpu_s, 1),
+           "wall_s": round(wall_s, 1), "val_error": err,
+           "degradations_val": table}
+    (SHIP / "lip_landmarks.json").write_text(json.dumps(rec, indent=1) + "\n")
+    print(json.dumps(rec, indent=1))
 
 
-def stage_evaluate(work: Path, args) -> None:
-    import pandas as pd
+def sample_batch(data: Path, n: int = 3) -> dict:
+    """Fixed validation clips whose generated frames are saved during training."""
     import torch
-    from lmg_lib.train.baselines import StaticBaseline
-    from lmg_lib.train.checkpoints import load_generator
-    from lmg_lib.data import LipClipDataset
-    from lmg_lib.eval.lip_landmarks import load_landmark_regressor
-    from lmg_lib.eval.protocol import evaluate
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    sub = evenly_spaced(LipClipDataset(data / "prep", "val"), n)
+    items = [sub[i] for i in range(len(sub))]
+    return {"lms": torch.stack([d["lms"] for d in items]), "ref": torch.stack([d["ref"] for d in items]),
+            "video": torch.stack([d["video"] for d in items])}
+
+
+def stage_train(data: Path, args) -> None:
+    import torch
+    from lmg_lib.cli import main as lmg
+    from lmg_lib.train import loop
+    name = args.name
+    argv = ["train", *RUNS[name], "--data", str(data / "prep"), "--out", str(data / "runs" / name), *args.extra]
+    out = data / "runs" / name
+    if (out / "checkpoints" / "last.pt").exists():
+        argv.append("--resume")
     torch.set_num_threads(args.threads)
-    G, cfg, _ = load_generator(SHIP / "lmg_cpu.safetensors")
-    det = load_landmark_regressor(SHIP / "lip_landmarks.pt")
-    test = LipClipDataset(work / "prep", "test")
-    tables = []
-    for name, model in (("lmg_cpu", G), ("static", StaticBaseline(cfg.model))):
-        t = evaluate(model, test, detect=det.detect, unit="utterance")
-        t.insert(0, "model", name)
-        tables.append(t)
-        print(name, "\n", t[t.group == "all"].to_string(index=False))
-    table = pd.concat(tables, ignore_index=True)
-    table.to_csv(SHIP / "metrics.csv", index=False, float_format="%.4f")
-    overall = {m: {r.metric: round(r.mean, 4) for r in table[(table.model == m) & (table.group == "all")].itertuples()}
-               for m in table.model.unique()}
-    overall["test_speakers"] = sorted({str(s) for s in test.by_speaker})
-    overall["test_clips"] = len(test)
-    overall["landmark_detector_error"] = det.error
-    (SHIP / "metrics.json").write_text(json.dumps(overall, indent=2) + "\n")
+    # the samples over training: fixed validation clips, generated every sample_every steps
+    batch = sample_batch(data)
+    real_init = loop.Trainer.__init__
+
+    def init(self, *a, **kw):
+        kw.setdefault("sample_batch", batch)
+        real_init(self, *a, **kw)
+    loop.Trainer.__init__ = init
+    prev = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() else {"cpu_s": 0.0, "wall_s": 0.0}
+    t0, w0 = time.process_time(), time.time()
+    rc = lmg(argv)
+    timing = {"cpu_s": prev["cpu_s"] + time.process_time() - t0, "wall_s": prev["wall_s"] + time.time() - w0,
+              "threads": args.threads}
+    (out / "timing.json").write_text(json.dumps(timing))
+    if rc != 0:
+        raise SystemExit(rc)
+    ship(data, name, argv, timing)
+
+
+def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
+    import torch
+    out, dest = data / "runs" / name, SHIP / name
+    dest.mkdir(parents=True, exist_ok=True)
+    best = out / "best_generator.safetensors"
+    shutil.copy(best if best.exists() else next(out.glob("*.safetensors")), dest / "generator.safetensors")
+    for f in ("train_log.csv", "val_log.csv"):
+        if (out / f).exists():
+            shutil.copy(out / f, dest / f)
+    steps = sorted(out.glob("samples/step_*.npy"))
+    if steps:               # frames 0, 5, 10, 15 of every sample clip at every saved step
+        arr = np.stack([np.load(p)[:, ::5] for p in steps])         # (n_steps, B, 4, S, S, 3)
+        np.savez_compressed(dest / "samples.npz", frames=arr, steps=[int(p.stem[5:]) for p in steps],
+                            real=sample_batch(data)["video"].numpy())
+    cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else "data" + a[len(str(data)):] for a in argv
+                               if a != "--resume"])
+    rec = {"name": name, "command": cmd, "commit": git_commit(), **corpus_record(data),
+           "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
+           "cpu_s": round(timing["cpu_s"], 1), "wall_s": round(timing["wall_s"], 1),
+           "threads": timing["threads"], "torch": torch.__version__,
+           "final": json.loads((out / "final.json").read_text()),
+           "best": json.loads((out / "best.json").read_text()) if (out / "best.json").exists() else None}
+    (dest / "record.json").write_text(json.dumps(rec, indent=1) + "\n")
+    print(json.dumps(rec, indent=1))
 
 
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["corpus", "train", "landmarks", "evaluate"])
-    ap.add_argument("--work", type=Path, default=ROOT / "build" / "shipped")
-    ap.add_argument("--steps", type=int, default=2200)
-    ap.add_argument("--landmark-steps", type=int, default=1500)
+    ap.add_argument("stage", choices=["corpus", "landmarks", "train"])
+    ap.add_argument("name", nargs="?", help="run name (train)")
+    ap.add_argument("--data", type=Path, default=ROOT / "data")
+    ap.add_argument("--landmark-steps", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=2)
-    ap.add_argument("--workers", type=int, default=0)
-    args = ap.parse_args()
-    {"corpus": stage_corpus, "train": stage_train, "landmarks": stage_landmarks,
-     "evaluate": stage_evaluate}[args.stage](args.work, args)
+    ap.add_argument("--workers", type=int, default=2)
+    args, args.extra = ap.parse_known_args()     # the rest: extra `lmg train` arguments (--set ...)
+    if args.stage == "train" and args.name not in RUNS:
+        ap.error(f"train needs a run name: {', '.join(RUNS)}")
+    {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train}[args.stage](args.data, args)
     return 0
 
 
