@@ -78,3 +78,14 @@ def test_ceiling_is_high_but_below_one(tiny_corpus_dir):
             clips += [{"speaker": s, "utterance": u, "start_frame": k} for k in range(0, n - 15, 8)]
     r = opening_ceiling(audio_only_clips(tiny_corpus_dir, clips))
     assert 0.5 < np.nanmean(r) < 0.97
+
+
+def test_paper_tables_are_the_transcribed_numbers():
+    from lmg_lib.eval.paper import table2, table3
+    t2 = table2().set_index("variant")
+    assert t2.loc["e", "LMD"] == 1.18 and t2["LMD"].idxmin() == "e"          # full model best LMD
+    assert t2["SSIM"].idxmax() == "b" and t2.loc["b", "CPBD"] == 0.006       # L1 only: blur
+    assert t2.loc["e", "PSNR"] == 29.98
+    g = table3("GRID").set_index("method")
+    assert g.loc["full model", "PSNR"] == 29.89 and g.loc["Chung", "SSIM"] == 0.74
+    assert len(table3()) == 12
