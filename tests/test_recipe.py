@@ -139,3 +139,15 @@ def test_resume_is_exact_with_the_recipe(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(tr.ema.net.parameters(), want[1]))
     rows = (tmp_path / "b" / "train_log.csv").read_text().splitlines()
     assert len(rows) == 5 and float(rows[1].split(",")[rows[0].split(",").index("gen")]) == 0.0   # warm-up: no D
+
+
+def test_nearest_up_conv_is_upsample_then_conv():
+    from lmg_lib.model.decoder import NearestUpConv
+    torch.manual_seed(0)
+    m = NearestUpConv(5, 4).double()
+    x = torch.randn(2, 5, 3, 6, 7, dtype=torch.float64, requires_grad=True)
+    a, b = m[1](m[0](x)), m(x)
+    torch.testing.assert_close(a, b)
+    g = torch.randn_like(a)
+    for p, q in zip(torch.autograd.grad(a, [x, m[1].weight], g), torch.autograd.grad(b, [x, m[1].weight], g)):
+        torch.testing.assert_close(p, q)

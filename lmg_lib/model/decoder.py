@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import torch
 import torch.nn as nn
+import torch.nn.functional as F
 
 from ..config import ModelConfig
 from .blocks import conv_bn_relu
@@ -27,14 +28,42 @@ class ResBlock3d(nn.Module):
         return x + self.body(x)
 
 
+class NearestUpConv(nn.Sequential):
+    """Nearest-neighbour x2 in space, then Conv3d (1, 3, 3), padding 1 -- computed without the
+    upsampled tensor: every output pixel (2i + a, 2j + b) sees only a 2 x 2 block of input pixels,
+    so the conv splits into four 2 x 2 convs of the input (one per phase (a, b), their taps the
+    3 x 3 kernel's taps summed where they fall on the same input pixel), interleaved. Same sums,
+    regrouped; 16 multiply-adds per output pixel instead of 36 and no (2H, 2W) intermediate.
+    (The children are the plain modules, so the weights are stored as before.)"""
+
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__(nn.Upsample(scale_factor=(1, 2, 2), mode="nearest"),
+                         nn.Conv3d(c_in, c_out, (1, 3, 3), 1, (0, 1, 1), bias=False))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:          # (B, C, T, H, W)
+        w = self[1].weight[:, :, 0]                               # (Co, C, 3, 3)
+        Co = w.shape[0]
+        rows = [torch.stack([w[:, :, 0], w[:, :, 1] + w[:, :, 2]], 2),    # a = 0: input rows i-1, i
+                torch.stack([w[:, :, 0] + w[:, :, 1], w[:, :, 2]], 2)]    # a = 1: input rows i, i+1
+        k = []
+        for r in rows:                                            # r (Co, C, 2, 3)
+            k += [torch.stack([r[..., 0], r[..., 1] + r[..., 2]], 3),     # b = 0: cols j-1, j
+                  torch.stack([r[..., 0] + r[..., 1], r[..., 2]], 3)]     # b = 1: cols j, j+1
+        B, _, T, H, W = x.shape
+        y = F.conv3d(F.pad(x, (1, 1, 1, 1)), torch.cat(k).unsqueeze(2))   # (B, 4Co, T, H+1, W+1)
+        y = y.view(B, 2, 2, Co, T, H + 1, W + 1)
+        ph = [[y[:, a, b, :, :, a:a + H, b:b + W] for b in (0, 1)] for a in (0, 1)]
+        out = torch.stack([torch.stack(p, -1) for p in ph], -3)  # (B, Co, T, H, 2, W, 2)
+        return out.reshape(B, Co, T, 2 * H, 2 * W)
+
+
 def up3d(c_in: int, c_out: int, mode: str = "transpose") -> nn.Sequential:
     """(T, H, W) -> (T, 2H, 2W). "transpose": ConvTranspose3d k3 stride (1, 2, 2) (the authors');
     "nearest": nearest-neighbour x2 in space, then Conv3d (1, 3, 3) (no checkerboard artefacts)."""
     if mode == "transpose":
         conv = nn.ConvTranspose3d(c_in, c_out, 3, (1, 2, 2), 1, output_padding=(0, 1, 1), bias=False)
     elif mode == "nearest":
-        conv = nn.Sequential(nn.Upsample(scale_factor=(1, 2, 2), mode="nearest"),
-                             nn.Conv3d(c_in, c_out, (1, 3, 3), 1, (0, 1, 1), bias=False))
+        conv = NearestUpConv(c_in, c_out)
     else:
         raise ValueError(f"unknown upsample mode {mode!r}: 'transpose' or 'nearest'")
     return nn.Sequential(conv, nn.BatchNorm3d(c_out), nn.ReLU(inplace=True))
