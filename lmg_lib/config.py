@@ -91,7 +91,12 @@ class LossConfig:
     use_perc: bool = True
     use_gen: bool = True
     lambda_p: float = 0.5         # weight of the [s, v_hat] fake stream in L_D
-    lambda_u: float = 0.5         # weight of the [s, v_mismatch] fake stream in L_D
+    lambda_u: float = 0.5         # weight of the [s, v_mismatch] fake stream in L_D (0: two-stream D)
+    # phi_s reads d f_s / dt (paper) or f_s itself (the paper's ablation (f), "non-derivative")
+    corr_derivative: bool = True
+    # what D judges: the frames (paper) or their time differences (ablation (i)); with
+    # "differences" the first frame's difference is zero (the audio keeps its 16 steps)
+    d_input: Literal["frames", "differences"] = "frames"
     corr_negative_weight: float = 1.0   # anti-collapse term of L_corr (see correlation.py)
     # share of L_corr computed on the REAL video's flow (authors' code: 0.5 real + 0.5 generated);
     # the real half trains phi_s / phi_v on true audio-visual pairs, the generated half drives G.
@@ -222,13 +227,25 @@ def get_config(name: str) -> Config:
 # ================================================================================ ablations
 # The paper's ablation variants: LossConfig overrides applied on top of a preset
 # (``lmg train --variant``, ``Trainer(variant=...)``, notebook 5).
+# The paper's ablation study (Chen et al. 2018, Table 2), one row per variant, with its letter.
+# A variant switches the loss terms on or off and sets only the fields that define it; everything
+# else (weights, lambda_p, ...) comes from the preset. "corr" is not in the paper.
+_TERMS = dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True)
 ABLATIONS: dict[str, dict] = {
-    "l1":   dict(use_pix=True, use_gen=False, use_perc=False, use_corr=False),   # pixel only
-    "gan":  dict(use_pix=True, use_gen=True, use_perc=False, use_corr=False),    # + adversarial
-    "perc": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=False),     # + perceptual
-    "corr": dict(use_pix=True, use_gen=True, use_perc=False, use_corr=True),     # + correlation
-    "full": dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True),      # the paper's model
+    "gan_only":          {**_TERMS, "use_pix": False, "use_perc": False, "use_corr": False},  # (a) GAN only
+    "l1":                {**_TERMS, "use_gen": False, "use_perc": False, "use_corr": False},  # (b) L1
+    "gan":               {**_TERMS, "use_perc": False, "use_corr": False},                    # (c) L1 + GAN
+    "perc":              {**_TERMS, "use_corr": False},                                       # (d) + perceptual
+    "full":              dict(_TERMS),                                                        # (e) + corr: the model
+    "corr_nonderiv":     {**_TERMS, "corr_derivative": False},                                # (f) corr on f_s itself
+    "two_stream":        {**_TERMS, "lambda_u": 0.0},                                         # (g) no mismatch stream
+    "two_stream_nocorr": {**_TERMS, "lambda_u": 0.0, "use_corr": False},                      # (h) (g) without corr
+    "diff_d":            {**_TERMS, "d_input": "differences"},                                # (i) D on differences
+    "corr":              {**_TERMS, "use_perc": False},                                       # not in the paper
 }
+PAPER_LETTER: dict[str, str | None] = {
+    "gan_only": "a", "l1": "b", "gan": "c", "perc": "d", "full": "e", "corr_nonderiv": "f",
+    "two_stream": "g", "two_stream_nocorr": "h", "diff_d": "i", "corr": None}
 
 
 def apply_variant(cfg: Config, variant: str) -> Config:

@@ -15,7 +15,7 @@ import torch
 import lmg_lib.train.step as step_mod
 from lmg_lib.train.baselines import Speech2VidBaseline, StaticBaseline, load_baseline
 from lmg_lib.train.checkpoints import export_network, load_generator
-from lmg_lib.config import ABLATIONS, apply_variant, tiny
+from lmg_lib.config import ABLATIONS, PAPER_LETTER, apply_variant, tiny
 from lmg_lib.model.losses import TERMS
 from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
 from lmg_lib.cli import main as lmg
@@ -147,9 +147,12 @@ def test_ddp_gloo_two_processes(tmp_path):
 def test_ablation_variants_compute_only_their_terms():
     ds = SyntheticClipDataset(2, tiny())
     batch = collate_clips([ds[0], ds[1]])
-    want = {"l1": {"pix"}, "gan": {"pix", "gen"}, "perc": {"pix", "gen", "perc"},
-            "corr": {"pix", "gen", "corr"}, "full": set(TERMS)}
-    assert set(ABLATIONS) == set(want)
+    everything = set(TERMS)
+    want = {"gan_only": {"gen"}, "l1": {"pix"}, "gan": {"pix", "gen"}, "perc": {"pix", "gen", "perc"},
+            "full": everything, "corr_nonderiv": everything, "two_stream": everything,
+            "two_stream_nocorr": {"pix", "gen", "perc"}, "diff_d": everything, "corr": {"pix", "gen", "corr"}}
+    assert set(ABLATIONS) == set(want) == set(PAPER_LETTER)
+    assert sorted(v for v in PAPER_LETTER.values() if v) == list("abcdefghi")
     for variant, terms in want.items():
         cfg = apply_variant(tiny(), variant)
         assert {t for t in TERMS if getattr(cfg.loss, f"use_{t}")} == terms
@@ -159,8 +162,38 @@ def test_ablation_variants_compute_only_their_terms():
             assert set(generator_terms(models, batch, cfg, fake, f_s)) == terms, variant
         assert set(log_keys(cfg)) - {"loss_G", "loss_D", "d_real", "d_fake", "d_mismatch"} == terms
         assert ("loss_D" in log_keys(cfg)) == (variant != "l1")
+        assert ("d_mismatch" in log_keys(cfg)) == (variant not in ("l1", "two_stream", "two_stream_nocorr"))
+        opts = step_mod.build_optimizers(models, cfg)        # one real step logs exactly its keys
+        assert set(train_step(models, opts, batch, cfg)) == set(log_keys(cfg)), variant
     with pytest.raises(ValueError, match="unknown variant"):
         apply_variant(tiny(), "nope")
+
+
+def test_ablation_switches_change_what_they_name():
+    """(f) phi_s reads f_s, not its derivative; (g) D never sees the mismatched pair; (i) D judges
+    frame differences. Each is checked against the paper's setting on the same seeded networks."""
+    ds = SyntheticClipDataset(2, tiny())
+    batch = collate_clips([ds[0], ds[1]])
+    corr = build_models(tiny()).corr
+    f_s = torch.randn(2, tiny().model.feature_dim, 16, 8)
+    const = f_s[:, :, :1].expand_as(f_s)         # constant in time: its derivative is zero
+    assert torch.equal(corr.phi_s(const), corr.phi_s(torch.zeros_like(const)))
+    assert not torch.allclose(corr.phi_s(const, derivative=False), corr.phi_s(torch.zeros_like(const), False))
+    seen = []
+    for variant in ("full", "two_stream", "diff_d"):
+        cfg = apply_variant(tiny(), variant)
+        models = build_models(cfg)
+        calls = []
+        forward = models.D.forward
+        models.D.forward = lambda lms, v, _f=forward: (calls.append(v.detach().clone()), _f(lms, v))[1]
+        train_step(models, step_mod.build_optimizers(models, cfg), batch, cfg)
+        seen.append(calls)
+    full, two, diff = seen
+    # D step: real, fake[, mismatch]; G step: fake (L_gen), [real; fake] (joint perceptual features)
+    assert len(full) == 5 and len(two) == 4 and len(diff) == 5
+    real = batch["video"]
+    assert torch.equal(full[0], real) and torch.equal(diff[0][:, :, 0], torch.zeros_like(real[:, :, 0]))
+    assert torch.allclose(diff[0][:, :, 1:], real[:, :, 1:] - real[:, :, :-1])
 
 
 def test_train_step_sync_false_returns_device_tensors():

@@ -35,15 +35,19 @@ def _stack(convs):
 
 
 class AudioDerivativeEncoder(nn.Module):
-    """phi_s: f_s (B, C, T, F) -> its time derivative (B, C, T-1, F) -> curve (B, T-1)."""
+    """phi_s: f_s (B, C, T, F) -> its time derivative (B, C, T-1, F) -> curve (B, T-1).
+
+    ``derivative=False`` is the paper's ablation (f): phi_s reads f_s itself. The paper does not say
+    how 16 audio steps meet 15 flow steps there; we take f_s at the later frame of each transition
+    (steps 1..15), so both versions see the same time axis."""
 
     def __init__(self, cfg: ModelConfig):
         super().__init__()
         ch = (cfg.feature_dim,) + tuple(cfg.phi_s_channels)
         self.net = _stack([nn.Conv2d(a, b, 3, (1, 2), 1) for a, b in zip(ch[:-1], ch[1:])])
 
-    def forward(self, f_s: torch.Tensor) -> torch.Tensor:
-        d = f_s[:, :, 1:] - f_s[:, :, :-1]             # (B, C, T-1, F): d f_s / dt
+    def forward(self, f_s: torch.Tensor, derivative: bool = True) -> torch.Tensor:
+        d = f_s[:, :, 1:] - f_s[:, :, :-1] if derivative else f_s[:, :, 1:]   # (B, C, T-1, F)
         return self.net(d).mean(dim=(1, 3))            # (B, T-1)
 
 
@@ -89,5 +93,6 @@ class CorrelationNet(nn.Module):
         c = self.cfg
         return video_flow(video, c.flow_alpha, c.flow_iters, c.flow_levels, out_size=feature_size(c))
 
-    def forward(self, f_s: torch.Tensor, video: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        return self.phi_s(f_s), self.phi_v(self.flow(video))
+    def forward(self, f_s: torch.Tensor, video: torch.Tensor,
+                derivative: bool = True) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.phi_s(f_s, derivative), self.phi_v(self.flow(video))

@@ -51,12 +51,26 @@ def generator_adversarial_loss(logit_fake: torch.Tensor) -> torch.Tensor:
 
 def discriminator_loss(logit_real, logit_fake, logit_mismatch, lambda_p: float = 0.5,
                        lambda_u: float = 0.5) -> tuple[torch.Tensor, dict]:
-    """Three-stream L_D; returns the total and its three terms (for logging)."""
+    """Three-stream L_D; returns the total and its terms (for logging). ``logit_mismatch=None``
+    with ``lambda_u=0`` is the two-stream discriminator (ablations (g), (h))."""
     real = F.binary_cross_entropy_with_logits(logit_real, torch.ones_like(logit_real))
     fake = F.binary_cross_entropy_with_logits(logit_fake, torch.zeros_like(logit_fake))
+    total = real + lambda_p * fake
+    logs = {"d_real": real.detach(), "d_fake": fake.detach()}
+    if logit_mismatch is None:
+        if lambda_u:
+            raise ValueError("the mismatched stream is weighted (lambda_u > 0) but was not given")
+        return total, logs
     mism = F.binary_cross_entropy_with_logits(logit_mismatch, torch.zeros_like(logit_mismatch))
-    total = real + lambda_p * fake + lambda_u * mism
-    return total, {"d_real": real.detach(), "d_fake": fake.detach(), "d_mismatch": mism.detach()}
+    logs["d_mismatch"] = mism.detach()
+    return total + lambda_u * mism, logs
+
+
+def frame_differences(video: torch.Tensor) -> torch.Tensor:
+    """(B, C, T, H, W) -> v_t - v_{t-1}, same shape; the first frame's difference is zero so that
+    D keeps its 16 time steps against the 16 audio steps (ablation (i))."""
+    d = video[:, :, 1:] - video[:, :, :-1]
+    return torch.cat([torch.zeros_like(video[:, :, :1]), d], dim=2)
 
 
 def mismatched(x: torch.Tensor) -> torch.Tensor:

@@ -17,7 +17,7 @@ def log_keys(cfg: Config) -> list[str]:
     """The scalars ``train_step`` returns for this loss configuration, in CSV column order."""
     keys = ["loss_G"] + [t for t in TERMS if getattr(cfg.loss, f"use_{t}")]
     if needs_discriminator(cfg):
-        keys += ["loss_D", "d_real", "d_fake", "d_mismatch"]
+        keys += ["loss_D", "d_real", "d_fake"] + (["d_mismatch"] if cfg.loss.lambda_u else [])
     return keys
 
 

@@ -25,8 +25,8 @@ from ..model.correlation import CorrelationNet, correlation_loss
 from ..model.discriminator import ThreeStreamDiscriminator
 from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
-from ..model.losses import (discriminator_loss, generator_adversarial_loss, mismatched, mouth_mask,
-                            perceptual_loss, pixel_loss, total_generator_loss)
+from ..model.losses import (discriminator_loss, frame_differences, generator_adversarial_loss, mismatched,
+                            mouth_mask, perceptual_loss, pixel_loss, total_generator_loss)
 from ..model.perceptual import LipAutoencoder
 
 
@@ -84,6 +84,11 @@ def needs_discriminator(cfg: Config) -> bool:
     return L.use_gen or (L.use_perc and L.perceptual == "discriminator")
 
 
+def d_view(video: torch.Tensor, cfg: Config) -> torch.Tensor:
+    """What D sees of a video: its frames (paper) or their time differences (ablation (i))."""
+    return frame_differences(video) if cfg.loss.d_input == "differences" else video
+
+
 def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor,
                     f_s: torch.Tensor) -> dict[str, torch.Tensor]:
     """Every enabled generator loss term on one batch (differentiable w.r.t. G and phi)."""
@@ -93,17 +98,17 @@ def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor
         mouth = mouth_mask(batch["landmarks"], real.shape[-1]) if L.w_mouth and "landmarks" in batch else None
         terms["pix"] = pixel_loss(fake, real, mouth, L.w_mouth)
     if needs_discriminator(cfg):
-        logit_fake, feats_fake = models.D(lms, fake)
+        logit_fake, feats_fake = models.D(lms, d_view(fake, cfg))
         if L.use_gen:
             terms["gen"] = generator_adversarial_loss(logit_fake)
         if L.use_perc and L.perceptual == "discriminator":
             if L.perc_batch == "joint":     # one pass: real and generated share BN statistics
                 B = fake.shape[0]
-                _, feats = models.D(torch.cat([lms, lms]), torch.cat([real, fake]))
+                _, feats = models.D(torch.cat([lms, lms]), d_view(torch.cat([real, fake]), cfg))
                 feats_real, feats_fake = [f[:B] for f in feats], [f[B:] for f in feats]
             else:
                 with torch.no_grad():
-                    _, feats_real = models.D(lms, real)
+                    _, feats_real = models.D(lms, d_view(real, cfg))
             terms["perc"] = perceptual_loss(feats_fake, feats_real)
     if L.use_perc and L.perceptual == "autoencoder":
         ae = models.autoencoder
@@ -113,7 +118,7 @@ def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor
     if L.use_corr:
         # flow and correlation in fp32 even under autocast: bf16 quantises small lip motion
         with torch.autocast(device_type=fake.device.type, enabled=False):
-            a, b_fake = models.corr(f_s.float(), fake.float())
+            a, b_fake = models.corr(f_s.float(), fake.float(), L.corr_derivative)
             loss = correlation_loss(a, b_fake, L.corr_negative_weight)
             if L.corr_real_weight > 0:
                 inner = unwrap(models.corr)        # DDP / compiled wrappers only wrap forward()
@@ -153,12 +158,17 @@ def train_step(models: Models, opts: dict, batch: dict, cfg: Config, *,
         fake, f_s = models.G(lms, ref)
     logs: dict[str, torch.Tensor] = {}
     if needs_discriminator(cfg):
-        mism = batch.get("mismatch")
-        mism = mismatched(real) if mism is None else mism
         opts["D"].zero_grad(set_to_none=True)
         with autocast:
-            ld, dlogs = discriminator_loss(models.D(lms, real)[0], models.D(lms, fake.detach())[0],
-                                           models.D(lms, mism)[0], cfg.loss.lambda_p, cfg.loss.lambda_u)
+            logit_real = models.D(lms, d_view(real, cfg))[0]
+            logit_fake = models.D(lms, d_view(fake.detach(), cfg))[0]
+            logit_mism = None
+            if cfg.loss.lambda_u:           # the third stream: real video, another clip's audio
+                mism = batch.get("mismatch")
+                mism = mismatched(real) if mism is None else mism
+                logit_mism = models.D(lms, d_view(mism, cfg))[0]
+            ld, dlogs = discriminator_loss(logit_real, logit_fake, logit_mism, cfg.loss.lambda_p,
+                                           cfg.loss.lambda_u)
         scale(ld).backward()
         step(opts["D"])
         logs["loss_D"] = ld.detach()
