@@ -14,8 +14,11 @@
 as ``checkpoints/<name>/``: ``generator.safetensors`` (fp16; the best validation checkpoint),
 ``train_log.csv``, ``val_log.csv``, ``samples.npz`` (generated frames of fixed validation clips
 saved during training) and ``record.json`` (the ``lmg train`` command, commit, corpus fingerprint,
-seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`` and
-``summary.csv``. Every choice (recipe, best step) was made on the validation speakers s25-s27;
+seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`` (every test clip,
+true and shuffled audio), ``per_utterance_sync.csv`` (the sync expert on whole test utterances) and
+``summary.csv`` (means with 95 % intervals over utterances); ``evaluate controls`` the same for the
+static reference, the average mouth, the audio-only ceiling and the real frames.
+The ablation runs ``ablation_<variant>`` are the cpu preset shortened to ABLATION_STEPS. Every choice (recipe, best step) was made on the validation speakers s25-s27;
 the test speakers s28-s32 are only evaluated.
 """
 from __future__ import annotations
@@ -35,13 +38,23 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 SHIP = ROOT / "checkpoints"
 
+from lmg_lib.config import ABLATIONS  # noqa: E402  (after the path insert)
+
 # name -> the `lmg train` arguments (besides --data/--out) of each shipped network
 RUNS: dict[str, list[str]] = {
     "full": ["--config", "cpu", "--model", "generator", "--variant", "full"],
     "speech2vid": ["--config", "cpu", "--model", "speech2vid", "--variant", "l1"],
     "vgan": ["--config", "cpu", "--model", "vgan", "--variant", "gan"],
 }
-
+# The ablation study (Chen et al. 2018, Table 2) at a scale two CPU cores can afford for nine
+# variants: the cpu preset shortened to ABLATION_STEPS, with the GAN terms switched on after a third
+# of them (gan_only (a) has no pixel term, so its warm-up trains nothing but phi: its D starts at 0).
+ABLATION_STEPS = 600
+_SHORT = ["--steps", str(ABLATION_STEPS), "--set", f"train.gan_start={ABLATION_STEPS // 3}",
+          "--set", "train.val_every=150", "--set", "train.sample_every=150", "--set", "train.checkpoint_every=150"]
+for _v in ABLATIONS:
+    RUNS[f"ablation_{_v}"] = ["--config", "cpu", "--model", "generator", "--variant", _v, *_SHORT] + (
+        ["--set", "train.gan_start=0"] if _v == "gan_only" else [])
 
 def git_commit() -> str:
     try:
@@ -156,9 +169,106 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     print(json.dumps(rec, indent=1))
 
 
+def load_model(name: str):
+    """The shipped network of run ``name``: the generator or a baseline, in eval mode."""
+    from lmg_lib.train.baselines import load_baseline
+    from lmg_lib.train.checkpoints import load_generator
+    path = SHIP / name / "generator.safetensors"
+    model, cfg = (load_baseline(path) if name in ("speech2vid", "vgan") else load_generator(path))
+    return model.eval(), cfg
+
+
+def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame":
+    """The sync expert on whole utterances: each test utterance generated in overlapping windows
+    from its clips' reference frame, scored (offset, LSE-D, LSE-C) with its own audio and, as the
+    control, with another utterance's audio of the same speaker. ``model=None``: the real videos."""
+    import pandas as pd
+    import torch
+    from lmg_lib.data.dataset import LipClipDataset
+    from lmg_lib.eval.sync import shuffled_pairs
+    from lmg_lib.eval.sync_expert import load_split, load_sync_expert, sync_metrics
+    from lmg_lib.infer.generate import PreparedSpeech, generate_video
+    expert, _ = load_sync_expert(SHIP / "sync_expert.safetensors")
+    utts = load_split(data / "prep", split)
+    ds = LipClipDataset(data / "prep", split)
+    first = {}
+    for i, c in enumerate(ds.clips):
+        first.setdefault((c["speaker"], c["utterance"]), i)
+    partner = shuffled_pairs([u["speaker"] for u in utts], [u["name"] for u in utts])
+    rows = []
+    for k, u in enumerate(utts):
+        n = len(u["frames"])
+        row = {"speaker": u["speaker"], "utterance": u["name"], "frames": n, "lag_ms": u["lag_ms"]}
+        if model is None:
+            runs = {"": u["frames"].transpose(0, 2, 3, 1)}
+        else:
+            key = next(kk for kk in first if kk[0] == u["speaker"] and u["name"].endswith(kk[1]))
+            ref = ds[first[key]]["ref"]
+            other = utts[partner[k]]["lms"]
+            m = min(len(other) // 4, n)
+            runs = {"": generate_video(model, cfg, PreparedSpeech(u["lms"], n, None), ref, fast=False),
+                    "_shuffled": generate_video(model, cfg, PreparedSpeech(other[: 4 * m], m, None), ref, fast=False)}
+        for suffix, frames in runs.items():
+            lms = u["lms"][: 4 * len(frames)]
+            with torch.no_grad():
+                sc = sync_metrics(expert, frames, lms)
+            row.update({f"offset{suffix}": sc.offset, f"lse_d{suffix}": sc.lse_d, f"lse_c{suffix}": sc.lse_c})
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def stage_evaluate(data: Path, args) -> None:
+    """Per-clip metrics (with the shuffled-audio control) and per-utterance sync of one shipped
+    network, or of the controls (static reference, average mouth, real frames, audio-only ceiling)."""
+    import pandas as pd
+    import torch
+    from lmg_lib.data.dataset import LipClipDataset
+    from lmg_lib.eval.lip_landmarks import load_landmark_regressor
+    from lmg_lib.eval.protocol import evaluate_model, landmark_baselines, summarize_clips
+    torch.set_num_threads(args.threads)
+    test = LipClipDataset(data / "prep", "test")
+    detect = load_landmark_regressor(SHIP / "lip_landmarks.pt").detect
+    t0 = time.time()
+    if args.name == "controls":
+        from lmg_lib.corpus.ceiling import audio_only_clips
+        from lmg_lib.eval.sync import opening_ceiling
+        from lmg_lib.train.baselines import StaticBaseline
+        from lmg_lib.config import get_config
+        dest = SHIP / "controls"
+        dest.mkdir(parents=True, exist_ok=True)
+        static = evaluate_model(StaticBaseline(get_config("cpu").model), test, detect, shuffled=False,
+                                progress=True)
+        static.to_csv(dest / "static_per_clip.csv", index=False)
+        lm = {}
+        for c in range(len(test)):
+            d = test.clips[c]
+            lm.setdefault((d["speaker"], d["utterance"]), []).append(test[c]["landmarks"].numpy())
+        base = landmark_baselines(test, {k: np.concatenate(v) for k, v in lm.items()})
+        pairs = audio_only_clips(data / "corpus", test.clips)
+        base["opening_r_ceiling"] = opening_ceiling(pairs)
+        base.to_csv(dest / "landmark_baselines_per_clip.csv", index=False)
+        sync = utterance_sync(None, None, data)
+        sync.to_csv(dest / "per_utterance_sync.csv", index=False)
+        summary = pd.concat([summarize_clips(static).assign(source="static"),
+                             summarize_clips(base).assign(source="landmark_baselines"),
+                             summarize_clips(sync.drop(columns=["frames"])).assign(source="real_frames")])
+    else:
+        model, cfg = load_model(args.name)
+        dest = SHIP / args.name
+        per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
+        per_clip.to_csv(dest / "per_clip.csv", index=False)
+        sync = utterance_sync(model, cfg, data)
+        sync.to_csv(dest / "per_utterance_sync.csv", index=False)
+        summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),
+                             summarize_clips(sync.drop(columns=["frames"])).assign(source="per_utterance_sync")])
+    summary.to_csv(dest / "summary.csv", index=False)
+    print(summary.to_string(index=False))
+    print(f"evaluated in {time.time() - t0:.0f} s")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["corpus", "landmarks", "train"])
+    ap.add_argument("stage", choices=["corpus", "landmarks", "train", "evaluate"])
     ap.add_argument("name", nargs="?", help="run name (train)")
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--landmark-steps", type=int, default=3000)
@@ -167,7 +277,10 @@ def main() -> int:
     args, args.extra = ap.parse_known_args()     # the rest: extra `lmg train` arguments (--set ...)
     if args.stage == "train" and args.name not in RUNS:
         ap.error(f"train needs a run name: {', '.join(RUNS)}")
-    {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train}[args.stage](args.data, args)
+    if args.stage == "evaluate" and args.name != "controls" and not (SHIP / str(args.name) / "generator.safetensors").exists():
+        ap.error(f"evaluate needs 'controls' or a shipped run: {', '.join(RUNS)}")
+    {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train,
+     "evaluate": stage_evaluate}[args.stage](args.data, args)
     return 0
 
 
