@@ -200,18 +200,18 @@ def cpu() -> Config:
       identity skips from the image encoder to the decoder (the identity is copied, not re-learned);
     * L_pix weighted 20 with 5x extra weight on the mouth box (the lips are ~10 % of the pixels but
       all of the speech), the paper's other weights;
-    * Adam lr 1e-3, betas (0.9, 0.999), cosine decay; 1200 warm-up steps of L_pix + L_corr before
-      the discriminator and L_gen / L_perc switch on; an EMA of G (0.999), validated every 250
-      steps on the validation speakers, the best checkpoint shipped."""
+    * Adam lr 1e-3, betas (0.9, 0.999), cosine decay over 1500 steps of 8 clips; 600 warm-up steps
+      of L_pix + L_corr before the discriminator and L_gen / L_perc switch on; an EMA of G (0.999),
+      validated every 150 steps on the validation speakers, the best checkpoint shipped."""
     return Config(name="cpu", model=ModelConfig(width=8, n_res_blocks=4, out_kernel=3,
                                                 phi_s_channels=(32, 32, 16, 16),
                                                 phi_v_channels=(4, 8, 16, 16), flow_iters=15,
                                                 upsample="nearest", identity_skips=True),
                   loss=LossConfig(w_pix=20.0, w_mouth=5.0),
-                  train=TrainConfig(batch_size=8, steps=3000, lr=1e-3, betas=(0.9, 0.999), amp=False,
-                                    channels_last=True, log_every=25, checkpoint_every=250,
-                                    sample_every=250, gan_start=1200, lr_schedule="cosine", ema=0.999,
-                                    val_every=250))
+                  train=TrainConfig(batch_size=8, steps=1500, lr=1e-3, betas=(0.9, 0.999), amp=False,
+                                    channels_last=True, log_every=25, checkpoint_every=150,
+                                    sample_every=150, gan_start=600, lr_schedule="cosine", ema=0.999,
+                                    val_every=150))
 
 
 PRESETS = {"paper": paper, "tiny": tiny, "cpu": cpu}
