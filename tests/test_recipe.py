@@ -151,3 +151,11 @@ def test_nearest_up_conv_is_upsample_then_conv():
     g = torch.randn_like(a)
     for p, q in zip(torch.autograd.grad(a, [x, m[1].weight], g), torch.autograd.grad(b, [x, m[1].weight], g)):
         torch.testing.assert_close(p, q)
+
+
+def test_keep_freed_memory_applies_on_glibc():
+    import platform
+    from lmg_lib.util.malloc import keep_freed_memory
+    if platform.system() != "Linux" or platform.libc_ver()[0] != "glibc":
+        pytest.skip("mallopt is glibc's")
+    assert keep_freed_memory() is True

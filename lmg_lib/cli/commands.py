@@ -112,6 +112,8 @@ def cmd_train(a) -> int:
     from ..data.dataset import load_dataset
     from ..data.shards import ShardError
     from ..train.loop import NonFiniteLossError, Trainer
+    from ..util.malloc import keep_freed_memory
+    keep_freed_memory()          # ~15 % faster CPU steps: no page faults re-zeroing freed activations
     try:
         cfg = make_config(a.config, train_overrides(a))
     except ValueError as e:
