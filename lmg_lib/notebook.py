@@ -89,3 +89,32 @@ def compare_models(models: dict, dataset, detect=None, metrics=METRICS, title: s
     table = pd.concat(tables, ignore_index=True)
     fig = metric_table_figure(table[table.group == "all"], list(metrics), path=path, title=title)
     return table, per_clip, fig
+
+
+# ------------------------------------------------------------------ the shipped results
+DEFAULT_TEST_SPEAKERS = tuple(f"s{i}" for i in range(28, 33))   # held out by the default corpus's split
+
+
+def held_out_subset(root, utterances: int = 2, workers: int = 1) -> Path:
+    """The first ``utterances`` sentences of every test speaker of the DEFAULT corpus, rebuilt
+    (byte-identical: each utterance is seeded on its own) and preprocessed into ``root/prep``
+    (57 clips for 2 sentences, ~10 s of CPU). The shipped models' metrics on exactly these clips are
+    recorded in ``checkpoints/<run>/subset_per_clip.csv``, so tests and notebook 6 can reproduce
+    them without the 3.5-minute default corpus. Returns the preprocessed folder."""
+    from .corpus.build import CorpusConfig, build_corpus
+    from .data.preprocess import preprocess
+    root = Path(root)
+    build_corpus(root / "corpus", CorpusConfig(n_workers=workers), progress=False,
+                 speakers=list(DEFAULT_TEST_SPEAKERS), max_utterances=utterances)
+    preprocess(root / "corpus", root / "prep", workers=workers, test_speakers=list(DEFAULT_TEST_SPEAKERS),
+               progress=False, log=lambda *a, **k: None)
+    return root / "prep"
+
+
+def shipped_model(name: str):
+    """(model in eval mode, config) of the shipped run ``checkpoints/<name>/generator.safetensors``:
+    the full model or an ablation variant (``LipGenerator``), or a baseline (speech2vid, vgan)."""
+    from .train.baselines import BASELINES
+    from .train.checkpoints import load_network
+    model, cfg, _ = load_network(SHIPPED_CHECKPOINTS / name / "generator.safetensors", BASELINES)
+    return model, cfg

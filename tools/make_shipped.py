@@ -169,15 +169,6 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     print(json.dumps(rec, indent=1))
 
 
-def load_model(name: str):
-    """The shipped network of run ``name``: the generator or a baseline, in eval mode."""
-    from lmg_lib.train.baselines import load_baseline
-    from lmg_lib.train.checkpoints import load_generator
-    path = SHIP / name / "generator.safetensors"
-    model, cfg = (load_baseline(path) if name in ("speech2vid", "vgan") else load_generator(path))
-    return model.eval(), cfg
-
-
 def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame":
     """The sync expert on whole utterances: each test utterance generated in overlapping windows
     from its clips' reference frame, scored (offset, LSE-D, LSE-C) with its own audio and, as the
@@ -253,10 +244,18 @@ def stage_evaluate(data: Path, args) -> None:
                              summarize_clips(base).assign(source="landmark_baselines"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="real_frames")])
     else:
-        model, cfg = load_model(args.name)
+        from lmg_lib.notebook import held_out_subset, shipped_model
+        model, cfg = shipped_model(args.name)
         dest = SHIP / args.name
         per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
         per_clip.to_csv(dest / "per_clip.csv", index=False)
+        # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
+        sub_root = held_out_subset(data / "ci_subset")
+        sub = LipClipDataset(sub_root, "test")
+        full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
+        (SHIP / "heldout_subset.json").write_text(json.dumps(      # proof that they are the default's clips
+            {k: full_shards[k]["sha256"] for k in sorted(sub.manifest["shards"])}, indent=1) + "\n")
+        evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False)
         sync = utterance_sync(model, cfg, data)
         sync.to_csv(dest / "per_utterance_sync.csv", index=False)
         summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),

@@ -1,0 +1,79 @@
+"""The shipped results (checkpoints/<run>/, made by tools/make_shipped.py, never retrained here):
+rebuilt on a subset of the default corpus's held-out clips, they must reproduce their recorded
+per-clip metrics, and the full model must follow the speech on them (true audio against the same
+model driven by another sentence's audio, and against the static reference).
+
+The subset (``notebook.held_out_subset``: 2 sentences of each test speaker s28-s32, 57 clips) is
+regenerated here from the corpus seed; its shards must hash to the default corpus's own.
+"""
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from lmg_lib.data.dataset import LipClipDataset
+from lmg_lib.eval.lip_landmarks import load_landmark_regressor
+from lmg_lib.eval.protocol import evaluate_model
+from lmg_lib.notebook import held_out_subset, shipped_model
+from lmg_lib.train.baselines import StaticBaseline
+from lmg_lib.util.paths import SHIPPED_CHECKPOINTS as SHIP
+
+COLUMNS = ["psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd", "lmd", "opening_r", "lmd_shuffled",
+           "opening_r_shuffled", "n_failed_frames"]
+needs = pytest.mark.skipif(not (SHIP / "full" / "subset_per_clip.csv").exists(),
+                           reason="no shipped full model (tools/make_shipped.py)")
+
+
+@pytest.fixture(scope="module")
+def subset(tmp_path_factory):
+    return LipClipDataset(held_out_subset(tmp_path_factory.mktemp("heldout")), "test")
+
+
+@pytest.fixture(scope="module")
+def detect():
+    return load_landmark_regressor(SHIP / "lip_landmarks.pt").detect
+
+
+@pytest.fixture(scope="module")
+def full_on_subset(subset, detect):
+    model, _ = shipped_model("full")
+    return evaluate_model(model, subset, detect, shuffled=True)
+
+
+@needs
+def test_subset_is_the_default_corpus_held_out_clips(subset):
+    want = json.loads((SHIP / "heldout_subset.json").read_text())
+    got = {k: v["sha256"] for k, v in subset.manifest["shards"].items()}
+    assert got == want and len(subset) == 57
+
+
+def _check_reproduced(got: pd.DataFrame, path):
+    want = pd.read_csv(path)
+    assert list(got[["speaker", "utterance", "clip"]].astype(str).itertuples(index=False)) == \
+        list(want[["speaker", "utterance", "clip"]].astype(str).itertuples(index=False))
+    for c in COLUMNS:      # same clips, same networks, same detector: equal up to float summation order
+        np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=1e-3, atol=2e-3,
+                                   err_msg=c)
+
+
+@needs
+def test_shipped_full_model_metrics_reproduce(full_on_subset):
+    _check_reproduced(full_on_subset, SHIP / "full" / "subset_per_clip.csv")
+
+
+@pytest.mark.skipif(not (SHIP / "ablation_l1" / "subset_per_clip.csv").exists(), reason="no shipped ablation")
+def test_shipped_ablation_variant_metrics_reproduce(subset, detect):
+    model, _ = shipped_model("ablation_l1")
+    _check_reproduced(evaluate_model(model, subset, detect, shuffled=True), SHIP / "ablation_l1" / "subset_per_clip.csv")
+
+
+@needs
+def test_shipped_full_model_follows_the_speech(full_on_subset, subset, detect):
+    """Could fail: a model that ignores its audio scores the same with another sentence's audio."""
+    per = full_on_subset.groupby(["speaker", "utterance"]).mean(numeric_only=True)   # 10 sentences
+    assert (per["lmd"] < per["lmd_shuffled"]).all()
+    assert per["lmd"].mean() < 0.8 * per["lmd_shuffled"].mean()
+    assert per["opening_r"].mean() > 0.6 and per["opening_r_shuffled"].mean() < 0.3
+    static = evaluate_model(StaticBaseline(shipped_model("full")[1].model), subset, detect, shuffled=False)
+    assert per["lmd"].mean() < 0.8 * static["lmd"].mean()
