@@ -36,7 +36,7 @@ def test_params_files_use_the_one_override_path():
         for notebook, params in yaml.safe_load(path.read_text()).items():
             assert notebook in defaults, f"{path.name}: no notebook {notebook}"
             assert set(params) <= set(defaults[notebook]), f"{path.name}: unknown parameters of {notebook}"
-            for key in ("CONFIG", "S2V_CONFIG"):
+            for key in ("CONFIG",):
                 if key in params:
                     make_config(params.get("PRESET", defaults[notebook].get("PRESET", "paper")), params[key])
             if path.name == "smoke.yaml":

@@ -1,0 +1,204 @@
+"""The shipped results as one table: every model's and control's mean and 95 % interval over the
+held-out sentences, the targets of the CPU recipe, and the paper's orderings as holds / does not hold.
+
+Reads what ``tools/make_shipped.py evaluate`` wrote under ``checkpoints/``: ``<run>/summary.csv``
+(``source`` per_clip: PSNR, SSIM, their mouth-box versions, CPBD, LMD and opening r with true and
+shuffled audio; per_utterance_sync: offset, LSE-D, LSE-C) and ``controls/summary.csv`` (static
+reference, average mouth, audio-only ceiling, real frames). Intervals are over sentences (clips of a
+sentence overlap, so they are averaged first: ``protocol.summarize_clips``).
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+# display name -> run folder under checkpoints/ of every trained row of the results table
+MODELS = {"full model": "full", "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
+COLUMNS = ("lmd", "opening_r", "lmd_shuffled", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd", "lse_d", "lse_c")
+
+
+def _summary(root: Path, run: str) -> pd.DataFrame | None:
+    p = Path(root) / run / "summary.csv"
+    return pd.read_csv(p) if p.exists() else None
+
+
+def results_long(root) -> pd.DataFrame:
+    """Rows (model, metric, mean, ci_low, ci_high, n) for every shipped model and control."""
+    rows = []
+
+    def add(model, s, metric, as_=None):
+        hit = s[s.metric == metric]
+        if len(hit):
+            r = hit.iloc[0]
+            rows.append(dict(model=model, metric=as_ or metric, mean=r["mean"], ci_low=r["ci_low"],
+                             ci_high=r["ci_high"], n=int(r["n"])))
+
+    for name, run in MODELS.items():
+        s = _summary(root, run)
+        if s is None:
+            continue
+        for m in COLUMNS:
+            add(name, s, m)
+    c = _summary(root, "controls")
+    if c is not None:
+        st, lb, rf = (c[c.source == k] for k in ("static", "landmark_baselines", "real_frames"))
+        for m in ("lmd", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd"):
+            add("static reference", st, m)
+        add("average mouth", lb, "lmd_average_mouth", "lmd")
+        add("audio-only ceiling", lb, "opening_r_ceiling", "opening_r")
+        add("real frames", st, "cpbd_real", "cpbd")
+        add("real frames", rf, "lse_d")
+        add("real frames", rf, "lse_c")
+    return pd.DataFrame(rows)
+
+
+def results_table(root, digits: int = 2) -> pd.DataFrame:
+    """The wide table: one row per model / control, 'mean [low, high]' per metric ('' if n/a)."""
+    long = results_long(root)
+    if long.empty:
+        return long
+    cell = long.apply(lambda r: f"{r['mean']:.{digits}f} [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]", axis=1)
+    wide = long.assign(cell=cell).pivot(index="model", columns="metric", values="cell").fillna("")
+    order = [m for m in [*MODELS, "static reference", "average mouth", "audio-only ceiling", "real frames"]
+             if m in wide.index]
+    return wide.loc[order, [c for c in COLUMNS if c in wide.columns]]
+
+
+def _get(long, model, metric, field="mean") -> float:
+    hit = long[(long.model == model) & (long.metric == metric)]
+    return float(hit[field].iloc[0]) if len(hit) else float("nan")
+
+
+def targets(root) -> pd.DataFrame:
+    """The targets of the CPU recipe (docs/TRAINING.md) for the full model: value, target, holds."""
+    L = results_long(root)
+    g = lambda model, m, f="mean": _get(L, model, m, f)
+    F = "full model"
+    rows = [
+        ("mouth-opening r", g(F, "opening_r"), ">= 0.75 (ceiling %.2f)" % g("audio-only ceiling", "opening_r"),
+         g(F, "opening_r") >= 0.75),
+        ("LMD / static LMD", g(F, "lmd") / g("static reference", "lmd"), "<= 0.6",
+         g(F, "lmd") / g("static reference", "lmd") <= 0.6),
+        ("LMD / shuffled-audio LMD", g(F, "lmd") / g(F, "lmd_shuffled"), "<= 0.6",
+         g(F, "lmd") / g(F, "lmd_shuffled") <= 0.6),
+        ("LMD upper CI - average mouth lower CI", g(F, "lmd", "ci_high") - g("average mouth", "lmd", "ci_low"),
+         "< 0 (intervals apart)", g(F, "lmd", "ci_high") < g("average mouth", "lmd", "ci_low")),
+        ("mouth PSNR - static", g(F, "psnr_mouth") - g("static reference", "psnr_mouth"), ">= 0",
+         g(F, "psnr_mouth") >= g("static reference", "psnr_mouth")),
+        ("mouth SSIM - static", g(F, "ssim_mouth") - g("static reference", "ssim_mouth"), ">= 0",
+         g(F, "ssim_mouth") >= g("static reference", "ssim_mouth")),
+        ("frame PSNR - static (dB)", g(F, "psnr") - g("static reference", "psnr"), ">= -1",
+         g(F, "psnr") - g("static reference", "psnr") >= -1),
+        ("frame SSIM - static", g(F, "ssim") - g("static reference", "ssim"), ">= -0.05",
+         g(F, "ssim") - g("static reference", "ssim") >= -0.05),
+        ("CPBD / real CPBD", g(F, "cpbd") / g("real frames", "cpbd"), "0.5 .. 2",
+         0.5 <= g(F, "cpbd") / g("real frames", "cpbd") <= 2),
+    ]
+    return pd.DataFrame(rows, columns=["target", "value", "wanted", "holds"])
+
+
+def orderings(root) -> pd.DataFrame:
+    """The paper's Table 3 orderings on our data: the full model's LMD below each baseline's
+    (intervals apart = holds; overlapping = not shown), and its SSIM / PSNR above theirs."""
+    L = results_long(root)
+    rows = []
+    for base in ("Speech2Vid (Chung)", "VGAN (Vondrick)"):
+        if not (L.model == base).any():
+            rows.append((f"full model LMD < {base}", "not trained"))
+            continue
+        hi, lo = _get(L, "full model", "lmd", "ci_high"), _get(L, base, "lmd", "ci_low")
+        full, b = _get(L, "full model", "lmd"), _get(L, base, "lmd")
+        verdict = "holds" if hi < lo else ("does not hold" if full >= b else "not separated (intervals overlap)")
+        rows.append((f"full model LMD < {base} LMD", f"{verdict} ({full:.2f} vs {b:.2f})"))
+        for m in ("ssim", "psnr"):
+            f_, b_ = _get(L, "full model", m), _get(L, base, m)
+            rows.append((f"full model {m.upper()} > {base}", f"{'holds' if f_ > b_ else 'does not hold'} "
+                                                             f"({f_:.3f} vs {b_:.3f})"))
+    return pd.DataFrame(rows, columns=["paper's ordering (Chen et al. 2018, Table 3)", "here"])
+
+
+def results_markdown(root) -> str | None:
+    """Our table, the targets, Chen et al. 2018 Table 3 (GRID) and its orderings here, as markdown
+    (``figures/eval_table.md``, the README's table); None without shipped results."""
+    from .paper import table3
+    ours = results_table(root)
+    if ours.empty:
+        return None
+    t = targets(root).assign(value=lambda d: d["value"].map(lambda v: f"{v:.3f}"),
+                             holds=lambda d: d["holds"].map({True: "holds", False: "missed"}))
+    return "\n\n".join([
+        "Ours: held-out speakers s28-s32 of the default embedded corpus (1138 clips of 200 sentences); "
+        "mean [95 % CI] over sentences. LMD in px of the 64 px crop against the ground-truth landmarks; "
+        "lse_d / lse_c from this repository's sync expert (Euclidean distance of unit embeddings, not "
+        "Wav2Lip's scale).",
+        to_markdown(ours),
+        "Targets of the CPU recipe (full model):",
+        to_markdown(t, index=False),
+        "Chen et al. 2018, Table 3 (GRID; their PSNR is uint8-wrapped, their LMD normalisation unresolved):",
+        to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
+        to_markdown(orderings(root), index=False),
+    ])
+
+
+def to_markdown(df: pd.DataFrame, index: bool = True) -> str:
+    """A GitHub table without the tabulate dependency."""
+    d = df.reset_index() if index else df
+    head = "| " + " | ".join(map(str, d.columns)) + " |"
+    fmt = lambda v: f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)
+    return "\n".join([head, "|" + "---|" * len(d.columns),
+                      *("| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False))])
+
+
+# ------------------------------------------------------------------ the ablation study (Table 2)
+def ablation_long(root, letters: dict) -> pd.DataFrame:
+    """Rows (variant, letter, seed, metric, mean, ci_low, ci_high, n) of every shipped ablation run
+    ``checkpoints/ablation_<variant>[_seed<k>]/summary.csv``. ``letters``: ``config.PAPER_LETTER``."""
+    rows = []
+    for p in sorted(Path(root).glob("ablation_*/summary.csv")):
+        name = p.parent.name[len("ablation_"):]
+        variant, _, seed = name.partition("_seed")
+        s = pd.read_csv(p)
+        s = s[s.source == "per_clip"] if "source" in s else s
+        for r in s.itertuples(index=False):
+            rows.append(dict(variant=variant, letter=letters.get(variant), seed=int(seed or 0), metric=r.metric,
+                             mean=r.mean, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n))
+    return pd.DataFrame(rows)
+
+
+def ablation_claims(long: pd.DataFrame) -> pd.DataFrame:
+    """The paper's ablation claims (Chen et al. 2018, Table 2) checked on our runs (seed 0):
+    holds = the ordering with intervals apart; 'not separated' = intervals overlap."""
+    s0 = long[long.seed == 0] if len(long) else long
+
+    def g(v, m, f="mean"):
+        hit = s0[(s0.variant == v) & (s0.metric == m)]
+        return float(hit[f].iloc[0]) if len(hit) else float("nan")
+
+    def below(a, b, m):                      # a's metric below b's
+        if np.isnan(g(a, m)) or np.isnan(g(b, m)):
+            return "not trained"
+        if g(a, m, "ci_high") < g(b, m, "ci_low"):
+            return "holds"
+        if g(b, m, "ci_high") < g(a, m, "ci_low"):
+            return "does not hold"
+        return "not separated (intervals overlap)"
+
+    variants = sorted(set(s0.variant)) if len(s0) else []
+    best = lambda m, low: (min if low else max)(variants, key=lambda v: g(v, m)) if variants else None
+    rows = [
+        ("(e) full has the best LMD", "not trained" if "full" not in variants else
+         ("holds" if best("lmd", True) == "full" else f"does not hold (best: {best('lmd', True)})")),
+        ("(b) L1 has the best SSIM", "not trained" if "l1" not in variants else
+         ("holds" if best("ssim", False) == "l1" else f"does not hold (best: {best('ssim', False)})")),
+        ("(b) L1 has by far the lowest CPBD", "not trained" if "l1" not in variants else
+         ("holds" if best("cpbd", True) == "l1" else f"does not hold (lowest: {best('cpbd', True)})")),
+        ("(f) non-derivative correlation: LMD worse than (e)", below("full", "corr_nonderiv", "lmd")),
+        ("(g) two-stream D: LMD worse than (e)", below("full", "two_stream", "lmd")),
+        ("(h) two-stream D without L_corr: LMD worse than (e)", below("full", "two_stream_nocorr", "lmd")),
+        ("(i) D on frame differences: not better than (e)",
+         "not trained" if np.isnan(g("diff_d", "lmd")) or np.isnan(g("full", "lmd")) else
+         ("holds" if below("diff_d", "full", "lmd") != "holds" else "does not hold")),
+    ]
+    return pd.DataFrame(rows, columns=["claim (Chen et al. 2018, Table 2)", "here"])

@@ -1,0 +1,34 @@
+"""Print the shipped results on the held-out speakers (s28-s32 of the default corpus): our table,
+the targets of the CPU recipe with holds / does not hold, the paper's Table 3 beside ours and its
+orderings here. Reads only checkpoints/ (written by tools/make_shipped.py evaluate); no training.
+
+    python tools/results_table.py            # print
+    python tools/results_table.py --write    # also write figures/eval_table.md (the README's table)
+"""
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from lmg_lib.eval.results import results_markdown  # noqa: E402
+from lmg_lib.util.paths import SHIPPED_CHECKPOINTS  # noqa: E402
+
+
+def main() -> int:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--write", action="store_true", help="write figures/eval_table.md")
+    md = results_markdown(SHIPPED_CHECKPOINTS)
+    if md is None:
+        raise SystemExit("no shipped results under checkpoints/: run tools/make_shipped.py evaluate first")
+    if ap.parse_args().write:
+        (ROOT / "figures" / "eval_table.md").write_text(md + "\n")
+    print(md)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
