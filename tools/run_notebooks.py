@@ -39,7 +39,9 @@ def main(argv=None) -> int:
     sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
     if args.only:
         sources = [s for s in sources if s.name[:2] in args.only]
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # the kernels' inline backend: every figure is shown in the executed notebook as well as saved
+    # (an inherited MPLBACKEND=Agg would leave the executed notebooks without a single figure)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     total = time.time()
     for src in sources:
