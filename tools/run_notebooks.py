@@ -58,7 +58,7 @@ def main(argv=None) -> int:
         print(f"    done in {time.time() - t:.0f} s", flush=True)
     print(f"\nall notebooks done in {time.time() - total:.0f} s; executed copies in {out}\n")
     print("Regenerated figures and tables (figures/):")
-    for name, (nb_name, paper_ref) in FIGURES.items():
+    for name, (nb_name, _what, paper_ref) in FIGURES.items():
         p = ROOT / "figures" / name
         mark = "ok     " if p.exists() else "MISSING"
         print(f"  [{mark}] {name:<34} {nb_name:<22} {paper_ref}")
