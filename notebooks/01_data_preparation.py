@@ -131,7 +131,8 @@ if meta is not None:
         ax[1].text(t_sound - lag / 40, opening.max(), ph, color="r", fontsize=8, ha="right", va="top")
     ax[1].set(xlabel="video frame (40 ms)", ylabel="px",
               title=f"lips lead the sound by {lag:.0f} ms in this utterance ({lag / 40:.1f} frames)")
-    ax[1].legend(fontsize=7, loc="lower right")
+    ax[1].set_ylim(-0.5, 1.45 * opening.max())
+    ax[1].legend(fontsize=7, loc="upper left", ncol=3)
 fig.tight_layout(); fig.savefig(figure_path("data_utterance.png"), **SAVE)
 
 # %% [markdown]
