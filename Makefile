@@ -6,7 +6,8 @@ PY := $(VENV)/bin/python
 PIP := $(VENV)/bin/pip
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 export PYTHONHASHSEED := 0
-export MPLBACKEND := Agg
+# No MPLBACKEND here: the notebook kernels must keep their inline backend (figures shown in the
+# executed notebooks as well as saved); matplotlib picks Agg by itself on a headless machine.
 
 .PHONY: env sysdeps reproduce test test-fast clean
 

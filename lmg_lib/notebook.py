@@ -50,6 +50,33 @@ def figure_path(name: str) -> Path:
     return FIGURES / name
 
 
+def source_markdown(*objs, equation: str | None = None, note: str | None = None) -> str:
+    """Markdown that puts a paper equation (LaTeX, shown as a display formula) above the source of
+    the library code implementing it, read from the installed package (``inspect``), never copied:
+    the notebook shows what actually runs. Each object gets a header with its file and lines."""
+    import inspect
+    import textwrap
+    parts = [f"$${equation}$$"] if equation else []
+    if note:
+        parts.append(note)
+    for obj in objs:
+        lines, start = inspect.getsourcelines(obj)
+        path = Path(inspect.getsourcefile(obj)).resolve()
+        try:
+            path = path.relative_to(REPO_ROOT)
+        except ValueError:
+            pass
+        parts.append(f"`{path.as_posix()}`, lines {start}-{start + len(lines) - 1}: "
+                     f"`{obj.__qualname__}`\n\n```python\n{textwrap.dedent(''.join(lines)).rstrip()}\n```")
+    return "\n\n".join(parts)
+
+
+def show_source(*objs, equation: str | None = None, note: str | None = None) -> None:
+    """Display ``source_markdown(...)`` in the notebook: the paper's equation beside its code."""
+    from IPython.display import Markdown, display
+    display(Markdown(source_markdown(*objs, equation=equation, note=note)))
+
+
 def open_dataset(split: str, seed: int = 0):
     """Notebook 1's preprocessed dataset (``LipClipDataset``), or a clear error naming notebook 1."""
     from .data.dataset import LipClipDataset

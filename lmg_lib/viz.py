@@ -1,4 +1,9 @@
-"""Small matplotlib helpers for the notebooks and ``lmg corpus --strip`` (headless, deterministic PNGs)."""
+"""Small matplotlib helpers for the notebooks and ``lmg corpus --strip`` (deterministic PNGs).
+
+No function here selects or switches matplotlib's backend: the caller's backend decides (the inline
+backend in a notebook, so every figure is shown *and* saved; Agg on a headless machine). Figures are
+returned open; a function that only returns a path (``save_sample_strip``) closes its figure unless
+asked not to."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -7,12 +12,10 @@ import numpy as np
 
 
 def frame_strip(frames: np.ndarray, landmarks: np.ndarray | None = None, path=None,
-                cols: int | None = None, titles=None, scale: float = 1.2):
+                cols: int | None = None, titles=None, scale: float = 1.2, title: str | None = None):
     """Show frames (T, H, W, 3) uint8 in a grid, optionally with landmarks (T, 20, 2) overlaid
-    (outer lip points in cyan, inner in yellow). Saves a PNG to ``path`` if given; returns the figure.
-    """
-    import matplotlib
-    matplotlib.use("Agg", force=False)
+    (outer lip points in cyan, inner in yellow). Saves a PNG to ``path`` if given; returns the
+    (open) figure."""
     import matplotlib.pyplot as plt
 
     T = len(frames)
@@ -30,18 +33,19 @@ def frame_strip(frames: np.ndarray, landmarks: np.ndarray | None = None, path=No
             ax.plot(*np.vstack([lm[12:], lm[12:13]]).T, "-", color="yellow", lw=0.5, marker=".", ms=1.5)
         if titles is not None:
             ax.set_title(str(titles[k]), fontsize=6)
-    fig.subplots_adjust(left=0.01, right=0.99, top=0.95 if titles is not None else 0.99,
+    if title:
+        fig.suptitle(title, fontsize=8)
+    fig.subplots_adjust(left=0.01, right=0.99, top=(0.95 if titles is not None else 0.99) - (0.08 if title else 0),
                         bottom=0.01, wspace=0.05, hspace=0.15 if titles is not None else 0.05)
     if path is not None:
         fig.savefig(path, dpi=100, metadata={"Software": None})
-        plt.close(fig)
     return fig
 
 
 def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
-                      n: int = 16, landmarks: bool = True) -> Path:
+                      n: int = 16, landmarks: bool = True, close: bool = True) -> Path:
     """PNG of ``n`` consecutive frames from the middle of one utterance of an embedded corpus
-    (its exact landmarks overlaid)."""
+    (its exact landmarks overlaid). ``close=False`` leaves the figure open (a notebook shows it)."""
     from .corpus.build import utterance_paths
     from .util.video_io import read_frames
     root = Path(root)
@@ -51,7 +55,10 @@ def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
     frames = read_frames(p["video"])
     lms = np.load(p["meta"])["landmarks"]
     k = max(0, (len(frames) - n) // 2)
-    frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5)
+    fig = frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5)
+    if close:
+        import matplotlib.pyplot as plt
+        plt.close(fig)
     return Path(path)
 
 
@@ -61,13 +68,14 @@ def _save(fig, path):
     return fig
 
 
-def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=None, path=None):
+def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=None, path=None,
+                      title: str | None = None):
     """Rows = training steps, columns = frames of one sample clip. ``samples`` maps step ->
     uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row."""
     rows = {f"step {s}": v[clip] for s, v in sorted(samples.items())}
     if real is not None:
         rows["real"] = real
-    return compare_videos(rows, frames=frames, path=path)
+    return compare_videos(rows, frames=frames, path=path, title=title)
 
 
 def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | None = None,
@@ -96,9 +104,20 @@ def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | 
     return _save(fig, path)
 
 
-def metric_table_figure(table, metrics, path=None, title: str | None = None, lower_better=("lmd",)):
+def metric_label(metric: str, lower_better=("lmd",), compare_with_real=("cpbd",)) -> str:
+    """The reading direction of a metric, for panel titles. CPBD has none: a generated video can
+    score far *above* the real frames when its edges are artefacts, so it is read against the
+    real frames' CPBD, never as "higher is better"."""
+    if metric in compare_with_real:
+        return f"{metric} (compare with real frames)"
+    return f"{metric} ({'lower' if metric in lower_better else 'higher'} is better)"
+
+
+def metric_table_figure(table, metrics, path=None, title: str | None = None, lower_better=("lmd",),
+                        compare_with_real=("cpbd",)):
     """A bar chart of mean +- 95 % CI per model (rows of ``table``: model, metric, mean, ci_low,
-    ci_high), one panel per metric -- the ablation / comparison tables as a figure."""
+    ci_high), one panel per metric -- the ablation / comparison tables as a figure. Panel titles
+    give each metric's reading direction (``metric_label``)."""
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 2.8), squeeze=False)
     for ax, m in zip(axes[0], metrics):
@@ -107,7 +126,7 @@ def metric_table_figure(table, metrics, path=None, title: str | None = None, low
         err = np.vstack([t["mean"] - t["ci_low"], t["ci_high"] - t["mean"]])
         ax.bar(x, t["mean"], yerr=np.nan_to_num(err), capsize=3, color="#4c72b0")
         ax.set_xticks(x, t["model"], rotation=35, ha="right", fontsize=8)
-        ax.set_title(f"{m} ({'lower' if m in lower_better else 'higher'} is better)", fontsize=9)
+        ax.set_title(metric_label(m, lower_better, compare_with_real), fontsize=9)
         lo, hi = float(np.nanmin(t["ci_low"])), float(np.nanmax(t["ci_high"]))
         pad = 0.15 * (hi - lo + 1e-9)
         ax.set_ylim(max(0.0, lo - pad) if m != "lmd" else 0.0, hi + pad)
@@ -148,3 +167,127 @@ def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metr
     fig.suptitle(f"{title}  frame {frame}", fontsize=9)
     fig.tight_layout(pad=0.3)
     return _save(fig, path)
+
+
+# --------------------------------------------------------------------------- the model as a diagram
+def trace_model(G, lms, lip, C=None, D=None) -> dict:
+    """Run the real modules once and return every stage of the full model by name -> tensor.
+
+    ``G`` is a ``LipGenerator``; ``C`` (``CorrelationNet``) and ``D`` (``ThreeStreamDiscriminator``)
+    are optional. Forward hooks on the modules record what each one outputs (batch axis kept), in
+    eval mode without gradients; the generator runs its reference path (``fuse`` builds the fused
+    tensor) so that the fusion's output can be recorded too. Modes and settings are restored."""
+    import torch
+    out, handles = {"s": lms.detach(), "p": lip.detach()}, []
+
+    def after(module, name):
+        def hook(_m, _args, result):
+            out[name] = (result[0] if isinstance(result, (tuple, list)) else result).detach()
+        handles.append(module.register_forward_hook(hook))
+
+    def before(module, name):
+        def hook(_m, args):
+            out[name] = args[0].detach()
+        handles.append(module.register_forward_pre_hook(hook))
+
+    dec = G.decoder
+    after(G.audio_encoder, "f_s"); after(G.image_encoder, "f_p"); before(dec, "fused")
+    after(dec.compress, "compress"); after(dec.res, "res")
+    after(dec.up[0], "up1"); after(dec.up[1], "up2"); after(dec.out, "v_hat")
+    if C is not None:
+        before(C.phi_s.net, "df_s"); after(C.phi_s, "phi_s"); before(C.phi_v, "flow"); after(C.phi_v, "phi_v")
+    if D is not None:
+        after(D.audio_fc, "d_audio"); after(D.video[-1], "d_video"); before(D.joint, "d_joint")
+        after(D, "logit")
+    modules = [m for m in (G, C, D) if m is not None]
+    modes, fast = [m.training for m in modules], G.fast_fusion
+    try:
+        for m in modules:
+            m.eval()
+        G.fast_fusion = False
+        with torch.no_grad():
+            video, f_s = G(lms, lip)
+            if C is not None:
+                C(f_s, video)
+            if D is not None:
+                D(lms, video)
+    finally:
+        G.fast_fusion = fast
+        for m, mode in zip(modules, modes):
+            m.train(mode)
+        for h in handles:
+            h.remove()
+    return out
+
+
+def architecture_diagram(G, lms, lip, C=None, D=None, preset: str = "",
+                         weights: str = "random weights", title: str | None = None, path=None):
+    """The full model as the paper's Fig. 2 lays it out (audio and identity encoders, fusion, 3-D
+    decoder, correlation networks, three-stream discriminator), each box labelled with the shape
+    its module really outputs in one forward pass (``trace_model``; batch axis dropped) and its
+    parameter count. ``preset`` and ``weights`` (what the networks' weights are) go into the
+    title. Returns (figure, trace)."""
+    import matplotlib.pyplot as plt
+    from matplotlib.patches import FancyBboxPatch
+    from .model.blocks import n_params
+
+    tr = trace_model(G, lms, lip, C, D)
+    sh = {k: "(" + ", ".join(str(d) for d in v.shape[1:]) + ")" for k, v in tr.items()}
+    M = lambda m: f"{n_params(m) / 1e6:.2f} M params"
+    cfg = G.cfg
+    boxes = {   # name: (x, y, w, h, colour, text)
+        "s": (1.0, 5.0, 1.6, 0.8, "#f2f2f2", f"speech s: LMS\n{sh['s']}"),
+        "E_s": (3.15, 5.0, 1.9, 0.8, "#cfe2f3", f"audio encoder E_s\n5 conv-BN-ReLU\n{M(G.audio_encoder)}"),
+        "f_s": (5.3, 5.0, 1.5, 0.8, "#d9ead3", f"f_s (C, T, F)\n{sh['f_s']}"),
+        "p": (1.0, 2.1, 1.6, 0.8, "#f2f2f2", f"lip image p\n{sh['p']}"),
+        "E_p": (3.15, 2.1, 1.9, 0.8, "#cfe2f3", f"identity encoder E_p\n3 conv-BN-ReLU\n{M(G.image_encoder)}"),
+        "f_p": (5.3, 2.1, 1.5, 0.8, "#d9ead3", f"f_p (C, H, W)\n{sh['f_p']}"),
+        "fuse": (7.55, 2.1, 2.0, 1.0, "#fce5cd",
+                 f"audio-identity fusion\nf_s -> T x F x F, f_p tiled over T\nconcat: {sh['fused']}"),
+        "dec": (10.2, 2.1, 2.5, 1.9, "#cfe2f3",
+                f"3-D decoder  {M(G.decoder)}\nConv3d: {sh['compress']}\n{cfg.n_res_blocks} residual (1,3,3): {sh['res']}\n"
+                f"up x2: {sh['up1']}\nup x2: {sh['up2']}\nConv3d k{cfg.out_kernel} + tanh"
+                + ("\n(+ identity skips from E_p)" if cfg.identity_skips else "")),
+        "v": (12.95, 2.1, 1.7, 0.8, "#d9ead3", f"video v_hat\n{sh['v_hat']}"),
+    }
+    arrows = [("s", "E_s"), ("E_s", "f_s"), ("p", "E_p"), ("E_p", "f_p"), ("f_s", "fuse"), ("f_p", "fuse"),
+              ("fuse", "dec"), ("dec", "v")]
+    if C is not None:
+        boxes.update({
+            "ds": (7.55, 5.0, 1.8, 0.8, "#d9ead3", f"d f_s / dt\n{sh['df_s']}"),
+            "phi_s": (9.85, 5.0, 1.8, 0.8, "#ead1dc", f"phi_s: 4 Conv2d\n-> {sh['phi_s']}\n{M(C.phi_s)}"),
+            "flow": (12.95, 3.6, 1.7, 0.8, "#d9ead3", f"optical flow F(v_hat)\n{sh['flow']}"),
+            "phi_v": (10.2, 3.6, 1.8, 0.8, "#ead1dc", f"phi_v: 4 Conv3d\n-> {sh['phi_v']}\n{M(C.phi_v)}"),
+            "corr": (12.95, 5.0, 1.7, 0.8, "#f4cccc", "L_corr\n1 - cos(phi_s, phi_v)"),
+        })
+        arrows += [("f_s", "ds"), ("ds", "phi_s"), ("phi_s", "corr"), ("v", "flow"), ("flow", "phi_v"),
+                   ("phi_v", "corr")]
+    if D is not None:
+        boxes["D"] = (12.95, 0.55, 3.0, 1.0, "#f4cccc",
+                      f"three-stream discriminator  {M(D)}\naudio {sh['d_audio']} + video {sh['d_video']}\n"
+                      f"joint {sh['d_joint']} -> one logit per clip\n[s, v] real; [s, v_hat], [s, v_u] fake")
+        arrows.append(("v", "D"))
+    fig, ax = plt.subplots(figsize=(14.5, 6.4))
+    ax.set_xlim(0, 14.6); ax.set_ylim(-0.1, 5.7); ax.axis("off")
+    for x, y, w, h, colour, text in boxes.values():
+        ax.add_patch(FancyBboxPatch((x - w / 2, y - h / 2), w, h, boxstyle="round,pad=0.04",
+                                    fc=colour, ec="0.3", lw=0.8))
+        ax.text(x, y, text, ha="center", va="center", fontsize=7)
+
+    def edge(a, b):          # from the side of box a that faces box b
+        xa, ya, wa, ha = boxes[a][:4]
+        xb, yb, wb, hb = boxes[b][:4]
+        if abs(xb - xa) * 1.0 >= abs(yb - ya) * 1.6:
+            sx = 1 if xb > xa else -1
+            return (xa + sx * wa / 2, ya), (xb - sx * wb / 2, yb)
+        sy = 1 if yb > ya else -1
+        return (xa, ya + sy * ha / 2), (xb, yb - sy * hb / 2)
+
+    for a, b in arrows:
+        p0, p1 = edge(a, b)
+        ax.annotate("", p1, p0, arrowprops=dict(arrowstyle="->", lw=0.9, color="0.25"))
+    ax.set_title(title or f"The full model (Chen et al. 2018, Fig. 2) as lmg_lib builds it"
+                 f"{f', preset {preset!r}' if preset else ''} (width {cfg.width}): output shapes of one "
+                 f"forward pass, batch axis dropped ({weights}; the shapes do not depend on them)", fontsize=8.5)
+    fig.tight_layout(pad=0.4)
+    return _save(fig, path), tr

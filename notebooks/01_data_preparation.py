@@ -31,6 +31,18 @@
 #
 # **With the real corpus**, set `CORPUS_PATH` to your GRID (or LRW) folder (layouts in
 # `docs/DATA.md`) and `BACKEND = "dlib"`: nothing else changes.
+#
+# **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404):
+#
+# | paper | here |
+# |---|---|
+# | Experiments, datasets: GRID, LRW, LDC and their splits (Table 1: clips of 16 frames; test speakers unseen) | sections 1 and 3; the embedded corpus stands in for GRID |
+# | Fig. 2, the inputs: the raw speech $s_{raw}$, its log-mel spectrogram $s_{lms}$, the identity lip image $p$ | sections 2 and 4 |
+# | Three-stream discriminator: the real but mismatched video $v_u$ it is shown | section 4 |
+# | the lips lead the sound by a varying delay (the motivation of the correlation loss) | section 2 (drawn), notebook 2 (measured) |
+#
+# The spectrogram's one equation, how many STFT steps fall into one 40 ms video frame, is shown
+# beside the library function that computes it in section 2.
 
 # %% tags=["parameters"]
 CORPUS_PATH = None       # None: build the embedded corpus; or a path to real GRID / LRW
@@ -89,8 +101,10 @@ print("files of one utterance:", *[p.relative_to(corpus_dir) for p in (utts[0].v
 # ## 2. One utterance: sound, phonemes, lips
 #
 # Below: the log-mel spectrogram of one sentence with its word boundaries (from the GRID `.align`
-# file), the mouth opening measured from the ground-truth landmarks, and the phoneme onsets shifted
-# by the utterance's lag: the mouth moves **before** the sound it makes.
+# file), and the mouth opening measured from the ground-truth landmarks with the onsets of the
+# lip-closing sounds *b, p, m* marked twice: grey where the sound starts, red where it starts
+# minus the utterance's lag. The mouth closes at the red marks: it moves **before** the sound it
+# makes.
 
 # %%
 u = utts[0]
@@ -107,10 +121,31 @@ if meta is not None:
     opening = np.linalg.norm(lm[:, 18] - lm[:, 14], axis=1)      # inner lip: point 66 - point 62
     ax[1].plot(opening, label="mouth opening (inner lips, px)")
     lag = float(meta["lag_ms"])
+    # onsets of the bilabials b, p, m: audio sample -> video frame (frame t covers (t + 0.5) / fps)
+    spf = int(meta["sample_rate"]) // int(meta["fps"])                    # samples per video frame
+    bilabial = [(str(ph), st / spf - 0.5) for ph, st in zip(meta["phonemes"], meta["phoneme_start"])
+                if str(ph) in ("b", "p", "m")]
+    for k, (ph, t_sound) in enumerate(bilabial):
+        ax[1].axvline(t_sound, color="0.6", ls=":", lw=1, label="b/p/m: sound onset" if k == 0 else None)
+        ax[1].axvline(t_sound - lag / 40, color="r", lw=1, label="b/p/m onset minus the lag" if k == 0 else None)
+        ax[1].text(t_sound - lag / 40, opening.max(), ph, color="r", fontsize=8, ha="right", va="top")
     ax[1].set(xlabel="video frame (40 ms)", ylabel="px",
               title=f"lips lead the sound by {lag:.0f} ms in this utterance ({lag / 40:.1f} frames)")
-    ax[1].legend(fontsize=8)
+    ax[1].set_ylim(-0.5, 1.45 * opening.max())
+    ax[1].legend(fontsize=7, loc="upper left", ncol=3)
 fig.tight_layout(); fig.savefig(figure_path("data_utterance.png"), **SAVE)
+
+# %% [markdown]
+# The paper's audio input is a log-amplitude mel spectrogram of the speech. Here it is, as the
+# library computes it (the source is read from `lmg_lib`, not copied), with the slicing that gives
+# every 40 ms video frame exactly four spectrogram steps:
+
+# %%
+from lmg_lib.data.audio import clip_lms
+from lmg_lib.notebook import show_source
+show_source(log_mel_spectrogram, clip_lms,
+            equation=r"s_{lms} = \log \mathrm{Mel}_{128}\big(|\mathrm{STFT}(s_{raw})|^2\big), \qquad "
+                     r"\text{video frame } t \text{ owns steps } 4t, \dots, 4t+3 \;(\text{hop } 10\text{ ms})")
 
 # %% [markdown]
 # A strip of consecutive frames with the ground-truth landmarks (outer lip cyan, inner yellow),
@@ -118,14 +153,13 @@ fig.tight_layout(); fig.savefig(figure_path("data_utterance.png"), **SAVE)
 
 # %%
 if embedded:
-    save_sample_strip(corpus_dir, figure_path("data_sample_strip.png"), speaker=u.speaker, utt=u.utt)
+    save_sample_strip(corpus_dir, figure_path("data_sample_strip.png"), speaker=u.speaker, utt=u.utt, close=False)
     display(Video(str(u.video), embed=True, width=256))
     speakers = sorted({x.speaker for x in utts}, key=lambda s: int(s[1:]))
     from lmg_lib.util.video_io import read_frames
     faces = [read_frames(next(x.video for x in utts if x.speaker == s))[10] for s in speakers]
     frame_strip(np.stack(faces), path=figure_path("data_speakers.png"), cols=min(16, len(faces)),
                 titles=speakers, scale=1.0)
-    plt.close("all")
 
 # %% [markdown]
 # ## 3. Preprocess: crops, spectrograms, clips, shards, splits
@@ -170,6 +204,101 @@ for k in range(6):
 fig.tight_layout(); fig.savefig(figure_path("data_training_example.png"), **SAVE)
 print({k: tuple(v.shape) for k, v in item.items() if hasattr(v, "shape")},
       "| speaker", item["speaker"], "| utterance", item["utterance"], "| lag", item["lag_ms"], "ms")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a hint (click to open) and a solution cell that checks its own answer; the
+# solutions are short and take well under a second.
+#
+# **Exercise 1 · Lips before sound.** For every *b*, *p* or *m* in the corpus, find the video frame
+# where the inner lips are closest together near the sound's onset. Is that frame closer to the
+# sound onset or to the onset minus the utterance's lag?
+#
+# <details><summary>Hint</summary>
+#
+# The sidecar `.npz` of each utterance holds `phonemes`, `phoneme_start` (in audio samples),
+# `landmarks` and `lag_ms`. At 16 kHz and 25 fps a video frame is 640 samples and frame $t$ is
+# centred on $(t + 0.5) / 25$ s. Search a window that contains both candidate frames.
+# </details>
+
+# %%
+def closure_errors(utterances):
+    """(frames from the shifted onset, frames from the sound onset) for every b/p/m."""
+    shifted, plain = [], []
+    for x in utterances:
+        m = np.load(x.sidecar)
+        op = np.linalg.norm(m["landmarks"][:, 18] - m["landmarks"][:, 14], axis=1)
+        spf, lag = int(m["sample_rate"]) // int(m["fps"]), float(m["lag_ms"]) / 40
+        for ph, st in zip(m["phonemes"], m["phoneme_start"]):
+            if str(ph) in ("b", "p", "m"):
+                t_sound = st / spf - 0.5
+                lo, hi = int(max(0, np.floor(t_sound - lag - 3))), int(min(len(op), np.ceil(t_sound + 3)))
+                t_closed = lo + int(np.argmin(op[lo:hi]))
+                shifted.append(t_closed - (t_sound - lag)); plain.append(t_closed - t_sound)
+    return np.abs(shifted), np.abs(plain)
+
+if embedded:
+    err_shifted, err_plain = closure_errors([x for x in utts if x.sidecar])
+    print(f"{len(err_shifted)} b/p/m: the lips close {err_shifted.mean():.2f} frames from the onset minus "
+          f"the lag, {err_plain.mean():.2f} frames from the sound onset")
+    assert err_shifted.mean() < err_plain.mean()
+
+# %% [markdown]
+# **Exercise 2 · Why the authors asserted 4 steps per frame.** The authors cut the speech into one
+# slice per video frame (40 ms) and ran a centred STFT with `n_fft` 1024 and hop 512 on each slice.
+# For which sample rates does a slice give exactly 4 spectrogram steps? (Here the hop is 10 ms at
+# 16 kHz, so 4 steps per frame hold at any input rate.)
+#
+# <details><summary>Hint</summary>
+#
+# A centred STFT of $n$ samples has $1 + \lfloor n / \text{hop} \rfloor$ frames, and a 40 ms slice at
+# rate $r$ has $0.04\,r$ samples.
+# </details>
+
+# %%
+rates = np.arange(8000, 96001, 50)
+steps = 1 + (rates * 0.04).astype(int) // 512
+four = rates[steps == 4]
+print(f"4 steps per slice for {four.min()} <= sr <= {four.max()} Hz (44.1 kHz: "
+      f"{1 + int(44100 * 0.04) // 512}, GRID's 50 kHz: {1 + int(50000 * 0.04) // 512}, 16 kHz: {1 + int(16000 * 0.04) // 512})")
+assert four.min() == 38400 and four.max() < 51200
+assert lms.shape[0] == 4 * (lms.shape[0] // 4)       # ours: 4 steps per video frame by construction
+
+# %% [markdown]
+# **Exercise 3 · Clips per video.** With 16-frame clips starting every 8 frames, how many clips
+# does a GRID video of 75 frames give? Check the rule against every utterance of the manifest.
+#
+# <details><summary>Hint</summary>
+#
+# Starts are $0, 8, 16, \dots$ up to $n - 16$; `manifest["shards"]` records `n_frames` and
+# `n_clips` per utterance.
+# </details>
+
+# %%
+n_clips = lambda n: (n - 16) // 8 + 1 if n >= 16 else 0
+print("a 75-frame GRID video gives", n_clips(75), "clips")
+mismatch_rule = [k for k, sh in manifest["shards"].items() if sh["n_clips"] != n_clips(sh["n_frames"])]
+print(len(manifest["shards"]), "utterances;", len(mismatch_rule), "with another number of clips (dropped windows)")
+assert n_clips(75) == 8 and (mismatch_rule == [] or not embedded)
+
+# %% [markdown]
+# **Exercise 4 · Where does the mismatched video come from?** The discriminator's third stream pairs
+# the speech $s$ with a real video $v_u$ of *another* clip. Which speaker and sentence is it from,
+# and why does that choice matter?
+#
+# <details><summary>Hint</summary>
+#
+# Look at `mismatch_speaker` and `mismatch_utterance` of a few items. If $v_u$ showed another person,
+# what could the discriminator use to reject it without listening to the speech?
+# </details>
+
+# %%
+items = [test[i] for i in range(0, len(test), max(1, len(test) // 5))][:5]
+for it in items:
+    print(f"{it['speaker']}/{it['utterance']}  ->  mismatch {it['mismatch_speaker']}/{it['mismatch_utterance']}")
+# same person, another sentence: only the lip-speech agreement tells v_u from the real v
+assert all(it["mismatch_speaker"] == it["speaker"] and it["mismatch_utterance"] != it["utterance"] for it in items)
 
 # %% [markdown]
 # ## Checks

@@ -21,7 +21,21 @@
 #
 # This notebook walks through every part of `lmg_lib` with its input and output shapes: the audio
 # front end, the two encoders, the fusion, the 3-D decoder, the optical flow and correlation
-# loss, the three-stream discriminator and the total loss. Nothing here is trained: notebook 4 does that.
+# loss, the three-stream discriminator and the total loss. Nothing here is trained (every network
+# has its random initial weights): notebook 4 does that.
+#
+# **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404). Each equation below is
+# shown next to the source of the `lmg_lib` function that computes it, read from the package
+# itself, so what you read is what runs.
+#
+# | paper | here |
+# |---|---|
+# | Fig. 2, the full model: audio encoder, identity encoder, audio-identity fusion, 3-D decoder, correlation networks, three-stream discriminator | section 2: the same layout drawn from the real modules, with their output shapes (`figures/model_architecture.png`) |
+# | method, the audio input (log-amplitude mel spectrogram) | section 1 |
+# | method, audio-identity fusion: $f_s \in \mathbb{R}^{T\times F}$ replicated to $T\times F\times F$, $f_p$ tiled over $T$, concatenated | section 3, beside `model/fusion.py` `fuse` |
+# | method, the 3-D decoder | section 4 |
+# | method, correlation loss $L_{corr} = 1 - \cos(\phi_s(f_s'), \phi_v(F(\hat v)))$ | section 5, beside `model/correlation.py` |
+# | method, three-stream discriminator loss $L_D$ with $\lambda_p = \lambda_u = 0.5$, and the total generator loss | section 6, beside `model/losses.py` `discriminator_loss` |
 
 # %% tags=["parameters"]
 PRESET = "paper"        # network shown and counted: "paper" (16.7 M generator) or "tiny"
@@ -45,8 +59,9 @@ from lmg_lib.model.flow import video_flow
 from lmg_lib.model.fusion import fuse
 from lmg_lib.model.generator import LipGenerator
 from lmg_lib.model.losses import discriminator_loss, mismatched, total_generator_loss
-from lmg_lib.notebook import SAVE, figure_path
+from lmg_lib.notebook import SAVE, figure_path, show_source
 from lmg_lib.train import build_models, generator_terms, seed_everything
+from lmg_lib.viz import architecture_diagram
 
 seed_everything(SEED)
 cfg = make_config(PRESET)
@@ -78,26 +93,39 @@ ax[1].set(xlabel="LMS step (4 per frame)", title="one clip: 64 x 128")
 fig.tight_layout(); fig.savefig(figure_path("model_lms.png"), **SAVE)
 
 # %% [markdown]
-# ## 2. The two encoders
+# ## 2. The whole model at a glance (the paper's Fig. 2)
+#
+# One forward pass of the real modules of the `PRESET` network (random weights), with forward hooks
+# that record what every module outputs: the diagram's shapes are read from the tensors, not typed
+# in. The tensors of that pass are used in the next sections.
 #
 # * **Audio encoder** $E_s$: five conv–BN–ReLU layers take the $(1, 64, 128)$ LMS to
 #   $f_s \in \mathbb{R}^{C \times T \times F}$ with $T = F = 16$: one $F$-dimensional feature per
 #   output frame and channel.
-# * **Image encoder** $E_p$: a 7×7 conv and two stride-2 convs take the $64\times64$ lip image to
-#   $f_p \in \mathbb{R}^{C\times H\times W}$ with $H = W = 16$.
+# * **Image (identity) encoder** $E_p$: a 7×7 conv and two stride-2 convs take the $64\times64$ lip
+#   image to $f_p \in \mathbb{R}^{C\times H\times W}$ with $H = W = 16$.
+# * The lip image here is **random noise** and the speech is the espeak sentence above: only the
+#   shapes matter in this notebook.
 
 # %%
 G = LipGenerator(cfg.model).to(DEVICE).eval()
+D = ThreeStreamDiscriminator(cfg.model).to(DEVICE).eval()
+C = CorrelationNet(cfg.model).to(DEVICE)
 lms_b = torch.tensor(clip)[None].to(DEVICE)                               # (1, 1, 64, 128)
 lip_b = (torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(SEED)) * 2 - 1).to(DEVICE)
-with torch.inference_mode():
-    f_s = G.audio_encoder(lms_b)
-    f_p = G.image_encoder(lip_b)
-    fused = fuse(f_s, f_p)
-    video = G.decoder(fused)
-for name, t in [("LMS s", lms_b), ("lip p", lip_b), ("f_s = E_s(s)", f_s), ("f_p = E_p(p)", f_p),
-                ("fuse(f_s, f_p)", fused), ("video = Dec(...)", video)]:
-    print(f"{name:<18} {tuple(t.shape)}")
+arch_fig, trace = architecture_diagram(G, lms_b, lip_b, C=C, D=D, preset=PRESET,
+                                       weights="random weights, noise lip image",
+                                       path=figure_path("model_architecture.png"))
+f_s, f_p, fused, video = (trace[k] for k in ("f_s", "f_p", "fused", "v_hat"))
+for name, t in trace.items():
+    print(f"{name:<9} {tuple(t.shape)}")
+
+# %% [markdown]
+# The generator's forward pass, from the library:
+
+# %%
+show_source(LipGenerator.forward,
+            equation=r"\hat v = G(s, p) = \mathrm{Dec}\big(\mathrm{fuse}(E_s(s),\, E_p(p))\big)")
 
 # %% [markdown]
 # ## 3. Fusion: $T \times F \times F$
@@ -107,6 +135,19 @@ for name, t in [("LMS s", lms_b), ("lip p", lip_b), ("f_s = E_s(s)", f_s), ("f_p
 # vector; $f_p$ $(C, H, W)$ is **tiled over time**; with $H = W = F$ the two are concatenated on
 # channels. Every output frame thus sees the whole identity plane and its own audio feature at
 # every spatial position, and the 3-D decoder can mix them locally.
+#
+# In `lmg_lib` the fusion is one function (the generator's default path computes the first decoder
+# convolution of the fused tensor without building it, `fused_conv3d`, with the same result; the
+# exercises check that):
+
+# %%
+show_source(fuse, equation=r"f_v = \big[\,\underbrace{f_s \otimes \mathbf{1}_F}_{C\times T\times F\times F}\;;\;"
+                           r"\underbrace{\mathbf{1}_T \otimes f_p}_{C\times T\times H\times W}\,\big] "
+                           r"\in \mathbb{R}^{2C\times T\times F\times F}, \qquad H = W = F")
+
+# %% [markdown]
+# The figure shows the layout with the untrained network's features (random weights, noise lip
+# image): the values mean nothing, the repetition pattern is the point.
 
 # %%
 c = 0
@@ -117,6 +158,8 @@ ax[2].imshow(fused[0, c, 11].cpu(), origin="lower"); ax[2].set(title="fused[c, t
 ax[3].imshow(fused[0, cfg.model.feature_dim + c, 5].cpu(), origin="lower"); ax[3].set(title="fused[C + c, t]: identity f_p[c]\n(same at every t)")
 for a in ax[1:]:
     a.set_xticks([]); a.set_yticks([])
+fig.suptitle("Fusion layout, random-weight demonstration (untrained network, noise lip image): "
+             "only the repetition pattern is meaningful", fontsize=9)
 fig.tight_layout(); fig.savefig(figure_path("model_fusion.png"), **SAVE)
 assert torch.equal(fused[0, :cfg.model.feature_dim, 5, :, 3], f_s[0, :, 5, :])
 
@@ -129,8 +172,6 @@ assert torch.equal(fused[0, :cfg.model.feature_dim, 5, :, 3], f_s[0, :, 5, :])
 # definitions (generator 16.70 M, discriminator 55.59 M) for the `paper` preset.
 
 # %%
-D = ThreeStreamDiscriminator(cfg.model).to(DEVICE).eval()
-C = CorrelationNet(cfg.model).to(DEVICE)
 counts = {"audio encoder": n_params(G.audio_encoder), "image encoder": n_params(G.image_encoder),
           "decoder": n_params(G.decoder), "generator (total)": n_params(G),
           "discriminator": n_params(D), "phi_s": n_params(C.phi_s), "phi_v": n_params(C.phi_v)}
@@ -149,8 +190,22 @@ for k, v in counts.items():
 #
 # $F$ must be differentiable so that the gradient reaches the generator. The authors used FlowNetS
 # (weights never released); we unroll Horn–Schunck in a two-level pyramid, which matches OpenCV's
-# Farnebäck flow on test motions (see `tests/test_audio_flow.py`). Here, a dark "mouth" that opens
-# and closes: the vertical flow points up above the mouth and down below it.
+# Farnebäck flow on test motions (see `tests/test_audio_flow.py`).
+#
+# In `lmg_lib`: $\phi_s$ takes the time difference of $f_s$ (15 transitions for 16 frames), $\phi_v$
+# the flow, each ends in one value per transition, and the loss compares the two 15-step curves
+# (with the anti-collapse changes explained below):
+
+# %%
+from lmg_lib.model.correlation import AudioDerivativeEncoder, FlowEncoder
+show_source(CorrelationNet.forward, AudioDerivativeEncoder.forward, FlowEncoder.forward, centred_cosine,
+            correlation_loss,
+            equation=r"L_\mathrm{corr} = 1 - \cos\big(\phi_s(f_s'),\; \phi_v(F(\hat v))\big), \qquad "
+                     r"f_s'[t] = f_s[t+1] - f_s[t],\; t = 1..T-1")
+
+# %% [markdown]
+# Now the flow itself, on a dark "mouth" that opens and closes: the vertical flow points up above
+# the mouth and down below it.
 
 # %%
 import cv2
@@ -215,8 +270,19 @@ print(f"constant encoders: authors' loss -> {h_auth[-1]:.4f}, ours -> {h_ours[-1
 # The generator minimises $L = L_\mathrm{corr} + 0.5\,L_\mathrm{pix} + 1.0\,L_\mathrm{perc} + 1.0\,L_\mathrm{gen}$,
 # with $L_\mathrm{perc}$ the squared distance of $D$'s intermediate features of $v$ and $\hat v$
 # (the paper's text; the authors' code used a frozen lip autoencoder instead, one switch away:
-# `LossConfig.perceptual = "autoencoder"`). We evaluate every term on one random batch with the
-# `LOSS_PRESET` network.
+# `LossConfig.perceptual = "autoencoder"`). The discriminator's loss in `lmg_lib` (the logits go
+# through a sigmoid inside the binary cross-entropy, the same maths as $-\log D$ and
+# $-\log(1 - D)$):
+
+# %%
+show_source(discriminator_loss,
+            equation=r"L_D = -\log D(s, v) - \lambda_p \log\big(1 - D(s, \hat v)\big) "
+                     r"- \lambda_u \log\big(1 - D(s, v_u)\big), \qquad \lambda_p = \lambda_u = 0.5")
+
+# %% [markdown]
+# We evaluate every term on one batch of **random** clips (noise videos and lip images, the speech
+# above and its time-reversed copy) with the untrained `LOSS_PRESET` networks: the numbers only
+# show that every term is computed and finite.
 
 # %%
 lcfg = make_config(LOSS_PRESET, {"seed": SEED})
@@ -240,6 +306,102 @@ print(f"L (generator total) = {total.item():.4f}")
 for k, v in logits.items():
     print(f"D{k:<22} sigmoid = {torch.sigmoid(v).numpy().round(3)}")
 print(f"L_D = {l_d.item():.4f} = {parts['d_real']:.4f} + 0.5 * {parts['d_fake']:.4f} + 0.5 * {parts['d_mismatch']:.4f}")
+
+# %% [markdown]
+# ## Exercises
+#
+# Each exercise has a hint (click to open) and a solution cell that checks its own answer; together
+# they take a few seconds on a CPU.
+#
+# **Exercise 1 · Two streams instead of three.** Set $\lambda_u = 0$ in `discriminator_loss` (the
+# paper's ablations (g) and (h)). Which term of $L_D$ disappears, and what does the discriminator
+# then no longer learn?
+#
+# <details><summary>Hint</summary>
+#
+# Call `discriminator_loss(real, fake, None, lambda_u=0.0)` with the logits above and compare its
+# total and its logged terms with the three-stream call. Without $[s, v_u]$, can $D$ still reject a
+# real video that does not belong to the speech?
+# </details>
+
+# %%
+l_d2, parts2 = discriminator_loss(logits["real [s, v]"], logits["generated [s, v_hat]"], None, lambda_u=0.0)
+print("three streams:", sorted(parts), "| two streams:", sorted(parts2))
+assert "d_mismatch" not in parts2 and torch.isclose(l_d2, parts["d_real"] + 0.5 * parts["d_fake"])
+assert torch.isclose(l_d, l_d2 + 0.5 * parts["d_mismatch"])
+# the mismatched stream [s, v_u] is gone: D only learns real vs generated, not "does v fit s"
+
+# %% [markdown]
+# **Exercise 2 · The authors' correlation loss without negatives collapses.** Train two tiny
+# encoders (a linear layer + ReLU each, as the authors' $\phi$ end in ReLU) on *unrelated* random
+# audio and video curves, once with the authors' $1 - \cos$ and once with `correlation_loss`.
+# Which loss reaches 0, and do its encoders still look at their input?
+#
+# <details><summary>Hint</summary>
+#
+# Draw fresh random inputs every step (nothing to learn). Afterwards compare the spread of an
+# encoder's outputs over many inputs with their mean: a spread near 0 means the output is
+# (almost) the same for every input.
+# </details>
+
+# %%
+def train_phi(loss_fn, steps=200):
+    torch.manual_seed(SEED)
+    phi_a = torch.nn.Sequential(torch.nn.Linear(15, 15), torch.nn.ReLU())
+    phi_b = torch.nn.Sequential(torch.nn.Linear(15, 15), torch.nn.ReLU())
+    opt = torch.optim.Adam([*phi_a.parameters(), *phi_b.parameters()], lr=0.01)
+    for _ in range(steps):
+        loss = loss_fn(phi_a(torch.randn(16, 15)), phi_b(torch.randn(16, 15)))   # unrelated curves
+        opt.zero_grad(); loss.backward(); opt.step()
+    with torch.no_grad():
+        out = phi_a(torch.randn(256, 15))
+    return loss.item(), (out.std(0).mean() / out.mean(0).abs().mean().clamp_min(1e-8)).item()
+
+(l_a, spread_a), (l_o, spread_o) = train_phi(authors), train_phi(correlation_loss)
+print(f"authors' 1 - cos: loss {l_a:.3f}, output spread / mean {spread_a:.2f} | "
+      f"ours: loss {l_o:.3f}, spread / mean {spread_o:.2f}")
+assert l_a < 0.05 and l_o > 0.7       # the authors' loss is 'solved' on pure noise; ours is not
+
+# %% [markdown]
+# **Exercise 3 · Check the fusion layout and its fast path.** Verify on the tensors of section 2 that
+# the identity half of the fused tensor is the same at every frame, that the audio half is constant
+# along its last axis, and that `fused_conv3d` equals a 3-D convolution of `fuse(f_s, f_p)`.
+#
+# <details><summary>Hint</summary>
+#
+# `fused[:, C:]` is the identity half. For the fast path use small float64 tensors and
+# `torch.nn.functional.conv3d(fuse(a, b), w, padding=1)`.
+# </details>
+
+# %%
+from lmg_lib.model.fusion import fused_conv3d
+Cf = f_s.shape[1]
+assert torch.equal(fused[:, Cf:], fused[:, Cf:, :1].expand_as(fused[:, Cf:]))        # f_p tiled over T
+assert torch.equal(fused[:, :Cf], fused[:, :Cf, ..., :1].expand_as(fused[:, :Cf]))   # f_s copied along the last axis
+g64 = torch.Generator().manual_seed(SEED)
+a, b = torch.randn(2, 4, 16, 16, generator=g64, dtype=torch.float64), torch.randn(2, 3, 16, 16, generator=g64, dtype=torch.float64)
+w = torch.randn(5, 7, 3, 3, 3, generator=g64, dtype=torch.float64)
+err = (fused_conv3d(a, b, w) - torch.nn.functional.conv3d(fuse(a, b), w, padding=1)).abs().max().item()
+print(f"fused_conv3d vs conv3d(fuse(...)): max difference {err:.1e}")
+assert err < 1e-10
+
+# %% [markdown]
+# **Exercise 4 · Where are the discriminator's 55.59 M parameters?** Count by hand the parameters of
+# the linear layer that turns the audio branch's feature map into one vector, and compare with the
+# whole discriminator.
+#
+# <details><summary>Hint</summary>
+#
+# The audio branch maps the $(1, 64, 128)$ LMS to $8w$ channels of $16 \times 32$ ($w$ = the preset's
+# width, 32 in `paper`); the linear layer maps all of them to $8w$ values, with a bias.
+# </details>
+
+# %%
+wd = cfg.model.width
+by_hand = (8 * wd * 16 * 32) * (8 * wd) + 8 * wd
+print(f"audio linear layer: {by_hand / 1e6:.2f} M of the discriminator's {counts['discriminator'] / 1e6:.2f} M "
+      f"({100 * by_hand / counts['discriminator']:.0f} %)")
+assert by_hand == n_params(D.audio_fc)
 
 # %% [markdown]
 # ## Checks

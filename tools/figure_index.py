@@ -1,25 +1,49 @@
-"""Which notebook regenerates which file of figures/, and what it corresponds to in the paper.
-(`tools/run_notebooks.py` prints this index after a run; the README's figure table mirrors it.)"""
-FIGURES = {
-    "data_utterance.png":              ("01_data_preparation", "data: speech, LMS, lip frames, landmarks of one sentence"),
-    "data_sample_strip.png":           ("01_data_preparation", "lip-frame strip of one sentence (embedded corpus)"),
-    "data_speakers.png":               ("01_data_preparation", "the 32 embedded speakers"),
-    "data_training_example.png":       ("01_data_preparation", "one training example: s, p, v, v_mismatch"),
-    "delay_recovered_vs_injected.png": ("02_av_delay_analysis", "delay analysis vs ground-truth lead"),
-    "delay_histograms.png":            ("02_av_delay_analysis", "the authors' AV-delay histogram (GRID) beside ours"),
-    "delay_mean_curves.png":           ("02_av_delay_analysis", "mean correlation vs lag"),
-    "model_lms.png":                   ("03_model_walkthrough", "audio front end (LMS)"),
-    "model_fusion.png":                ("03_model_walkthrough", "the paper's fusion figure (T x F x F)"),
-    "model_flow_vs_farneback.png":     ("03_model_walkthrough", "optical flow F(v) vs Farneback"),
-    "model_corr_collapse.png":         ("03_model_walkthrough", "correlation-loss collapse (authors) vs ours"),
-    "training_loss_curves.png":        ("04_training", "training losses (this run and the shipped checkpoint)"),
-    "training_samples_over_time.png":  ("04_training", "samples over training"),
-    "training_generated_vs_real.png":  ("04_training", "shipped checkpoint on a held-out speaker"),
-    "ablation_table.png":              ("05_ablations", "ablation table (L1, +GAN, +perc, +corr, full)"),
-    "ablation_explorer_default.png":   ("05_ablations", "explorer default view"),
-    "eval_comparison.png":             ("06_metric_evaluation", "comparison table: full vs Speech2Vid vs static"),
-    "eval_table.md":                   ("06_metric_evaluation", "the same table beside the paper's (not verified)"),
-    "eval_qualitative_0.png":          ("06_metric_evaluation", "qualitative frame grid (paper's qualitative figure)"),
-    "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker"),
-    "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean"),
+"""Which notebook regenerates which file of figures/, what it shows, and where it stands in the paper
+(Chen et al. 2018, "Lip Movements Generation at a Glance", ECCV): a figure or table of the paper, or
+"new in this repository". `tools/run_notebooks.py` prints this index after a run; the README's
+figure table is `python tools/figure_index.py` (a test checks that the two agree and that every file
+in figures/ is listed).
+
+The paper's figures referred to: Fig. 2 (the full model), Fig. 6 (generated lips of unseen speakers
+beside the ground truth); its tables: Table 1 (datasets), Table 2 (ablation on GRID), Table 3
+(comparison on GRID, LDC and LRW)."""
+from __future__ import annotations
+
+NEW = "new in this repository"
+
+FIGURES = {   # file: (notebook, what it shows, in the paper)
+    "data_utterance.png":              ("01_data_preparation", "speech, LMS, mouth opening with the lag-shifted b/p/m onsets of one sentence", NEW),
+    "data_sample_strip.png":           ("01_data_preparation", "lip-frame strip of one sentence (embedded corpus) with its landmarks", NEW),
+    "data_speakers.png":               ("01_data_preparation", "the 32 embedded speakers", NEW),
+    "data_training_example.png":       ("01_data_preparation", "one training example: s, p, v, v_mismatch", NEW + " (the inputs of Chen et al. 2018, Fig. 2)"),
+    "delay_recovered_vs_injected.png": ("02_av_delay_analysis", "the authors' delay estimator against the known injected lag", NEW),
+    "delay_histograms.png":            ("02_av_delay_analysis", "best-lag histograms: ours beside the authors' GRID counts from their plotting script", NEW + " (the authors' counts are from their code, not a paper figure)"),
+    "delay_mean_curves.png":           ("02_av_delay_analysis", "correlation vs lag, pooled over videos", NEW),
+    "model_lms.png":                   ("03_model_walkthrough", "audio front end: the LMS of a sentence and of one clip", "Chen et al. 2018, Fig. 2 (its input s_lms only)"),
+    "model_architecture.png":          ("03_model_walkthrough", "the full model drawn from one forward pass of the real modules, with shapes", "Chen et al. 2018, Fig. 2"),
+    "model_fusion.png":                ("03_model_walkthrough", "the fusion layout T x F x F (random-weight demonstration)", "Chen et al. 2018, Fig. 2 (its audio-identity fusion box)"),
+    "model_flow_vs_farneback.png":     ("03_model_walkthrough", "optical flow F(v): ours vs OpenCV Farneback", NEW),
+    "model_corr_collapse.png":         ("03_model_walkthrough", "correlation-loss collapse: the authors' loss vs ours", NEW),
+    "training_loss_curves.png":        ("04_training", "training losses (this run and the shipped checkpoint)", NEW),
+    "training_samples_over_time.png":  ("04_training", "samples over training", NEW),
+    "training_generated_vs_real.png":  ("04_training", "shipped checkpoint on a held-out speaker", NEW + " (the layout of Chen et al. 2018, Fig. 6)"),
+    "ablation_table.png":              ("05_ablations", "ablation: l1, gan, perc, corr, full", "Chen et al. 2018, Table 2 (its variants b, c, d, e; 'corr' is new)"),
+    "ablation_explorer_default.png":   ("05_ablations", "explorer default view", NEW),
+    "eval_comparison.png":             ("06_metric_evaluation", "comparison: full vs Speech2Vid vs static", "Chen et al. 2018, Table 3 (GRID rows; the static baseline is new)"),
+    "eval_table.md":                   ("06_metric_evaluation", "the same table beside the paper's", "Chen et al. 2018, Table 3"),
+    "eval_qualitative_0.png":          ("06_metric_evaluation", "qualitative frame grid", "Chen et al. 2018, Fig. 6"),
+    "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker", "Chen et al. 2018, Fig. 6"),
+    "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean", NEW),
 }
+
+
+def markdown_table() -> str:
+    """The README's figure table."""
+    rows = ["| file | notebook | what it shows | in the paper |", "|---|---|---|---|"]
+    for name, (nb, what, paper) in FIGURES.items():
+        rows.append(f"| [`{name}`](figures/{name}) | {nb} | {what} | {paper} |")
+    return "\n".join(rows)
+
+
+if __name__ == "__main__":
+    print(markdown_table())

@@ -39,7 +39,9 @@ def main(argv=None) -> int:
     sources = sorted((ROOT / "notebooks").glob("[0-9][0-9]_*.py"))
     if args.only:
         sources = [s for s in sources if s.name[:2] in args.only]
-    os.environ.setdefault("MPLBACKEND", "Agg")
+    # the kernels' inline backend: every figure is shown in the executed notebook as well as saved
+    # (an inherited MPLBACKEND=Agg would leave the executed notebooks without a single figure)
+    os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
     total = time.time()
     for src in sources:
@@ -56,7 +58,7 @@ def main(argv=None) -> int:
         print(f"    done in {time.time() - t:.0f} s", flush=True)
     print(f"\nall notebooks done in {time.time() - total:.0f} s; executed copies in {out}\n")
     print("Regenerated figures and tables (figures/):")
-    for name, (nb_name, paper_ref) in FIGURES.items():
+    for name, (nb_name, _what, paper_ref) in FIGURES.items():
         p = ROOT / "figures" / name
         mark = "ok     " if p.exists() else "MISSING"
         print(f"  [{mark}] {name:<34} {nb_name:<22} {paper_ref}")

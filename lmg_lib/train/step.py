@@ -163,7 +163,7 @@ def train_step(models: Models, opts: dict, batch: dict, cfg: Config, *,
             logit_real = models.D(lms, d_view(real, cfg))[0]
             logit_fake = models.D(lms, d_view(fake.detach(), cfg))[0]
             logit_mism = None
-            if cfg.loss.lambda_u:           # the third stream: real video, another clip's audio
+            if cfg.loss.lambda_u:           # the third stream: the speech s with a real video of another clip (v_u)
                 mism = batch.get("mismatch")
                 mism = mismatched(real) if mism is None else mism
                 logit_mism = models.D(lms, d_view(mism, cfg))[0]
