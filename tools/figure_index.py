@@ -27,12 +27,13 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "training_loss_curves.png":        ("04_training", "training losses (this run and the shipped checkpoint)", NEW),
     "training_samples_over_time.png":  ("04_training", "samples over training", NEW),
     "training_generated_vs_real.png":  ("04_training", "shipped checkpoint on a held-out speaker", NEW + " (the layout of Chen et al. 2018, Fig. 6)"),
-    "ablation_table.png":              ("05_ablations", "ablation: l1, gan, perc, corr, full", "Chen et al. 2018, Table 2 (its variants b, c, d, e; 'corr' is new)"),
-    "ablation_explorer_default.png":   ("05_ablations", "explorer default view", NEW),
-    "eval_comparison.png":             ("06_metric_evaluation", "comparison: full vs Speech2Vid vs static", "Chen et al. 2018, Table 3 (GRID rows; the static baseline is new)"),
-    "eval_table.md":                   ("06_metric_evaluation", "the same table beside the paper's", "Chen et al. 2018, Table 3"),
-    "eval_qualitative_0.png":          ("06_metric_evaluation", "qualitative frame grid", "Chen et al. 2018, Fig. 6"),
+    "ablation_table.png":              ("05_ablations", "the shipped ablation runs with 95 % intervals (paper letters a-i)", "Chen et al. 2018, Table 2"),
+    "ablation_explorer_default.png":   ("05_ablations", "explorer default view (shipped ablation runs, held-out clip)", NEW),
+    "eval_comparison.png":             ("06_metric_evaluation", "shipped models and controls on the held-out speakers: LMD, opening r, mouth PSNR / SSIM, CPBD", "Chen et al. 2018, Table 3 (GRID rows; the controls are new)"),
+    "eval_table.md":                   ("06_metric_evaluation", "our table with intervals, the targets, and the paper's Table 3 with its orderings here", "Chen et al. 2018, Table 3"),
+    "eval_qualitative_0.png":          ("06_metric_evaluation", "qualitative frame grid (shipped models, shuffled audio, static)", "Chen et al. 2018, Fig. 6"),
     "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker", "Chen et al. 2018, Fig. 6"),
+    "eval_opening_curves.png":         ("06_metric_evaluation", "mouth opening over time: real, generated with its own audio and with another sentence's", NEW),
     "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean", NEW),
 }
 
