@@ -56,7 +56,10 @@ def files(tmp_path_factory):
     Image.fromarray(face[250:330, 180:260]).save(d / "lip.png")   # an 80x80 crop around the mouth
     Image.fromarray(face[250:330, 180:260]).convert("L").save(d / "lip_gray.png")
     Image.fromarray(face[250:330, 180:260]).convert("RGBA").save(d / "lip_rgba.png")
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)).save(d / "noise.png")
+    noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)
+    Image.fromarray(noise).save(d / "noise.png")                  # no face, too large for a lip crop
+    Image.fromarray(noise[:200, :200]).save(d / "noise_small.png")    # no face, lip-crop sized
+    Image.fromarray(noise[:40, :120]).save(d / "wide.png")        # no face, too elongated
     (d / "notimage.png").write_text("this is not a png\n")
     (d / "blocker").write_text("a file where a folder is expected\n")
     return d
@@ -167,6 +170,10 @@ BAD = [  # (id, argument overrides, exit code, message fragment)
     ("image-missing", {"--image": "nothere.png"}, 4, "not found"),
     ("image-not-an-image", {"--image": "notimage.png"}, 4, "not an image"),
     ("image-no-face", {"--image": "noise.png", "--image-kind": "face"}, 4, "no face found"),
+    ("image-no-face-small-but-face-required", {"--image": "noise_small.png", "--image-kind": "face"}, 4,
+     "--image-kind lips"),
+    ("image-auto-no-face-too-large", {"--image": "noise.png"}, 4, "--image-kind lips"),
+    ("image-auto-no-face-elongated", {"--image": "wide.png"}, 4, "too large or too elongated"),
     ("checkpoint-missing", {"--checkpoint": "nothere.safetensors"}, 5, "train one"),
     ("checkpoint-corrupt", {"--checkpoint": "corrupt.wav"}, 5, "checkpoint"),
     ("checkpoint-other-config", {"--config": "paper"}, 5, "made for config 'tiny'"),
@@ -277,6 +284,33 @@ def test_rgba_file_drops_alpha(files):
     assert out["lip"].shape == (64, 64, 3) and out["lip"].dtype == np.uint8
     assert any("alpha" in n for n in notes)
 
+
+
+def test_image_kind_rules(files):
+    """auto: a small square image is a lip crop without a face search; a larger one with no face
+    is a lip crop only while it could be one (<= 256 px, aspect 0.5-2); lips takes any image."""
+    import lmg_lib.infer.images as im
+    assert im.lip_shaped(80, 80, im.LIP_MAX_SIDE) and im.lip_shaped(256, 128, im.LIP_CROP_MAX_SIDE)
+    assert not im.lip_shaped(257, 200, im.LIP_CROP_MAX_SIDE) and not im.lip_shaped(120, 40, im.LIP_CROP_MAX_SIDE)
+    out = inf.lip_image_from(files / "lip.png", 64)                                # 80x80: a lip crop
+    assert out["kind"] == "lip" and out["lip"].shape == (64, 64, 3)
+    notes = []
+    out = inf.lip_image_from(files / "noise_small.png", 64, "auto", notes)        # 200x200, no face
+    assert out["kind"] == "lip" and any("no face found" in n for n in notes)
+    for kind in ("lips", "lip"):                                                   # lip: the old name
+        assert inf.lip_image_from(files / "noise.png", 64, kind)["kind"] == "lip"
+    with pytest.raises(inf.ImageError, match="--image-kind lips"):
+        inf.lip_image_from(files / "noise.png", 64, "auto")
+    with pytest.raises(ValueError, match="image kind"):
+        inf.lip_image_from(files / "lip.png", 64, "body")
+
+
+def test_image_kind_lips_takes_any_image(files, tmp_path, capsys):
+    out = tmp_path / "noise.mp4"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "short.wav", "--image", files / "noise.png",
+                      "--image-kind", "lips", "--out", out, "--checkpoint", files / "tiny.safetensors")
+    assert rc == 0, err
+    assert _leftovers(tmp_path) == ["noise.mp4"]
 
 # ---------------------------------------------------------------------------------------------
 # fast generator == plain generator
