@@ -1,6 +1,8 @@
 """Speech of any length + one lip image -> the lip video: ``generate_video(G, cfg, audio, lip_image)``
 -> ``frames (N, S, S, 3) uint8`` with ``N = ceil(duration * 25)``, generated as overlapping clip
-windows (``windows.py``), on the fast CPU path (``fast.py``) by default.
+windows (``windows.py``), on the fast CPU path (``fast.py``) by default. ``stream_video`` yields
+the same frames one at a time, each as soon as its windows are done, so that memory does not grow
+with the length of the speech (``lmg generate`` encodes them as they come).
 
 Short speech is PADDED, not refused: audio shorter than one clip (0.64 s) has its LMS extended to
 16 frames at the silence level (-1, the floor of the dB scale -- exactly what
