@@ -241,6 +241,7 @@ def cmd_info(a) -> int:
 
 def cmd_generate(a) -> int:
     import warnings
+    import numpy as np
     import torch
     from ..infer.generate import speech_lms, stream_video
     from ..infer.images import ImageError, lip_image_from
@@ -284,7 +285,7 @@ def cmd_generate(a) -> int:
     except AudioError as e:
         raise Failure(EXIT_AUDIO, e) from None
     duration = len(speech.wave) / cfg.audio.sample_rate
-    speech = speech._replace(wave=speech.wave[:0])   # the samples are not needed again (ffmpeg reads the file)
+    speech = speech._replace(wave=np.empty(0, np.float32))  # free the samples: ffmpeg reads the file
     notes: list[str] = []                           # 4. image
     try:
         img = lip_image_from(a.image, cfg.model.image_size, a.image_kind, notes)
