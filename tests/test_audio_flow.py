@@ -4,7 +4,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from lmg_lib.data.audio import clip_lms, log_mel_spectrogram
+from lmg_lib.data.audio import clip_lms, log_mel_spectrogram, mel_power, power_to_db_
 from lmg_lib.util.audio_io import AudioError, load_audio
 from lmg_lib.config import AudioConfig, paper
 from lmg_lib.model.flow import horn_schunck, video_flow
@@ -40,6 +40,23 @@ def test_lms_time_alignment_of_a_burst():
     assert abs(centroid - 41.5) < 1.0, centroid          # frame 10 owns steps 40..43
     assert energy.argmax() in range(39, 45)
 
+
+def test_long_speech_lms_in_blocks_equals_one_stft():
+    """mel_power cuts long speech into STFT blocks (bounded memory); every block sees the samples
+    its frames reach, so the spectrogram is the one-call one up to float rounding, including
+    both ends and a length that is not a whole number of steps."""
+    import librosa
+    rng = np.random.default_rng(0)
+    y = (0.1 * rng.standard_normal(16000 * 3 + 77) * np.sin(np.arange(16000 * 3 + 77) / 700)).astype(np.float32)
+    whole = mel_power(y, CFG)                                         # one call: 301 steps
+    assert whole.shape == (128, 1 + len(y) // CFG.hop_length)
+    for block in (50, 100, 299):
+        blocks = mel_power(y, CFG, block=block)
+        assert blocks.shape == whole.shape and blocks.dtype == np.float32
+        np.testing.assert_allclose(blocks, whole, rtol=1e-5, atol=1e-6 * whole.max())
+    S = rng.random((128, 300)).astype(np.float32) ** 8
+    ref = librosa.power_to_db(S, ref=np.max, amin=1e-10, top_db=80.0)
+    assert np.array_equal(power_to_db_(S, 80.0), ref)                 # in place, the same numbers
 
 def test_stereo_and_any_rate(tmp_path):
     p = tmp_path / "st.wav"

@@ -56,7 +56,10 @@ def files(tmp_path_factory):
     Image.fromarray(face[250:330, 180:260]).save(d / "lip.png")   # an 80x80 crop around the mouth
     Image.fromarray(face[250:330, 180:260]).convert("L").save(d / "lip_gray.png")
     Image.fromarray(face[250:330, 180:260]).convert("RGBA").save(d / "lip_rgba.png")
-    Image.fromarray(np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)).save(d / "noise.png")
+    noise = np.random.default_rng(0).integers(0, 255, (300, 300, 3), np.uint8)
+    Image.fromarray(noise).save(d / "noise.png")                  # no face, too large for a lip crop
+    Image.fromarray(noise[:200, :200]).save(d / "noise_small.png")    # no face, lip-crop sized
+    Image.fromarray(noise[:40, :120]).save(d / "wide.png")        # no face, too elongated
     (d / "notimage.png").write_text("this is not a png\n")
     (d / "blocker").write_text("a file where a folder is expected\n")
     return d
@@ -167,6 +170,10 @@ BAD = [  # (id, argument overrides, exit code, message fragment)
     ("image-missing", {"--image": "nothere.png"}, 4, "not found"),
     ("image-not-an-image", {"--image": "notimage.png"}, 4, "not an image"),
     ("image-no-face", {"--image": "noise.png", "--image-kind": "face"}, 4, "no face found"),
+    ("image-no-face-small-but-face-required", {"--image": "noise_small.png", "--image-kind": "face"}, 4,
+     "--image-kind lips"),
+    ("image-auto-no-face-too-large", {"--image": "noise.png"}, 4, "--image-kind lips"),
+    ("image-auto-no-face-elongated", {"--image": "wide.png"}, 4, "too large or too elongated"),
     ("checkpoint-missing", {"--checkpoint": "nothere.safetensors"}, 5, "train one"),
     ("checkpoint-corrupt", {"--checkpoint": "corrupt.wav"}, 5, "checkpoint"),
     ("checkpoint-other-config", {"--config": "paper"}, 5, "made for config 'tiny'"),
@@ -206,17 +213,60 @@ def test_bad_inputs(files, tmp_path, capsys, name, over, code, fragment):
 
 
 def test_failure_while_writing_leaves_nothing(files, tmp_path, capsys, monkeypatch):
+    import contextlib
     import lmg_lib.util.video_io as vio
 
-    def broken(path, frames, **kw):                              # writes half a file, then fails
+    @contextlib.contextmanager
+    def broken(path, *a, **kw):                                  # writes half a file, then fails
         Path(path).write_bytes(b"\x00" * 100)
+        yield lambda frame: None
         raise vio.VideoError("disk full (simulated)")
-    monkeypatch.setattr(vio, "write_video", broken)
+    monkeypatch.setattr(vio, "video_writer", broken)
     out, strip = tmp_path / "o.mp4", tmp_path / "s.png"
     rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
                       "--out", out, "--strip", strip, "--checkpoint", files / "tiny.safetensors")
     assert rc == 6 and "disk full" in err
     assert _leftovers(tmp_path) == []
+
+
+def test_failure_while_generating_leaves_nothing(files, tmp_path, capsys, monkeypatch):
+    """Frames are encoded as they are generated: a failure after the first windows (ffmpeg has
+    started) still leaves no file behind."""
+    import lmg_lib.infer.generate as gen
+    real = gen._window_clips
+
+    def fails_later(*a, **kw):
+        it = real(*a, **kw)
+        yield next(it)
+        raise RuntimeError("out of memory (simulated)")
+    monkeypatch.setattr(gen, "_window_clips", fails_later)
+    out, strip = tmp_path / "o.mp4", tmp_path / "s.png"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
+                      "--out", out, "--strip", strip, "--checkpoint", files / "tiny.safetensors", "--batch", 1)
+    assert rc == 7 and "out of memory" in err
+    assert _leftovers(tmp_path) == []
+
+
+def test_streamed_outputs_equal_the_all_at_once_outputs(files, tmp_path, capsys):
+    """`lmg generate` streams frames into the writer; its mp4 and strip are byte-for-byte those
+    written from generate_video's array, and the mp4 is tagged as generated."""
+    import av
+    from lmg_lib.train.checkpoints import load_generator
+    out, strip = tmp_path / "cli.mp4", tmp_path / "cli.png"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "face.png",
+                      "--out", out, "--strip", strip, "--side-by-side", "--checkpoint", files / "tiny.safetensors")
+    assert rc == 0, err
+    G, cfg, _ = load_generator(files / "tiny.safetensors")
+    img = inf.lip_image_from(files / "face.png", cfg.model.image_size)
+    frames = inf.generate_video(G, cfg, files / "speech.wav", img["lip"])
+    n = inf.write_outputs(tmp_path / "ref.mp4", frames, files / "speech.wav", side_by_side=img,
+                          strip=tmp_path / "ref.png")
+    assert n == len(frames) == 31
+    assert out.read_bytes() == (tmp_path / "ref.mp4").read_bytes()
+    assert strip.read_bytes() == (tmp_path / "ref.png").read_bytes()
+    with av.open(str(out)) as c:
+        assert c.metadata.get("comment") == inf.GENERATED_COMMENT
+        assert "generated by lmg" in inf.GENERATED_COMMENT
 
 
 def test_image_channels():
@@ -234,6 +284,33 @@ def test_rgba_file_drops_alpha(files):
     assert out["lip"].shape == (64, 64, 3) and out["lip"].dtype == np.uint8
     assert any("alpha" in n for n in notes)
 
+
+
+def test_image_kind_rules(files):
+    """auto: a small square image is a lip crop without a face search; a larger one with no face
+    is a lip crop only while it could be one (<= 256 px, aspect 0.5-2); lips takes any image."""
+    import lmg_lib.infer.images as im
+    assert im.lip_shaped(80, 80, im.LIP_MAX_SIDE) and im.lip_shaped(256, 128, im.LIP_CROP_MAX_SIDE)
+    assert not im.lip_shaped(257, 200, im.LIP_CROP_MAX_SIDE) and not im.lip_shaped(120, 40, im.LIP_CROP_MAX_SIDE)
+    out = inf.lip_image_from(files / "lip.png", 64)                                # 80x80: a lip crop
+    assert out["kind"] == "lip" and out["lip"].shape == (64, 64, 3)
+    notes = []
+    out = inf.lip_image_from(files / "noise_small.png", 64, "auto", notes)        # 200x200, no face
+    assert out["kind"] == "lip" and any("no face found" in n for n in notes)
+    for kind in ("lips", "lip"):                                                   # lip: the old name
+        assert inf.lip_image_from(files / "noise.png", 64, kind)["kind"] == "lip"
+    with pytest.raises(inf.ImageError, match="--image-kind lips"):
+        inf.lip_image_from(files / "noise.png", 64, "auto")
+    with pytest.raises(ValueError, match="image kind"):
+        inf.lip_image_from(files / "lip.png", 64, "body")
+
+
+def test_image_kind_lips_takes_any_image(files, tmp_path, capsys):
+    out = tmp_path / "noise.mp4"
+    rc, _, err = _run(capsys, "generate", "--audio", files / "short.wav", "--image", files / "noise.png",
+                      "--image-kind", "lips", "--out", out, "--checkpoint", files / "tiny.safetensors")
+    assert rc == 0, err
+    assert _leftovers(tmp_path) == ["noise.mp4"]
 
 # ---------------------------------------------------------------------------------------------
 # fast generator == plain generator
@@ -271,6 +348,21 @@ def test_generate_video_api(files):
     assert np.abs(fast.astype(int) - plain.astype(int)).max() <= 1    # rounding to uint8 only
 
 
+@pytest.mark.parametrize("seconds,overlap,batch", [(2.05, 4, 4), (2.05, 8, 3), (0.30, 4, 4), (1.23, 0, 1)])
+def test_stream_video_equals_generate_video(files, seconds, overlap, batch):
+    """The streamed frames are generate_video's, exactly, in order (long, short and padded speech)."""
+    from lmg_lib.train.checkpoints import load_generator
+    G, cfg, _ = load_generator(files / "tiny.safetensors")
+    lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
+    with pytest.warns(UserWarning) if seconds < 0.64 else __import__("contextlib").nullcontext():
+        speech = inf.speech_lms(tone_bursts(seconds), cfg)
+    ref = inf.generate_video(G, cfg, speech, lip, overlap=overlap, batch=batch)
+    frames = list(inf.stream_video(G, cfg, speech, lip, overlap=overlap, batch=batch))
+    assert len(frames) == len(ref) == speech.n_frames == math.ceil(seconds * 25)
+    assert all(f.shape == (64, 64, 3) and f.dtype == np.uint8 for f in frames)
+    assert np.array_equal(np.stack(frames), ref)
+
+
 # ---------------------------------------------------------------------------------------------
 # windows and seams
 
@@ -305,3 +397,25 @@ def test_blending_removes_seams():
     starts0 = inf.window_starts(n, 16, 0)
     clips0 = np.stack([smooth[s:s + 16] + o for s, o in zip(starts0, offsets[:len(starts0)])])[..., None]
     assert np.abs(np.diff(inf.blend_windows(clips0, starts0, n)[:, 0])).max() > 0.25
+
+
+@pytest.mark.parametrize("n", [1, 15, 16, 17, 29, 31, 75])
+@pytest.mark.parametrize("overlap", [0, 4, 8])
+def test_blend_stream_equals_blend_windows(n, overlap):
+    """Streamed blending yields blend_windows' frames exactly, each once every window covering it is in."""
+    starts = inf.window_starts(n, 16, overlap)
+    clips = np.random.default_rng(n).standard_normal((len(starts), 16, 3, 2)).astype(np.float32)
+    seen = []
+
+    def clip_iter():
+        for i, c in enumerate(clips):
+            seen.append(i)
+            yield c
+    out = []
+    for f in inf.blend_stream(clip_iter(), starts, n):
+        # frame len(out) is final: no window still to come covers it
+        assert all(starts[j] > len(out) for j in range(len(seen), len(starts)))
+        out.append(f)
+    assert np.array_equal(np.stack(out), inf.blend_windows(clips, starts, n))
+    with pytest.raises(ValueError, match="clips for"):
+        list(inf.blend_stream(iter(clips[:-1]), starts, n))

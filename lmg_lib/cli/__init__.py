@@ -24,7 +24,9 @@ LMG_DEBUG=1 for one), and a failed command leaves no partial output file behind:
     3  bad audio (missing, empty, corrupt,      7  any other failure
        silent, shorter than 40 ms)              8  input data unusable (corpus or dataset missing,
     4  bad image (not an image, unsupported        damaged or empty; a landmark backend that cannot run)
-       channels, no face found)                 9  training diverged (a non-finite loss)
+       channels, no face found with             9  training diverged (a non-finite loss)
+       --image-kind face, or none in an image
+       too large or elongated to be a lip crop)
 
 Speech shorter than one clip (0.64 s) is padded with silence (a warning is printed), not refused.
 """
@@ -132,8 +134,10 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--checkpoint", default=None, help=f"generator SPEC (default shipped: {DEFAULT_CHECKPOINT})")
     g.add_argument("--config", default=None, help=f"refuse a checkpoint not made for this preset ({presets})")
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
-    g.add_argument("--image-kind", choices=["auto", "lip", "face"], default="auto",
-                   help="auto: images up to 128 px are lip crops, larger ones face photos")
+    g.add_argument("--image-kind", choices=["auto", "face", "lips", "lip"], default="auto",
+                   help="face: find the face (none: exit 4); lips (or lip): the image is a lip crop; auto: "
+                        "images up to 128 px and aspect 0.5-2 are lip crops, others are searched for a face "
+                        "and, if none is found, used as a lip crop only up to 256 px and aspect 0.5-2")
     g.add_argument("--side-by-side", action="store_true", help="put the input image beside the lips")
     g.add_argument("--strip", default=None, metavar="PNG", help="also write a PNG strip of frames")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")

@@ -243,8 +243,9 @@ def cmd_info(a) -> int:
 
 def cmd_generate(a) -> int:
     import warnings
+    import numpy as np
     import torch
-    from ..infer.generate import generate_video, speech_lms
+    from ..infer.generate import speech_lms, stream_video
     from ..infer.images import ImageError, lip_image_from
     from ..infer.outputs import check_writable, write_outputs
     from ..util.audio_io import AudioError
@@ -286,27 +287,28 @@ def cmd_generate(a) -> int:
     except AudioError as e:
         raise Failure(EXIT_AUDIO, e) from None
     duration = len(speech.wave) / cfg.audio.sample_rate
+    speech = speech._replace(wave=np.empty(0, np.float32))  # free the samples: ffmpeg reads the file
     notes: list[str] = []                           # 4. image
     try:
         img = lip_image_from(a.image, cfg.model.image_size, a.image_kind, notes)
     except ImageError as e:
         raise Failure(EXIT_IMAGE, e) from None
-    for n in notes:
-        _note(f"note: {n}")
+    for line in notes:
+        _note(f"note: {line}")
     if img["kind"] == "face":
         _note(f"note: lip region found at (x0, y0, side) = {img['box']}")
-    t1 = time.perf_counter()                        # 5. generate
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        frames = generate_video(G, cfg, speech, img["lip"], overlap=a.overlap, batch=a.batch,
-                                fast=not a.plain, device=a.device)
-    t_gen = time.perf_counter() - t1
-    try:                                            # 6. write (atomic, all-or-nothing)
-        write_outputs(a.out, frames, a.audio, fps=cfg.audio.fps,
-                      side_by_side=img if a.side_by_side else None, strip=a.strip)
+    t1 = time.perf_counter()                        # 5. generate and write, frame by frame (flat memory)
+    frames = stream_video(G, cfg, speech, img["lip"], overlap=a.overlap, batch=a.batch,
+                          fast=not a.plain, device=a.device)
+    try:                                            # atomic, all-or-nothing
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            n = write_outputs(a.out, frames, a.audio, fps=cfg.audio.fps, n_frames=speech.n_frames,
+                              side_by_side=img if a.side_by_side else None, strip=a.strip)
     except (OSError, VideoError) as e:
         raise Failure(EXIT_OUTPUT, f"cannot write {a.out}: {e}") from None
-    print(f"wrote {a.out}: {len(frames)} frames ({duration:.2f} s of speech) from {ckpt.name} "
-          f"[{cfg.name}]; generation {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
+    t_gen = time.perf_counter() - t1
+    print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.name} [{cfg.name}]; "
+          f"generated and encoded in {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
           f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s")
     return EXIT_OK

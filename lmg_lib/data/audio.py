@@ -14,10 +14,47 @@ import numpy as np
 from ..config import AudioConfig
 from ..util.audio_io import AudioError
 
+MEL_BLOCK_STEPS = 3000       # LMS steps per STFT block (30 s of speech): long speech in bounded memory
+
 
 def n_video_frames(n_samples: int, cfg: AudioConfig = AudioConfig()) -> int:
     """Number of whole 40 ms video frames covered by ``n_samples`` of audio."""
     return n_samples // cfg.samples_per_frame
+
+
+def mel_power(y: np.ndarray, cfg: AudioConfig = AudioConfig(), block: int = MEL_BLOCK_STEPS) -> np.ndarray:
+    """Power mel spectrogram (Hann, centred STFT, zeros beyond both ends) -> (n_mels, 1 + len(y) // hop)
+    float32, as ``librosa.feature.melspectrogram(center=True)``. Longer than ``block`` steps, it is
+    computed ``block`` steps at a time, each block with the ``n_fft / 2`` samples of context its
+    frames reach, so the STFT (513 complex bins a step) never holds more than one block: the same
+    frames, equal to ~1e-7 relative (the matrix products round differently)."""
+    import librosa
+    kw = dict(sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window="hann", power=2.0,
+              n_mels=cfg.n_mels, fmin=cfg.fmin, fmax=cfg.fmax or cfg.sample_rate / 2)
+    hop, half = cfg.hop_length, cfg.n_fft // 2
+    n_steps = 1 + len(y) // hop
+    if n_steps <= block:
+        return librosa.feature.melspectrogram(y=y, center=True, **kw)
+    out = np.empty((cfg.n_mels, n_steps), np.float32)
+    for s0 in range(0, n_steps, block):
+        s1 = min(s0 + block, n_steps)
+        a, b = s0 * hop - half, (s1 - 1) * hop + half                 # the samples steps s0..s1-1 see
+        seg = y[max(a, 0):b]
+        left = max(-a, 0)
+        seg = np.pad(seg, (left, b - a - left - len(seg)))             # zeros beyond the ends
+        out[:, s0:s1] = librosa.feature.melspectrogram(y=seg, center=False, **kw)
+    return out
+
+
+def power_to_db_(S: np.ndarray, top_db: float, amin: float = 1e-10) -> np.ndarray:
+    """``librosa.power_to_db(S, ref=np.max, amin=amin, top_db=top_db)`` computed IN PLACE in ``S``
+    (the same operations, so the same numbers, without the full-size temporaries). Returns ``S``."""
+    ref = S.max()
+    np.maximum(S, amin, out=S)
+    np.log10(S, out=S)
+    S *= 10.0
+    S -= 10.0 * np.log10(np.maximum(amin, ref))
+    return np.maximum(S, S.max() - top_db, out=S)
 
 
 def log_mel_spectrogram(y: np.ndarray, cfg: AudioConfig = AudioConfig(),
@@ -27,8 +64,8 @@ def log_mel_spectrogram(y: np.ndarray, cfg: AudioConfig = AudioConfig(),
     Power mel spectrogram (Hann, centred STFT) -> dB relative to the utterance maximum with
     ``top_db`` of range (as librosa's ``power_to_db``) -> scaled from [-top_db, 0] to [-1, 1].
     ``n_frames`` defaults to the whole frames in ``y``; audio is zero-padded if it is shorter.
+    Memory: the result plus one (n_mels, steps) float32 array and one 30 s STFT block (``mel_power``).
     """
-    import librosa
     if n_frames is None:
         n_frames = n_video_frames(len(y), cfg)
     if n_frames < 1:
@@ -36,13 +73,10 @@ def log_mel_spectrogram(y: np.ndarray, cfg: AudioConfig = AudioConfig(),
     need = n_frames * cfg.samples_per_frame
     if len(y) < need:
         y = np.pad(y, (0, need - len(y)))
-    y = y[:need]
-    mel = librosa.feature.melspectrogram(
-        y=y, sr=cfg.sample_rate, n_fft=cfg.n_fft, hop_length=cfg.hop_length, window="hann",
-        center=True, power=2.0, n_mels=cfg.n_mels, fmin=cfg.fmin,
-        fmax=cfg.fmax or cfg.sample_rate / 2)                       # (n_mels, steps + 1)
-    db = librosa.power_to_db(mel, ref=np.max, amin=1e-10, top_db=cfg.top_db)
-    lms = (db / (cfg.top_db / 2) + 1.0).T[: n_frames * cfg.steps_per_frame]  # (steps, n_mels)
+    db = power_to_db_(mel_power(y[:need], cfg), cfg.top_db)            # (n_mels, steps + 1)
+    db /= cfg.top_db / 2
+    db += 1.0
+    lms = db.T[: n_frames * cfg.steps_per_frame]                       # (steps, n_mels)
     return np.ascontiguousarray(lms, dtype=np.float32)
 
 

@@ -1,6 +1,8 @@
 """Speech of any length + one lip image -> the lip video: ``generate_video(G, cfg, audio, lip_image)``
 -> ``frames (N, S, S, 3) uint8`` with ``N = ceil(duration * 25)``, generated as overlapping clip
-windows (``windows.py``), on the fast CPU path (``fast.py``) by default.
+windows (``windows.py``), on the fast CPU path (``fast.py``) by default. ``stream_video`` yields
+the same frames one at a time, each as soon as its windows are done, so that memory does not grow
+with the length of the speech (``lmg generate`` encodes them as they come).
 
 Short speech is PADDED, not refused: audio shorter than one clip (0.64 s) has its LMS extended to
 16 frames at the silence level (-1, the floor of the dB scale -- exactly what
@@ -12,7 +14,7 @@ from __future__ import annotations
 
 import logging
 import warnings
-from typing import NamedTuple
+from typing import Iterator, NamedTuple
 
 import numpy as np
 import torch
@@ -24,7 +26,7 @@ from ..util.audio_io import load_audio
 from ..util.pixels import to_uint8
 from .fast import FastGenerator, fast_generator
 from .images import prepare_lip
-from .windows import DEFAULT_OVERLAP, blend_windows, window_starts
+from .windows import DEFAULT_OVERLAP, blend_stream, blend_windows, window_starts
 
 log = logging.getLogger(__name__)
 
@@ -60,17 +62,18 @@ def speech_lms(audio, cfg: Config) -> PreparedSpeech:
     return PreparedSpeech(lms, n, y)
 
 
-@torch.inference_mode()
-def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
-                   batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
-                   progress=None) -> np.ndarray:
-    """Speech of any length + one lip image -> frames (N, S, S, 3) uint8, N = ceil(duration * 25).
+class _Windows(NamedTuple):
+    model: nn.Module         # a FastGenerator, or the plain generator in eval mode
+    lms: np.ndarray          # (4 max(N, 16), n_mels)
+    n_frames: int            # N
+    starts: list[int]        # first frame of each window
+    lip: torch.Tensor        # (1, 3, S, S) in [-1, 1] on the device
 
-    ``G``: a ``LipGenerator`` (or a ``FastGenerator``); ``fast=True`` wraps a plain generator with
-    ``fast_generator`` (CPU only; on CUDA the plain module is used). ``audio``: a path, a 1-D array
-    at ``cfg.audio.sample_rate``, ``(array, sample_rate)`` or a ``PreparedSpeech``. ``lip_image``: a lip crop as uint8
-    (H, W, 3) RGB (resized to the model's size) or a float tensor in [-1, 1]."""
-    device = torch.device(device)
+
+@torch.inference_mode()
+def _windows(G: nn.Module, cfg: Config, audio, lip_image, overlap: int, fast: bool,
+             device: torch.device) -> _Windows:
+    """What both generate_video and stream_video start from: the model to run, the speech, the windows."""
     T, S = cfg.model.n_frames, cfg.model.image_size
     lms, n, _ = speech_lms(audio, cfg)
     lip = prepare_lip(lip_image, S).to(device)
@@ -80,18 +83,60 @@ def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = D
         model = fast_generator(G)
     else:
         model = G.eval()
-    starts = window_starts(max(n, T), T, overlap)
-    clips = np.empty((len(starts), T, S, S, 3), np.float32)
-    ident = model.identity(lip) if isinstance(model, FastGenerator) else None
-    for i in range(0, len(starts), batch):
-        idx = starts[i:i + batch]
-        x = torch.from_numpy(np.stack([clip_lms(lms, s, T, cfg.audio) for s in idx])).to(device)
+    return _Windows(model, lms, n, window_starts(max(n, T), T, overlap), lip)
+
+
+@torch.inference_mode()
+def _window_clips(w: _Windows, cfg: Config, batch: int, device: torch.device,
+                  progress=None) -> Iterator[np.ndarray]:
+    """The clip of every window, in order, ``batch`` windows per forward pass -> (b, T, S, S, 3)
+    float32 in [-1, 1] per pass."""
+    T = cfg.model.n_frames
+    ident = w.model.identity(w.lip) if isinstance(w.model, FastGenerator) else None
+    for i in range(0, len(w.starts), batch):
+        idx = w.starts[i:i + batch]
+        x = torch.from_numpy(np.stack([clip_lms(w.lms, s, T, cfg.audio) for s in idx])).to(device)
         if ident is not None:
-            video, _ = model.decode(x, ident)
+            video, _ = w.model.decode(x, ident)
         else:
-            video, _ = model(x, lip.expand(len(idx), -1, -1, -1))
-        clips[i:i + len(idx)] = video.float().permute(0, 2, 3, 4, 1).cpu().numpy()
+            video, _ = w.model(x, w.lip.expand(len(idx), -1, -1, -1))
+        yield video.float().permute(0, 2, 3, 4, 1).cpu().numpy()
         if progress is not None:
-            progress(min(i + batch, len(starts)), len(starts))
-    frames = blend_windows(clips, starts, max(n, T))[:n]
+            progress(min(i + batch, len(w.starts)), len(w.starts))
+
+
+@torch.inference_mode()
+def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
+                   batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
+                   progress=None) -> np.ndarray:
+    """Speech of any length + one lip image -> frames (N, S, S, 3) uint8, N = ceil(duration * 25).
+
+    ``G``: a ``LipGenerator`` (or a ``FastGenerator``); ``fast=True`` wraps a plain generator with
+    ``fast_generator`` (CPU only; on CUDA the plain module is used). ``audio``: a path, a 1-D array
+    at ``cfg.audio.sample_rate``, ``(array, sample_rate)`` or a ``PreparedSpeech``. ``lip_image``: a lip crop as uint8
+    (H, W, 3) RGB (resized to the model's size) or a float tensor in [-1, 1]. Holds every window
+    and frame (~0.4 MB a frame at 64 px): for long speech stream the frames with ``stream_video``."""
+    device = torch.device(device)
+    T, S = cfg.model.n_frames, cfg.model.image_size
+    w = _windows(G, cfg, audio, lip_image, overlap, fast, device)
+    clips = np.empty((len(w.starts), T, S, S, 3), np.float32)
+    i = 0
+    for b in _window_clips(w, cfg, batch, device, progress):
+        clips[i:i + len(b)] = b
+        i += len(b)
+    frames = blend_windows(clips, w.starts, max(w.n_frames, T))[:w.n_frames]
     return to_uint8(frames)
+
+
+def stream_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
+                 batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
+                 progress=None) -> Iterator[np.ndarray]:
+    """``generate_video`` one frame at a time: yields the same N frames (S, S, 3) uint8 (equal
+    exactly), each as soon as every window covering it is done, so memory does not grow with the
+    length of the speech (one batch of windows and one clip of blended frames). Arguments as
+    ``generate_video``; pass a ``PreparedSpeech`` to know N before the first frame."""
+    device = torch.device(device)
+    w = _windows(G, cfg, audio, lip_image, overlap, fast, device)
+    clips = (c for b in _window_clips(w, cfg, batch, device, progress) for c in b)    # (T, S, S, 3)
+    for frame in blend_stream(clips, w.starts, w.n_frames, cfg.model.n_frames):
+        yield to_uint8(frame)

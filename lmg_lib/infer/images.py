@@ -1,5 +1,16 @@
 """The input image of ``lmg generate``: a lip crop, or a face photo whose lip region is cut with the
-training crop geometry (``data/crop.py``) around the mouth that dlib finds."""
+training crop geometry (``data/crop.py``) around the mouth that dlib finds.
+
+Which it is (``--image-kind``):
+
+    lips   the image is a lip crop (any size or shape: resized, with a note)
+    face   dlib must find a face; none -> ImageError (exit 4, nothing written)
+    auto   an image that LOOKS like a lip crop (at most LIP_MAX_SIDE = 128 px a side, aspect
+           width / height within LIP_ASPECT = 0.5-2) is used as one; any other is searched for a
+           face. With no face found, it is still used as a lip crop only if it plausibly is one (at
+           most LIP_CROP_MAX_SIDE = 256 px a side, aspect within 0.5-2: the crops the model saw are
+           64 px squares, a photo is larger); otherwise ImageError, saying to pass --image-kind lips.
+"""
 from __future__ import annotations
 
 import numpy as np
@@ -14,7 +25,15 @@ class ImageError(ValueError):
     """An input image that cannot be used (not an image, unsupported channels, no face found)."""
 
 
-LIP_MAX_SIDE = 128     # --image-kind auto: images up to this size are lip crops, larger ones faces
+LIP_MAX_SIDE = 128          # auto: lip-shaped images up to this size are lip crops (no face search)
+LIP_CROP_MAX_SIDE = 256     # auto: with no face found, images up to this size may still be lip crops
+LIP_ASPECT = (0.5, 2.0)     # ... if width / height is in this range
+KINDS = ("auto", "lips", "face")
+
+
+def lip_shaped(width: int, height: int, max_side: int) -> bool:
+    """Could a ``width`` x ``height`` image be a lip crop: at most ``max_side`` px a side, roughly square."""
+    return max(width, height) <= max_side and LIP_ASPECT[0] <= width / height <= LIP_ASPECT[1]
 
 
 def load_image(source, notes: list | None = None) -> np.ndarray:
@@ -112,22 +131,26 @@ def lip_from_face(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, in
 
 def lip_image_from(source, size: int, kind: str = "auto", notes: list | None = None) -> dict:
     """Image path/array -> dict(lip=uint8 (size, size, 3), image=the RGB input, kind='lip'|'face',
-    box=(x0, y0, side) or None). ``kind``: 'lip' (the image is a lip crop, resized), 'face' (find
-    the mouth with dlib; no face -> ImageError) or 'auto' (images up to LIP_MAX_SIDE px on their
-    longer side are lip crops; larger ones are searched for a face and used as a lip crop, with a
-    note, if none is found)."""
-    if kind not in ("auto", "lip", "face"):
-        raise ValueError(f"image kind must be auto, lip or face, got {kind!r}")
+    box=(x0, y0, side) or None). ``kind``: 'lips' (or 'lip'), 'face' or 'auto', as in the module
+    docstring; an unusable image raises ImageError (one line, saying what to pass instead)."""
+    kind = "lips" if kind == "lip" else kind
+    if kind not in KINDS:
+        raise ValueError(f"image kind must be one of {', '.join(KINDS)}, got {kind!r}")
     notes = notes if notes is not None else []
     rgb = load_image(source, notes)
     H, W = rgb.shape[:2]
-    if kind == "face" or (kind == "auto" and max(H, W) > LIP_MAX_SIDE):
+    if kind == "face" or (kind == "auto" and not lip_shaped(W, H, LIP_MAX_SIDE)):
         found = lip_from_face(rgb, size)
         if found is not None:
             return dict(lip=found[0], image=rgb, kind="face", box=found[1])
         if kind == "face":
-            raise ImageError(f"no face found in the {W}x{H} image (dlib); give a frontal face photo, "
-                             f"or a lip crop with --image-kind lip")
+            raise ImageError(f"no face found in the {W}x{H} image (dlib): give a frontal face photo, "
+                             f"or pass a lip crop with --image-kind lips")
+        if not lip_shaped(W, H, LIP_CROP_MAX_SIDE):
+            raise ImageError(f"no face found in the {W}x{H} image (dlib), and it is too large or too "
+                             f"elongated to be a lip crop (auto takes one up to {LIP_CROP_MAX_SIDE} px a "
+                             f"side, aspect {LIP_ASPECT[0]:g}-{LIP_ASPECT[1]:g}): give a frontal face photo, "
+                             f"or pass a lip crop with --image-kind lips")
         notes.append(f"no face found in the {W}x{H} image: using the whole image as a lip crop "
                      f"(--image-kind face to require a face)")
     if H != W and max(H, W) > 1.5 * min(H, W):

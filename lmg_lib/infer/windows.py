@@ -10,8 +10,14 @@ same amount, so the weights of every frame sum to 1 (they are also normalised ex
 covers the rare case of three windows sharing a frame). Overlap costs compute: windows per second of
 speech = 25 / (16 - overlap); overlap 4 costs 33 % over back-to-back clips, overlap 8 (the training
 hop) 100 %. ``overlap=0`` gives back-to-back clips (visible seams).
+
+``blend_windows`` blends clips held all at once; ``blend_stream`` takes them one at a time and
+yields each frame as soon as no later window covers it (the same sums in the same order, so the
+same numbers), which keeps ``lmg generate``'s memory flat however long the speech.
 """
 from __future__ import annotations
+
+from typing import Iterable, Iterator
 
 import numpy as np
 
@@ -66,3 +72,28 @@ def blend_windows(clips: np.ndarray, starts: list[int], n_frames: int) -> np.nda
     for i, s in enumerate(starts):
         out[s:s + clip] += clips[i] * w[i].reshape((-1,) + (1,) * (clips.ndim - 2))
     return out[:n_frames]
+
+
+def blend_stream(clips: Iterable[np.ndarray], starts: list[int], n_frames: int,
+                 clip: int = 16) -> Iterator[np.ndarray]:
+    """``blend_windows`` one window at a time: clips (clip, ...) float, in window order -> the
+    ``n_frames`` frames (...) float64 of ``blend_windows``, equal exactly, each yielded once every
+    window covering it has been added. Holds at most one clip of frames."""
+    w = blend_weights(starts, n_frames, clip)
+    pending: dict[int, np.ndarray] = {}                # frame index -> running weighted sum
+    i = -1
+    for i, c in enumerate(clips):
+        if i >= len(starts):
+            raise ValueError(f"more clips than the {len(starts)} windows")
+        s = starts[i]
+        weighted = c * w[i].reshape((-1,) + (1,) * (c.ndim - 1))            # (clip, ...) float64
+        for j in range(clip):
+            acc = pending.setdefault(s + j, np.zeros(weighted.shape[1:]))
+            acc += weighted[j]
+        done = starts[i + 1] if i + 1 < len(starts) else max(n_frames, clip)  # later windows start here
+        for f in sorted(k for k in pending if k < done):
+            frame = pending.pop(f)
+            if f < n_frames:
+                yield frame
+    if i + 1 != len(starts):
+        raise ValueError(f"{i + 1} clips for {len(starts)} windows")

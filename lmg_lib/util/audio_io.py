@@ -57,7 +57,7 @@ def load_audio(source, cfg: AudioConfig = AudioConfig(), sr: int | None = None,
         try:
             import soundfile as sf
             y, sr = sf.read(str(path), dtype="float32", always_2d=True)   # (n, channels)
-            y = y.mean(axis=1)
+            y = y[:, 0] if y.shape[1] == 1 else y.mean(axis=1)              # mono: no copy
         except Exception:
             y, sr = _read_with_ffmpeg(path, cfg.sample_rate), cfg.sample_rate
         name = str(path)
@@ -87,7 +87,9 @@ def check_audio(y: np.ndarray, cfg: AudioConfig = AudioConfig(), min_seconds: fl
         raise AudioError(f"{name} is too short: {dur:.3f} s, need at least {min_seconds:.3f} s")
     if not np.all(np.isfinite(y)):
         raise AudioError(f"{name} contains NaN or infinite samples")
-    rms = float(np.sqrt(np.mean(np.square(y, dtype=np.float64))))
+    block = 1 << 20                                      # float64 squares a block at a time (long speech)
+    power = sum(float(np.square(y[i:i + block], dtype=np.float64).sum()) for i in range(0, len(y), block))
+    rms = float(np.sqrt(power / len(y)))
     rms_db = 20 * np.log10(max(rms, 1e-12))
     if rms_db < cfg.min_rms_db:
         raise AudioError(f"{name} is silent (RMS {rms_db:.1f} dBFS < {cfg.min_rms_db:.0f} dBFS)")

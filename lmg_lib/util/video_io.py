@@ -6,7 +6,9 @@ interrupted or failed write never leaves a half-written file under the final nam
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
+from typing import Callable, Iterator
 
 import numpy as np
 
@@ -19,30 +21,55 @@ class VideoError(ValueError):
     """A video file cannot be written or read."""
 
 
-def write_video(path, frames: np.ndarray, fps: int = 25, audio_path=None, crf: int = 18) -> Path:
-    """Write frames (T, H, W, 3) uint8 RGB as H.264 (yuv420p) mp4, with ``audio_path`` (a wav)
-    muxed as AAC if given. Atomic. Returns the path."""
+@contextlib.contextmanager
+def video_writer(path, width: int, height: int, fps: int = 25, audio_path=None, crf: int = 18,
+                 comment: str | None = None) -> Iterator[Callable[[np.ndarray], None]]:
+    """``with video_writer(path, W, H) as write: write(frame)`` for frames (H, W, 3) uint8 RGB, one
+    at a time (ffmpeg encodes as they come, so nothing but the current frame is held): H.264
+    (yuv420p) mp4, ``audio_path`` (a wav) muxed as AAC, ``comment`` stored as the file's comment
+    tag. Deterministic (bit-exact, no input metadata, one encoder thread) and atomic: the file
+    appears under ``path`` only when the block ends without an exception."""
     import imageio_ffmpeg
+    if audio_path is not None and not Path(audio_path).is_file():
+        raise VideoError(f"audio file not found: {audio_path}")
+    params = ["-crf", str(crf), "-preset", "fast", "-threads", "1", "-fflags", "+bitexact", "-map_metadata", "-1"]
+    if comment is not None:
+        params += ["-metadata", f"comment={comment}"]
+    n = 0
+
+    def write(frame: np.ndarray) -> None:
+        nonlocal n
+        if frame.shape != (height, width, 3) or frame.dtype != np.uint8:
+            raise VideoError(f"frame {n} must be ({height}, {width}, 3) uint8, got {frame.shape} {frame.dtype}")
+        writer.send(np.ascontiguousarray(frame))
+        n += 1
+
+    with atomic_path(path) as tmp:
+        writer = imageio_ffmpeg.write_frames(
+            str(tmp), (width, height), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1,
+            quality=None, output_params=params, audio_path=None if audio_path is None else str(audio_path),
+            audio_codec=None if audio_path is None else "aac", ffmpeg_log_level="error")
+        writer.send(None)                                       # start ffmpeg
+        try:
+            yield write
+        finally:
+            writer.close()
+        if n == 0:
+            raise VideoError(f"no frames were written to {path}")
+
+
+def write_video(path, frames: np.ndarray, fps: int = 25, audio_path=None, crf: int = 18,
+                comment: str | None = None) -> Path:
+    """Write frames (T, H, W, 3) uint8 RGB as H.264 (yuv420p) mp4, with ``audio_path`` (a wav)
+    muxed as AAC if given (``video_writer`` with every frame at hand). Atomic. Returns the path."""
     frames = np.asarray(frames)
     if frames.ndim != 4 or frames.shape[-1] != 3 or frames.dtype != np.uint8 or len(frames) == 0:
         raise VideoError(f"frames must be a non-empty (T, H, W, 3) uint8 array, got "
                          f"{frames.shape} {frames.dtype}")
-    if audio_path is not None and not Path(audio_path).is_file():
-        raise VideoError(f"audio file not found: {audio_path}")
     T, H, W, _ = frames.shape
-    with atomic_path(path) as tmp:
-        writer = imageio_ffmpeg.write_frames(
-            str(tmp), (W, H), fps=fps, codec="libx264", pix_fmt_out="yuv420p", macro_block_size=1,
-            quality=None, output_params=["-crf", str(crf), "-preset", "fast", "-threads", "1",
-                                         "-fflags", "+bitexact", "-map_metadata", "-1"],
-            audio_path=None if audio_path is None else str(audio_path),
-            audio_codec=None if audio_path is None else "aac", ffmpeg_log_level="error")
-        writer.send(None)                                       # start ffmpeg
-        try:
-            for f in frames:
-                writer.send(np.ascontiguousarray(f))
-        finally:
-            writer.close()
+    with video_writer(path, W, H, fps, audio_path, crf, comment) as write:
+        for f in frames:
+            write(f)
     return Path(path)
 
 
