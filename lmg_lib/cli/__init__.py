@@ -13,7 +13,7 @@ here, what each command does is ``commands.py``.
 Multi-GPU training: ``torchrun --nproc_per_node 4 -m lmg_lib train ...``. ``--set`` takes any
 configuration key (``train.lr=1e-4``, ``loss.use_gen=false``; see ``config.make_config``); the
 named training options are shorthands for keys. A checkpoint SPEC is a path, ``shipped`` (the
-default, checkpoints/lmg_cpu.safetensors) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
+default, checkpoints/full/generator.safetensors) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
 
 Exit codes, the same for every command. An error is ONE line on stderr, never a traceback (set
 LMG_DEBUG=1 for one), and a failed command leaves no partial output file behind:

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 
 # Shipped files, looked up in the working directory, then in the repository (editable installs).
-DEFAULT_CHECKPOINT = "checkpoints/lmg_cpu.safetensors"   # the generator (`shipped`, README, checkpoints/)
+DEFAULT_CHECKPOINT = "checkpoints/full/generator.safetensors"   # the generator (`shipped`, README, checkpoints/)
 DEFAULT_DETECTOR = "checkpoints/lip_landmarks.pt"        # the lip-landmark regressor (LMD)
 
 (EXIT_OK, EXIT_USAGE, EXIT_AUDIO, EXIT_IMAGE, EXIT_CHECKPOINT, EXIT_OUTPUT, EXIT_OTHER, EXIT_DATA,

@@ -16,7 +16,7 @@ import pandas as pd
 
 # display name -> run folder under checkpoints/ of every trained row of the results table
 MODELS = {"full model": "full", "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
-COLUMNS = ("lmd", "opening_r", "lmd_shuffled", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd", "lse_d", "lse_c")
+COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "opening_r_shuffled", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd", "lse_d", "lse_d_shuffled", "lse_c", "lse_c_shuffled")
 
 
 def _summary(root: Path, run: str) -> pd.DataFrame | None:

@@ -33,7 +33,7 @@ from .step import unwrap
 FORMAT = "lmg-generator-v1"              # a LipGenerator
 BASELINE_FORMAT = "lmg-baseline-v1"      # any other network with the generator's call signature
 TRAIN_FORMAT = "lmg-train-v1"            # a full training checkpoint (last.pt)
-SHIPPED_GENERATOR = "checkpoints/lmg_cpu.safetensors"
+SHIPPED_GENERATOR = "checkpoints/full/generator.safetensors"
 
 
 class CheckpointError(ValueError):

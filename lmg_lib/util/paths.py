@@ -21,7 +21,7 @@ def artefacts_root() -> Path:
 
 def in_repo(path) -> Path:
     """``path`` itself if it exists or is absolute, else the same relative path in the repository
-    if that exists there (e.g. ``checkpoints/lmg_cpu.safetensors`` from any working directory)."""
+    if that exists there (e.g. ``checkpoints/full/generator.safetensors`` from any working directory)."""
     p = Path(path)
     if not p.is_absolute() and not p.exists() and (REPO_ROOT / p).exists():
         return REPO_ROOT / p
