@@ -132,11 +132,12 @@ def stage_train(data: Path, args) -> None:
         kw.setdefault("sample_batch", batch)
         real_init(self, *a, **kw)
     loop.Trainer.__init__ = init
-    prev = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() else {"cpu_s": 0.0, "wall_s": 0.0}
+    prev = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() else {
+        "cpu_s": 0.0, "wall_s": 0.0, "commit": git_commit()}       # the code the run started from
     t0, w0 = time.process_time(), time.time()
     rc = lmg(argv)
     timing = {"cpu_s": prev["cpu_s"] + time.process_time() - t0, "wall_s": prev["wall_s"] + time.time() - w0,
-              "threads": args.threads}
+              "threads": args.threads, "commit": prev.get("commit", git_commit())}
     (out / "timing.json").write_text(json.dumps(timing))
     if rc != 0:
         raise SystemExit(rc)
@@ -159,7 +160,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
                             real=sample_batch(data)["video"].numpy())
     cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else "data" + a[len(str(data)):] for a in argv
                                if a != "--resume"])
-    rec = {"name": name, "command": cmd, "commit": git_commit(), **corpus_record(data),
+    rec = {"name": name, "command": cmd, "commit": timing.get("commit", git_commit()), **corpus_record(data),
            "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
            "cpu_s": round(timing["cpu_s"], 1), "wall_s": round(timing["wall_s"], 1),
            "threads": timing["threads"], "torch": torch.__version__,
