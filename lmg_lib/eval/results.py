@@ -164,13 +164,13 @@ def ablation_long(root, letters: dict) -> pd.DataFrame:
         for r in s.itertuples(index=False):
             rows.append(dict(variant=variant, letter=letters.get(variant), seed=int(seed or 0), metric=r.metric,
                              mean=r.mean, ci_low=r.ci_low, ci_high=r.ci_high, n=r.n))
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=["variant", "letter", "seed", "metric", "mean", "ci_low", "ci_high", "n"])
 
 
 def ablation_claims(long: pd.DataFrame) -> pd.DataFrame:
     """The paper's ablation claims (Chen et al. 2018, Table 2) checked on our runs (seed 0):
     holds = the ordering with intervals apart; 'not separated' = intervals overlap."""
-    s0 = long[long.seed == 0] if len(long) else long
+    s0 = long[long.seed == 0]
 
     def g(v, m, f="mean"):
         hit = s0[(s0.variant == v) & (s0.metric == m)]

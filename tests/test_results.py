@@ -1,0 +1,58 @@
+"""eval/results.py: the shipped-results table, the targets and the paper's orderings, on made-up
+summaries whose answers are known (no training)."""
+import pandas as pd
+
+from lmg_lib.config import PAPER_LETTER
+from lmg_lib.eval.results import (ablation_claims, ablation_long, orderings, results_long, results_markdown,
+                                  results_table, targets)
+
+
+def _write(root, run, rows, source="per_clip"):
+    (root / run).mkdir(parents=True, exist_ok=True)
+    df = pd.DataFrame([dict(metric=m, n=200, mean=v, ci_low=v - h, ci_high=v + h, source=src)
+                       for m, v, h, src in [(*r, source) if len(r) == 3 else r for r in rows]])
+    p = root / run / "summary.csv"
+    df = pd.concat([pd.read_csv(p), df]) if p.exists() else df
+    df.to_csv(p, index=False)
+
+
+def _fixture(root):
+    _write(root, "full", [("lmd", 1.2, 0.05), ("lmd_shuffled", 2.2, 0.05), ("opening_r", 0.8, 0.02),
+                          ("psnr", 24.0, 0.1), ("ssim", 0.78, 0.01), ("psnr_mouth", 23.0, 0.1),
+                          ("ssim_mouth", 0.70, 0.01), ("cpbd", 0.2, 0.01)])
+    _write(root, "full", [("lse_d", 1.0, 0.02)], "per_utterance_sync")
+    _write(root, "speech2vid", [("lmd", 1.25, 0.1), ("ssim", 0.80, 0.01), ("psnr", 25.0, 0.1)])
+    _write(root, "controls", [("lmd", 2.0, 0.05), ("psnr", 24.6, 0.1), ("ssim", 0.79, 0.01),
+                              ("psnr_mouth", 22.0, 0.1), ("ssim_mouth", 0.63, 0.01), ("cpbd", 0.17, 0.01),
+                              ("cpbd_real", 0.16, 0.01)], "static")
+    _write(root, "controls", [("lmd_average_mouth", 1.7, 0.03), ("opening_r_ceiling", 0.86, 0.02)],
+           "landmark_baselines")
+
+
+def test_results_table_targets_and_orderings(tmp_path):
+    _fixture(tmp_path)
+    t = results_table(tmp_path)
+    assert list(t.index) == ["full model", "Speech2Vid (Chung)", "static reference", "average mouth",
+                             "audio-only ceiling", "real frames"]
+    assert t.loc["full model", "lmd"] == "1.20 [1.15, 1.25]" and t.loc["average mouth", "lmd"] == "1.70 [1.67, 1.73]"
+    tg = targets(tmp_path).set_index("target")
+    assert abs(tg.loc["LMD / static LMD", "value"] - 0.6) < 1e-12 and tg.loc["LMD / static LMD", "holds"]
+    assert tg.loc["LMD / shuffled-audio LMD", "holds"]                         # 1.2 / 2.2 = 0.545
+    assert tg.loc["mouth-opening r", "holds"] and tg.loc["frame SSIM - static", "holds"]          # 0.78 vs 0.79
+    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0]).iloc[:, 0]
+    assert o.iloc[0].startswith("not separated")                               # 1.2 +- 0.05 vs 1.25 +- 0.1
+    assert o.iloc[1].startswith("does not hold") and o.iloc[3] == "not trained"
+    assert "Chen et al. 2018, Table 3" in results_markdown(tmp_path)
+    assert set(results_long(tmp_path).model) >= {"full model", "real frames"}
+
+
+def test_ablation_claims_read_intervals(tmp_path):
+    for v, lmd, ssim, cpbd in [("full", 1.0, 0.70, 0.3), ("l1", 1.5, 0.80, 0.05), ("two_stream", 1.4, 0.7, 0.3),
+                               ("diff_d", 1.02, 0.7, 0.3)]:
+        _write(tmp_path, f"ablation_{v}", [("lmd", lmd, 0.05), ("ssim", ssim, 0.01), ("cpbd", cpbd, 0.01)])
+    _write(tmp_path, "ablation_full_seed1", [("lmd", 1.1, 0.05)])
+    long = ablation_long(tmp_path, PAPER_LETTER)
+    assert set(long.seed) == {0, 1} and set(long[long.variant == "l1"].letter) == {"b"}
+    c = ablation_claims(long).set_index(ablation_claims(long).columns[0]).iloc[:, 0]
+    assert c.iloc[0] == "holds" and c.iloc[1] == "holds" and c.iloc[2] == "holds"
+    assert c.iloc[3] == "not trained" and c.iloc[4] == "holds" and c.iloc[6] == "holds"
