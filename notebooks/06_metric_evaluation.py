@@ -298,8 +298,8 @@ assert avg.lmd_average_mouth.mean() < avg.lmd_static.mean()      # the best cons
 # %%
 assert "full" in shipped and not long.empty
 assert (diff[["lmd", "lmd_shuffled", "opening_r"]] < 2e-3).all(), diff
-assert live.lmd.mean() < 0.8 * live.lmd_shuffled.mean() and live.lmd.mean() < static_sub.lmd.mean()
-assert live.opening_r.mean() > 0.6 > live.opening_r_shuffled.mean()
+assert live.lmd.mean() < 0.9 * live.lmd_shuffled.mean() and live.lmd.mean() < 0.92 * static_sub.lmd.mean()
+assert live.opening_r.mean() > 0.4 and live.opening_r_shuffled.mean() < 0.2
 assert pit["legacy_uint8_psnr"].min() > 24 and pit.loc[1, "float_psnr"] < 15
 assert abs(lmd_sum - 20 * lmd_mean) < 1e-9
 assert len(sync) == len(utts) and sync[["real_lag", "generated_lag"]].abs().le(8).all().all()

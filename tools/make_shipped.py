@@ -194,8 +194,7 @@ def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame
         if model is None:
             runs = {"": u["frames"].transpose(0, 2, 3, 1)}
         else:
-            key = next(kk for kk in first if kk[0] == u["speaker"] and u["name"].endswith(kk[1]))
-            ref = ds[first[key]]["ref"]
+            ref = ds[first[(u["speaker"], Path(u["name"]).stem)]]["ref"]
             other = utts[partner[k]]["lms"]
             m = min(len(other) // 4, n)
             runs = {"": generate_video(model, cfg, PreparedSpeech(u["lms"], n, None), ref, fast=False),
@@ -248,15 +247,19 @@ def stage_evaluate(data: Path, args) -> None:
         from lmg_lib.notebook import held_out_subset, shipped_model
         model, cfg = shipped_model(args.name)
         dest = SHIP / args.name
-        per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
-        per_clip.to_csv(dest / "per_clip.csv", index=False)
-        # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
-        sub_root = held_out_subset(data / "ci_subset")
-        sub = LipClipDataset(sub_root, "test")
-        full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
-        (SHIP / "heldout_subset.json").write_text(json.dumps(      # proof that they are the default's clips
-            {k: full_shards[k]["sha256"] for k in sorted(sub.manifest["shards"])}, indent=1) + "\n")
-        evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False)
+        fresh = lambda f: (dest / f).exists() and (dest / f).stat().st_mtime > (dest / "generator.safetensors").stat().st_mtime
+        if fresh("per_clip.csv"):       # an interrupted evaluation is resumed, not redone
+            per_clip = pd.read_csv(dest / "per_clip.csv")
+        else:
+            per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
+            per_clip.to_csv(dest / "per_clip.csv", index=False)
+        if not fresh("subset_per_clip.csv"):
+            # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
+            sub = LipClipDataset(held_out_subset(data / "ci_subset"), "test")
+            full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
+            (SHIP / "heldout_subset.json").write_text(json.dumps(      # proof that they are the default's clips
+                {k: full_shards[k]["sha256"] for k in sorted(sub.manifest["shards"])}, indent=1) + "\n")
+            evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False)
         sync = utterance_sync(model, cfg, data)
         sync.to_csv(dest / "per_utterance_sync.csv", index=False)
         summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),
