@@ -146,7 +146,7 @@ def to_markdown(df: pd.DataFrame, index: bool = True) -> str:
     """A GitHub table without the tabulate dependency."""
     d = df.reset_index() if index else df
     head = "| " + " | ".join(map(str, d.columns)) + " |"
-    fmt = lambda v: f"{v:.3f}" if isinstance(v, (float, np.floating)) else str(v)
+    fmt = lambda v: ("—" if np.isnan(v) else f"{v:.3f}") if isinstance(v, (float, np.floating)) else str(v)
     return "\n".join([head, "|" + "---|" * len(d.columns),
                       *("| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False))])
 
