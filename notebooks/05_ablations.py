@@ -101,8 +101,10 @@ items = [test_set[i] for i in range(len(test_set))]
 lms, ref = torch.stack([d["lms"] for d in items]), torch.stack([d["ref"] for d in items])
 with torch.inference_mode():                  # each variant's test videos, generated once
     videos = {v: G(lms, ref)[0].numpy() for v, G in generators.items()}
+no_shipped = not any(SHIPPED_CHECKPOINTS.glob("ablation_*/summary.csv"))   # then this is the figure, titled so
 smoke, smoke_clips, _ = compare_models(
     {v: list(video) for v, video in videos.items()}, test_set, detect=detector.detect,
+    path=figure_path("ablation_table.png") if no_shipped else None,
     title=f"smoke-scale protocol demonstration ({PRESET}, {cfg.train.steps} steps): noise, not a result")
 smoke.to_csv(out / "smoke_table.csv", index=False, float_format="%.4f")
 plt.show()
@@ -169,8 +171,7 @@ def view(variant=names[-1], clip=next(iter(labels)), frame=8):
 
 
 fig = view()
-if shipped:
-    fig.savefig(figure_path("ablation_explorer_default.png"), **SAVE)
+fig.savefig(figure_path("ablation_explorer_default.png"), **SAVE)      # its title says which runs it shows
 display(widgets.interactive(view, variant=names, clip=list(labels), frame=(0, 15)))
 
 # %% [markdown]
