@@ -82,8 +82,13 @@ def test_cpbd_small_and_lip_frames():
     sharp = M.cpbd_video(frames)
     soft = M.cpbd_video(np.stack([gaussian_filter(f.astype(float), (0.7, 0.7, 0)) for f in frames]))
     assert 0 <= soft < sharp <= 1 and sharp > 0.3     # CPBD is harsh at 64 px: sigma >= 1.5 gives 0
+    # the pixel range is explicit: a 0..1 image scores as its 0..255 version, a dark frame is scored
+    cam = data.camera()
+    assert M.cpbd(cam / 255.0, data_range=1.0) == pytest.approx(M.cpbd(cam.astype(float)), abs=1e-9)
+    dark = (cam // 64).astype(np.float64)                          # 0..3: used to be refused
+    assert M.cpbd(dark) == M.cpbd(dark.astype(np.uint8)) and 0 <= M.cpbd(dark) <= 1
     with pytest.raises(ValueError):
-        M.cpbd(data.camera() / 255.0)
+        M.cpbd(cam, data_range=0)
 
 
 @pytest.mark.skipif(importlib.util.find_spec("cpbd") is None, reason="PyPI cpbd not installed")

@@ -189,10 +189,13 @@ def _sobel_edges(img: np.ndarray, variant: str) -> np.ndarray:
     return ((s > left) & (s > right)) | ((s > up) & (s > down))
 
 
-def cpbd(image, variant: str = "package") -> float:
+def cpbd(image, variant: str = "package", data_range: float = 255.0) -> float:
     """Cumulative probability of blur detection (Narvekar & Karam, IEEE TIP 2011); higher = sharper.
 
-    ``image``: 2-D grey or (H, W, 3) RGB on the 0..255 scale (uint8 or float; RGB -> BT.601 luma).
+    ``image``: 2-D grey or (H, W, 3) RGB (RGB -> BT.601 luma) whose full scale is ``data_range``
+    (255 for uint8 or 0..255 floats, 1.0 for 0..1 floats); it is rescaled to 0..255, on which the
+    thresholds below are defined. The range is given, not guessed: a dark 0..255 frame is scored
+    as it is (it used to be refused as if it were on the 0..1 scale).
     Algorithm: Canny edges (sigma 1, thresholds 0.1 / 0.2 as scikit-image's float defaults) mark
     edge blocks among the whole 64x64 blocks (> 0.2 % edge pixels; partial blocks at the right and
     bottom are ignored); in each edge block every Sobel edge gets a width w (:func:`_edge_widths`)
@@ -209,11 +212,13 @@ def cpbd(image, variant: str = "package") -> float:
     from skimage.feature import canny
     if variant not in ("package", "authors"):
         raise ValueError("variant must be 'package' or 'authors'")
+    if not data_range > 0:
+        raise ValueError(f"data_range must be positive, got {data_range}")
     img = to_gray(image)
     if img.ndim != 2:
         raise ValueError(f"cpbd needs one 2-D grey or (H, W, 3) image, got shape {np.shape(image)}")
-    if np.asarray(image).dtype != np.uint8 and img.max() <= 1.0:
-        raise ValueError("cpbd needs the 0..255 scale; got a float image with max <= 1")
+    if data_range != 255.0:
+        img = img * (255.0 / data_range)
     canny_edges = canny(img, sigma=1.0, low_threshold=0.1, high_threshold=0.2)
     widths = _edge_widths(img, _sobel_edges(img, variant), tie_continues_right=variant == "authors")
     last_bin = 63 if variant == "package" else 62
@@ -232,9 +237,9 @@ def cpbd(image, variant: str = "package") -> float:
     return n_sharp / n_total if n_total else 0.0
 
 
-def cpbd_video(frames, variant: str = "package") -> float:
-    """Mean CPBD over the frames of ``(N, H, W[, 3])`` (0..255 scale)."""
-    return float(np.mean([cpbd(f, variant=variant) for f in np.asarray(frames)]))
+def cpbd_video(frames, variant: str = "package", data_range: float = 255.0) -> float:
+    """Mean CPBD over the frames of ``(N, H, W[, 3])`` whose full scale is ``data_range``."""
+    return float(np.mean([cpbd(f, variant=variant, data_range=data_range) for f in np.asarray(frames)]))
 
 
 # --------------------------------------------------------------------------- LMD
