@@ -228,3 +228,26 @@ def test_landmark_regressor_learns_synthetic_mouths(tmp_path):
     m2 = load_landmark_regressor(tmp_path / "lm.pt")
     assert np.allclose(m2.detect(val[0][:3]), out, atol=1e-5) and m2.error == err
     assert isinstance(m2, LipLandmarkRegressor)
+
+
+def test_evaluate_streams_batches():
+    """evaluate holds one batch of clips at a time: the model sees batch k before clip k+1's batch is
+    read (the old code read the whole test set first; GRID's has ~7k clips, LRW's ~25k)."""
+    from lmg_lib.config import tiny
+    from lmg_lib.data.dataset import SyntheticClipDataset
+    base = SyntheticClipDataset(10, tiny())
+    seen, calls = [], []
+
+    class Spy(torch.utils.data.Dataset):
+        def __len__(self):
+            return len(base)
+
+        def __getitem__(self, i):
+            seen.append(i)
+            return base[i]
+
+    def model(lms, ref):
+        calls.append(len(seen))
+        return ref[:, :, None].expand(-1, -1, 16, -1, -1).clone()
+    summary = evaluate(model, Spy(), batch_size=4)
+    assert calls == [4, 8, 10] and int(summary[summary.group == "all"]["n"].iloc[0]) == 10

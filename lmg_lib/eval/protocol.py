@@ -133,21 +133,26 @@ def evaluate(videos_or_generator, dataset, detect: Callable | None = None, batch
     ``return_per_clip``. Deterministic: no randomness except the seeded bootstrap; a torch model
     is put in eval mode and run without gradients.
     """
-    items = [dataset[i] for i in range(len(dataset))]
-    if callable(videos_or_generator):
-        fakes = _generate(videos_or_generator, items, batch_size)
-    elif isinstance(videos_or_generator, dict):
-        fakes = [videos_or_generator[(d["speaker"], d["utterance"], d["clip"])] for d in items]
-    else:
-        fakes = list(videos_or_generator)
-        if len(fakes) != len(items):
-            raise ValueError(f"{len(fakes)} videos for {len(items)} dataset items")
+    n, src = len(dataset), videos_or_generator
+    if not callable(src) and not isinstance(src, dict):
+        src = src if hasattr(src, "__getitem__") and hasattr(src, "__len__") else list(src)
+        if len(src) != n:
+            raise ValueError(f"{len(src)} videos for {n} dataset items")
     rows = []
-    for d, fake in zip(items, fakes):
-        row = {"speaker": str(d["speaker"]), "utterance": str(d["utterance"]), "clip": int(_np(d["clip"]))}
-        row.update(clip_metrics(_np(d["video"]), _np(fake), detect=detect, gray=gray,
-                                lmd_reference=lmd_reference, true_landmarks=_np(d["landmarks"])))
-        rows.append(row)
+    for b0 in range(0, n, batch_size):      # one batch in memory at a time: flat in the test-set size
+        idx = range(b0, min(b0 + batch_size, n))
+        items = [dataset[i] for i in idx]
+        if callable(src):
+            fakes = _generate(src, items, batch_size)
+        elif isinstance(src, dict):
+            fakes = [src[(d["speaker"], d["utterance"], d["clip"])] for d in items]
+        else:
+            fakes = [src[i] for i in idx]
+        for d, fake in zip(items, fakes):
+            row = {"speaker": str(d["speaker"]), "utterance": str(d["utterance"]), "clip": int(_np(d["clip"]))}
+            row.update(clip_metrics(_np(d["video"]), _np(fake), detect=detect, gray=gray,
+                                    lmd_reference=lmd_reference, true_landmarks=_np(d["landmarks"])))
+            rows.append(row)
     per_clip = pd.DataFrame(rows).sort_values(["speaker", "utterance", "clip"], kind="stable").reset_index(drop=True)
     summary = summarize(per_clip, ci=ci, seed=seed, unit=unit)
     return (summary, per_clip) if return_per_clip else summary
