@@ -18,8 +18,9 @@ seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`
 true and shuffled audio), ``per_utterance_sync.csv`` (the sync expert on whole test utterances) and
 ``summary.csv`` (means with 95 % intervals over utterances); ``evaluate controls`` the same for the
 static reference, the average mouth, the audio-only ceiling and the real frames.
-The ablation runs ``ablation_<variant>`` are the cpu preset shortened to ABLATION_STEPS. Every choice (recipe, best step) was made on the validation speakers s25-s27;
-the test speakers s28-s32 are only evaluated.
+The ablation runs ``ablation_<variant>`` are the cpu preset shortened to ABLATION_STEPS. Every
+choice (recipe, best step) was made on the validation speakers s25-s27; the test speakers s28-s32
+are only evaluated.
 """
 from __future__ import annotations
 
