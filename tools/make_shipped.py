@@ -56,6 +56,9 @@ _SHORT = ["--steps", str(ABLATION_STEPS), "--set", f"train.gan_start={ABLATION_S
 for _v in ABLATIONS:
     RUNS[f"ablation_{_v}"] = ["--config", "cpu", "--model", "generator", "--variant", _v, *_SHORT] + (
         ["--set", "train.gan_start=0"] if _v == "gan_only" else [])
+# (b) and (e) again with another seed: how much of a difference between variants is seed noise
+for _v in ("l1", "full"):
+    RUNS[f"ablation_{_v}_seed1"] = [*RUNS[f"ablation_{_v}"], "--seed", "1"]
 
 def git_commit() -> str:
     try:
