@@ -49,6 +49,21 @@ def test_average_mouth_leaves_the_utterance_out():
     np.testing.assert_allclose(avg[("b", "v1")].mean(0), 0, atol=1e-9)     # centred
 
 
+def test_landmark_baselines_group_clips_by_utterance():
+    from lmg_lib.eval.protocol import landmark_baselines, landmarks_by_utterance
+    t = np.arange(16)
+    items = [dict(speaker="a", utterance="u1", clip=0, landmarks=mouths(2 + np.sin(t))),
+             dict(speaker="a", utterance="u1", clip=1, landmarks=mouths(2 + np.cos(t))),
+             dict(speaker="a", utterance="u2", clip=0, landmarks=mouths(np.full(16, 8.0)))]
+    lm = landmarks_by_utterance(items)
+    assert set(lm) == {("a", "u1"), ("a", "u2")} and lm[("a", "u1")].shape == (32, 20, 2)
+    np.testing.assert_allclose(lm[("a", "u1")][16:], items[1]["landmarks"])          # clip order kept
+    base = landmark_baselines(items)
+    # u2's constant mouth is compared with u1's mean (leave-one-utterance-out), so it is not 0
+    assert base.lmd_average_mouth.iloc[2] > 0.5
+    assert base.lmd_average_mouth.tolist() == landmark_baselines(items, lm).lmd_average_mouth.tolist()
+
+
 def test_mouth_box_covers_every_frame():
     lm = np.stack([mouths([4.0], cx=20)[0], mouths([4.0], cx=40)[0]])
     rows, cols = mouth_box(lm, 64, margin=2)

@@ -234,11 +234,7 @@ def stage_evaluate(data: Path, args) -> None:
         static = evaluate_model(StaticBaseline(get_config("cpu").model), test, detect, shuffled=False,
                                 progress=True)
         static.to_csv(dest / "static_per_clip.csv", index=False)
-        lm = {}
-        for c in range(len(test)):
-            d = test.clips[c]
-            lm.setdefault((d["speaker"], d["utterance"]), []).append(test[c]["landmarks"].numpy())
-        base = landmark_baselines(test, {k: np.concatenate(v) for k, v in lm.items()})
+        base = landmark_baselines(test)
         pairs = audio_only_clips(data / "corpus", test.clips)
         base["opening_r_ceiling"] = opening_ceiling(pairs)
         base.to_csv(dest / "landmark_baselines_per_clip.csv", index=False)

@@ -231,12 +231,23 @@ def _light(dataset, i):
     return dataset[i]
 
 
-def landmark_baselines(dataset, landmarks_by_utt: dict) -> pd.DataFrame:
+def landmarks_by_utterance(dataset) -> dict:
+    """{(speaker, utterance): (n, 20, 2)} true landmarks of every clip of a split, concatenated in
+    clip order (overlapping windows repeat frames; each clip weighs the same)."""
+    lm: dict = {}
+    for i in range(len(dataset)):
+        d = dataset[i]
+        lm.setdefault((str(d["speaker"]), str(d["utterance"])), []).append(_np(d["landmarks"]))
+    return {k: np.concatenate(v) for k, v in lm.items()}
+
+
+def landmark_baselines(dataset, landmarks_by_utt: dict | None = None) -> pd.DataFrame:
     """Per clip LMD / opening r of the constant-mouth controls, in landmark space (no detector):
     ``static`` = the reference frame's true landmarks repeated (needs ``ref_landmarks`` in the
     items), ``average_mouth`` = the speaker's mean mouth over its other utterances
-    (``landmarks_by_utt``: {(speaker, utterance): (n, 20, 2)} of the same split)."""
-    avg = average_mouth(landmarks_by_utt)
+    (``landmarks_by_utt``: {(speaker, utterance): (n, 20, 2)} of the same split; by default
+    ``landmarks_by_utterance(dataset)``)."""
+    avg = average_mouth(landmarks_by_utt if landmarks_by_utt is not None else landmarks_by_utterance(dataset))
     rows = []
     for i in range(len(dataset)):
         d = dataset[i]
