@@ -13,7 +13,7 @@ The pages load nothing from the network: no require.js, no MathJax, no web font,
   shown as its LaTeX source in ``<code>``.
 * Figures stay embedded as PNG data URIs; videos that notebooks embed stay data URIs.
 * ipywidgets have no kernel to talk to: a tqdm progress bar is drawn with its final state (from the
-  widget state papermill saved), an interactive control is replaced by a note that links the
+  widget state papermill saved; its elapsed time and rate left out), an interactive control is replaced by a note that links the
   static explorer.
 * Deterministic: the same executed notebooks give byte-identical pages (no timestamps, execution
   times or random ids are written; papermill's timing metadata is dropped).
@@ -104,8 +104,8 @@ def _widget_html(view: dict, state: dict, note: str) -> str:
         cs = child.get("state", {})
         if child.get("model_name") == "FloatProgressModel":
             parts.append(f'<progress value="{cs.get("value", 0)}" max="{cs.get("max", 1)}"></progress>')
-        elif child.get("model_name") == "HTMLModel":
-            parts.append(str(cs.get("value", "")))
+        elif child.get("model_name") == "HTMLModel":     # tqdm's "64/64 [00:44<00:00, 2.18it/s]": no times
+            parts.append(re.sub(r"\s*\[[^\]]*\]", "", str(cs.get("value", ""))))
     if not parts:
         return '<div class="widget-static">(an ipywidgets output: needs a live kernel)</div>'
     return f'<div class="widget-static">{" ".join(parts)}</div>'
