@@ -36,6 +36,20 @@ def discover_models(root) -> dict[str, Path]:
     return {n: found[n] for n in order}
 
 
+def model_label(name: str) -> str:
+    """The select box's text for a shipped run: the paper's names for the full model and the
+    baselines, ``(letter) variant [seed k]`` for ``ablation_<variant>[_seed<k>]``."""
+    from .config import PAPER_LETTER
+    fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)"}
+    if name in fixed:
+        return fixed[name]
+    if name.startswith("ablation_"):
+        variant, _, seed = name[len("ablation_"):].partition("_seed")
+        letter = PAPER_LETTER.get(variant)
+        return f"({letter or '-'}) {variant} ablation run" + (f", seed {seed}" if seed else "")
+    return name
+
+
 def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
     """uint8 (H, W, 3) -> a data URI: ``webp`` (lossy, quality 90: a 16-frame strip is ~7 kB, 8x
     smaller than PNG, so a page can hold every shipped run) or ``png`` (lossless). Neither
@@ -106,7 +120,8 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
     by_utt: dict = {}
     for i, c in enumerate(dataset.clips):
         by_utt.setdefault((c["speaker"], c["utterance"]), []).append(i)
-    utterances, out_models = [], {n: {"source": src, "clips": {}} for n, (_, src) in models.items()}
+    utterances = []
+    out_models = {n: {"source": src, "label": model_label(n), "clips": {}} for n, (_, src) in models.items()}
     for i in picks:
         d = dataset[i]
         spk, utt, clip = d["speaker"], d["utterance"], int(d["clip"])
@@ -159,7 +174,7 @@ body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 1.2em auto
 .controls label { margin-right: 1.2em; } select { font-size: 1em; }
 .row { display: grid; grid-template-columns: 190px 200px 1fr; gap: 12px; align-items: center;
        margin: 10px 0; padding: 6px; border: 1px solid #ddd; border-radius: 4px; }
-.row h3 { margin: 0 0 4px 0; font-size: 1em; } .metrics { font-size: 0.8em; color: #444; white-space: pre-line; }
+.row h3 { margin: 0 0 4px 0; font-size: 1em; white-space: pre-line; overflow-wrap: anywhere; } .metrics { font-size: 0.8em; color: #444; white-space: pre-line; }
 canvas { image-rendering: pixelated; border: 1px solid #999; }
 .strip img { width: 100%; image-rendering: pixelated; }
 .videos { display: flex; gap: 16px; flex-wrap: wrap; } .videos figure { margin: 0; }
@@ -174,8 +189,9 @@ function fill(sel, values, labels, value) {
   values.forEach((v, k) => { const o = document.createElement('option'); o.value = v; o.textContent = labels[k]; sel.appendChild(o); });
   sel.value = value;
 }
-fill($('variant-a'), names, names, names[0]);
-fill($('variant-b'), names, names, names[Math.min(1, names.length - 1)]);
+const labels = names.map(n => D.models[n].label);
+fill($('variant-a'), names, labels, names[0]);
+fill($('variant-b'), names, labels, names[Math.min(1, names.length - 1)]);
 fill($('utterance'), D.utterances.map(u => u.key), D.utterances.map(u => u.label), D.utterances[0].key);
 const rows = ['real', 'a', 'b'], images = {};
 let frame = 0;
@@ -206,7 +222,8 @@ function draw() {
 }
 function update() {
   const c = current();
-  const title = {real: 'real', a: 'A: ' + $('variant-a').value, b: 'B: ' + $('variant-b').value};
+  const name = id => D.models[$(id).value].label + '\n' + D.models[$(id).value].source;
+  const title = {real: 'real', a: 'A: ' + name('variant-a'), b: 'B: ' + name('variant-b')};
   for (const r of rows) {
     $('name-' + r).textContent = title[r];
     $('metrics-' + r).textContent = r === 'real' ? c.u.label : metricsText(c[r].metrics);

@@ -22,7 +22,7 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from lmg_lib.export import explorer_data, explorer_html  # noqa: E402
+from lmg_lib.export import discover_models, explorer_data, explorer_html, model_label  # noqa: E402
 from tools import check_html, export_notebooks  # noqa: E402
 
 pytest.importorskip("latex2mathml")
@@ -158,6 +158,7 @@ def test_explorer_page_holds_every_combination_and_nothing_external(tmp_path):
     assert got == json.loads(json.dumps(data))                     # the page's data object is the data
     keys = [u["key"] for u in got["utterances"]]
     assert keys == ["s1/aaa", "s2/bbb"]
+    assert [got["models"][n]["label"] for n in ("full", "vgan")] == ["full model", "VGAN (Vondrick)"]
     for name in ("full", "vgan"):                                  # every model x every utterance
         assert sorted(got["models"][name]["clips"]) == keys
         for clip in got["models"][name]["clips"].values():
@@ -189,3 +190,15 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
     text = capsys.readouterr().out
     assert "1/1 images loaded, 2/2 formulas rendered" in text         # the figure and both formulas
     assert "3/3 images loaded" in text and "select switches" in text   # the explorer, switched through
+
+
+def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
+    for name in ("ablation_l1_seed1", "vgan", "ablation_gan", "full", "speech2vid", "ablation_l1", "controls"):
+        (tmp_path / name).mkdir()
+        if name != "controls":                                    # no generator: not a model
+            (tmp_path / name / "generator.safetensors").write_bytes(b"")
+    assert list(discover_models(tmp_path)) == ["full", "speech2vid", "vgan", "ablation_gan", "ablation_l1",
+                                               "ablation_l1_seed1"]
+    from lmg_lib.config import PAPER_LETTER
+    assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1 ablation run, seed 1"
+    assert model_label("vgan") == "VGAN (Vondrick)"

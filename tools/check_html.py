@@ -8,7 +8,7 @@ from the file system with every network request blocked, driven through the DevT
 
 * no request leaves the file: every URL the page asks for is ``file:`` or ``data:`` (a script,
   font, stylesheet or image from a CDN fails the page);
-* no JavaScript error;
+* no JavaScript error, and no 'undefined' / 'NaN' / '[object Object]' in the page's text;
 * every ``<img>`` loaded (``naturalWidth > 0``), and ``--min-images`` at least;
 * every MathML formula laid out with a non-zero size (Chromium renders MathML natively);
 * on pages with select boxes (the explorer), every option of every select is chosen in turn, and
@@ -30,7 +30,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 
-COUNT_JS = """(() => {
+COUNT_JS = r"""(() => {
   const imgs = [...document.images];
   const math = [...document.getElementsByTagName('math')];
   return JSON.stringify({
@@ -40,10 +40,11 @@ COUNT_JS = """(() => {
     math_rendered: math.filter(m => { const r = m.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length,
     videos: document.getElementsByTagName('video').length,
     selects: [...document.getElementsByTagName('select')].map(s => s.options.length),
+    undefined_text: /\b(undefined|NaN|\[object Object\])\b/.test(document.body.innerText),
   });
 })()"""
 
-SWITCH_JS = """(async () => {
+SWITCH_JS = r"""(async () => {
   const sel = [...document.getElementsByTagName('select')];
   let switches = 0, bad = [];
   const settle = () => new Promise(r => setTimeout(r, 30));
@@ -157,6 +158,8 @@ def problems(res: dict, min_images: int = 0) -> list[str]:
         bad.append(f"{res['images']} images, fewer than {min_images}")
     if res["math_rendered"] < res["math"]:
         bad.append(f"{res['math'] - res['math_rendered']} of {res['math']} formulas not rendered")
+    if res["undefined_text"]:
+        bad.append("the page shows 'undefined', 'NaN' or '[object Object]' (a script filled in a missing value)")
     bad += res.get("bad", [])
     return bad
 
