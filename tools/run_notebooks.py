@@ -69,8 +69,9 @@ def main(argv=None) -> int:
     if not args.no_export:
         from tools import export_explorer, export_notebooks
         print(f"\nHTML pages (read without a kernel) in {args.html}:", flush=True)
-        rc = export_explorer.main(["--out", str(Path(args.html) / "explorer.html")])
-        return rc or export_notebooks.main(["--src", str(out), "--out", args.html])
+        if export_explorer.main(["--out", str(Path(args.html) / "explorer.html")]):   # 2: no shipped run
+            print("    (no explorer page: the notebook pages only)", flush=True)
+        return export_notebooks.main(["--src", str(out), "--out", args.html])
     return 0
 
 
