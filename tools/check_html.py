@@ -8,7 +8,7 @@ from the file system with every network request blocked, driven through the DevT
 
 * no request leaves the file: every URL the page asks for is ``file:`` or ``data:`` (a script,
   font, stylesheet or image from a CDN fails the page);
-* no JavaScript error, and no 'undefined' / 'NaN' / '[object Object]' in the page's text;
+* no JavaScript error, and on a page with scripts no 'undefined' / 'NaN' / '[object Object]' in its text;
 * every ``<img>`` loaded (``naturalWidth > 0``), and ``--min-images`` at least;
 * every MathML formula laid out with a non-zero size (Chromium renders MathML natively);
 * on pages with select boxes (the explorer), every option of every select is chosen in turn, and
@@ -40,7 +40,8 @@ COUNT_JS = r"""(() => {
     math_rendered: math.filter(m => { const r = m.getBoundingClientRect(); return r.width > 0 && r.height > 0; }).length,
     videos: document.getElementsByTagName('video').length,
     selects: [...document.getElementsByTagName('select')].map(s => s.options.length),
-    undefined_text: /\b(undefined|NaN|\[object Object\])\b/.test(document.body.innerText),
+    // only where a script fills the page in (a notebook's table may hold a real NaN)
+    undefined_text: document.scripts.length > 0 && /\b(undefined|NaN|\[object Object\])\b/.test(document.body.innerText),
   });
 })()"""
 
