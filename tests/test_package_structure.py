@@ -23,7 +23,7 @@ ROOMS = {
     "train": {"config", "util", "model", "data", "eval"},
     "infer": {"config", "util", "model", "data"},
 }
-TOP = {"cli", "notebook", "viz", "__main__"}        # the front door and the notebooks' helpers: anything
+TOP = {"cli", "notebook", "viz", "export", "__main__"}   # the front door and the notebooks' helpers: anything
 PACKAGE_INIT = {"config"}                           # lmg_lib/__init__.py runs before every import
 
 

@@ -6,7 +6,9 @@ Sources are the jupytext ``notebooks/NN_*.py`` files (the paired ``.ipynb`` are 
 ``tools/sync_notebooks.py``). Each notebook gets its section of the params file injected after its
 ``parameters`` cell, runs with kernel ``python3`` and a per-cell timeout, and is written executed to
 ``--out``. At the end the script lists every figure/table the notebooks regenerated under
-``figures/`` beside the paper's figure or table it corresponds to.
+``figures/`` beside the paper's figure or table it corresponds to, and exports the executed notebooks
+and the ablation explorer to self-contained HTML under ``docs/notebooks/`` (``tools/export_explorer.py``,
+``tools/export_notebooks.py``; ``--no-export`` skips it).
 """
 from __future__ import annotations
 
@@ -27,6 +29,8 @@ def main(argv=None) -> int:
     ap.add_argument("--only", nargs="*", help="notebook number prefixes to run, e.g. 01 03")
     ap.add_argument("--out", default=str(ROOT / "build" / "notebooks"))
     ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    ap.add_argument("--no-export", action="store_true", help="do not write the HTML pages of docs/notebooks/")
+    ap.add_argument("--html", default=str(ROOT / "docs" / "notebooks"), help="where the HTML pages go")
     args = ap.parse_args(argv)
 
     import jupytext
@@ -62,6 +66,12 @@ def main(argv=None) -> int:
         p = ROOT / "figures" / name
         mark = "ok     " if p.exists() else "MISSING"
         print(f"  [{mark}] {name:<34} {nb_name:<22} {paper_ref}")
+    if not args.no_export:
+        from tools import export_explorer, export_notebooks
+        print(f"\nHTML pages (read without a kernel) in {args.html}:", flush=True)
+        if export_explorer.main(["--out", str(Path(args.html) / "explorer.html")]):   # 2: no shipped run
+            print("    (no explorer page: the notebook pages only)", flush=True)
+        return export_notebooks.main(["--src", str(out), "--out", args.html])
     return 0
 
 

@@ -1,0 +1,280 @@
+"""The ablation explorer without a kernel: one self-contained HTML page (inline JavaScript only).
+
+Notebook 5's explorer runs Python on every change; a page read without a kernel cannot, so every
+combination is computed here, once, and embedded: for every model (the shipped runs under
+``checkpoints/``) and every utterance of a small held-out set, the 16 frames of one clip as an image
+strip (WebP or PNG), the lip landmarks the shipped regressor detects on them, that clip's row of the run's
+per-clip metrics, and optionally the whole sentence as a playable mp4 with its speech. The page's
+select boxes (variant A, variant B, utterance) only choose among these.
+
+    models = {name: (model, "checkpoints/<name>") ...}          # discover_models + notebook.shipped_model
+    data = explorer_data(models, dataset, picks, metrics, detect, audio)
+    Path("explorer.html").write_text(explorer_html(data))
+
+Deterministic: the same models and clips give byte-identical pages (images without timestamps, mp4
+from a fixed encoder setting, JSON with sorted keys).
+"""
+from __future__ import annotations
+
+import base64
+import html
+import io
+import json
+from pathlib import Path
+
+import numpy as np
+
+METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
+FIRST = ("full", "speech2vid", "vgan")         # the order of the select boxes; ablation runs after
+
+
+def discover_models(root) -> dict[str, Path]:
+    """Every shipped run under ``root`` (a folder with ``generator.safetensors``): the full model and
+    the baselines first, then ``ablation_<variant>[_seed<k>]`` in name order."""
+    found = {p.parent.name: p.parent for p in Path(root).glob("*/generator.safetensors")}
+    order = [n for n in FIRST if n in found] + sorted(n for n in found if n not in FIRST)
+    return {n: found[n] for n in order}
+
+
+def model_label(name: str) -> str:
+    """The select box's text for a shipped run: the paper's names for the full model and the
+    baselines, ``(letter) variant [seed k]`` for ``ablation_<variant>[_seed<k>]``."""
+    from .config import PAPER_LETTER
+    fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)"}
+    if name in fixed:
+        return fixed[name]
+    if name.startswith("ablation_"):
+        variant, _, seed = name[len("ablation_"):].partition("_seed")
+        letter = PAPER_LETTER.get(variant)
+        return f"({letter or '-'}) {variant} ablation run" + (f", seed {seed}" if seed else "")
+    return name
+
+
+def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
+    """uint8 (H, W, 3) -> a data URI: ``webp`` (lossy, quality 90: a 16-frame strip is ~7 kB, 8x
+    smaller than PNG, so a page can hold every shipped run) or ``png`` (lossless). Neither
+    carries a timestamp: stable bytes."""
+    from PIL import Image
+    buf = io.BytesIO()
+    im = Image.fromarray(np.ascontiguousarray(image))
+    if fmt == "webp":
+        im.save(buf, format="WEBP", quality=90, method=6)
+    elif fmt == "png":
+        im.save(buf, format="PNG", optimize=True)
+    else:
+        raise ValueError(f"image format must be webp or png, got {fmt!r}")
+    return f"data:image/{fmt};base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def mp4_data_uri(frames: np.ndarray, wav=None, comment: str | None = None, crf: int = 23) -> str:
+    """uint8 (T, H, W, 3) (+ a wav muxed as AAC) -> an H.264 mp4 data URI."""
+    import tempfile
+    from .util.video_io import write_video
+    with tempfile.TemporaryDirectory() as d:
+        p = write_video(Path(d) / "clip.mp4", frames, audio_path=wav, crf=crf, comment=comment)
+        return "data:video/mp4;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
+
+
+def strip(frames: np.ndarray) -> np.ndarray:
+    """(T, S, S, 3) -> one row (S, T*S, 3)."""
+    return np.concatenate(list(frames), axis=1)
+
+
+def sentence_frames(clips: list[np.ndarray], starts: list[int], stride: int) -> np.ndarray:
+    """Consecutive clips (T, S, S, 3) of one utterance starting at ``starts`` -> one video: each
+    clip gives its first ``stride`` frames, the last clip all of its frames."""
+    order = np.argsort(starts)
+    parts = [clips[k][:stride] for k in order[:-1]] + [clips[order[-1]]]
+    return np.concatenate(parts)
+
+
+def _points(lm) -> list | None:
+    """Landmarks (T, 20, 2) rounded to 0.1 px, a frame without a mouth (NaN) as null."""
+    if lm is None:
+        return None
+    return [None if not np.isfinite(f).all() else np.round(f, 1).tolist() for f in np.asarray(lm, float)]
+
+
+def _metrics(table, speaker: str, utterance: str, clip: int) -> dict:
+    if table is None:
+        return {}
+    row = table[(table["speaker"] == speaker) & (table["utterance"] == utterance) & (table["clip"] == clip)]
+    if row.empty:
+        return {}
+    r = row.iloc[0]
+    return {k: round(float(r[k]), 3) for k in METRIC_COLUMNS if k in row and np.isfinite(float(r[k]))}
+
+
+def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect=None, audio: dict | None = None,
+                  video: bool = True, title: str = "", fmt: str = "webp") -> dict:
+    """Everything the page shows, as JSON-ready data.
+
+    ``models``: name -> (model ``(lms, ref) -> video, ...``, source text); ``dataset``: a clip dataset
+    (``LipClipDataset``, its items as in the evaluation); ``picks``: the index of the one clip shown
+    per utterance; ``metrics``: name -> that run's per-clip table (or None); ``detect``: uint8
+    frames -> (T, 20, 2) landmarks; ``audio``: (speaker, utterance) -> wav path of the sentence;
+    ``video``: embed the sentences as mp4 (with speech if ``audio`` has it); ``fmt``: the strips'
+    image format (``image_data_uri``)."""
+    import torch
+    from .util.pixels import to_uint8_frames
+    by_utt: dict = {}
+    for i, c in enumerate(dataset.clips):
+        by_utt.setdefault((c["speaker"], c["utterance"]), []).append(i)
+    utterances = []
+    out_models = {n: {"source": src, "label": model_label(n), "clips": {}} for n, (_, src) in models.items()}
+    for i in picks:
+        d = dataset[i]
+        spk, utt, clip = d["speaker"], d["utterance"], int(d["clip"])
+        key = f"{spk}/{utt}"
+        idx = sorted(by_utt[(spk, utt)])
+        items = [dataset[j] for j in idx]
+        starts = [int(dataset.clips[j]["start_frame"]) for j in idx]
+        stride = int(np.diff(sorted(starts)).min()) if len(starts) > 1 else dataset.T
+        lms, ref = torch.stack([x["lms"] for x in items]), torch.stack([x["ref"] for x in items])
+        real = [to_uint8_frames(x["video"].numpy()) for x in items]
+        k = idx.index(i)
+        wav = (audio or {}).get((spk, utt))
+        wav = _trimmed_wav(wav, len(sentence_frames(real, starts, stride)) / 25.0) if wav and video else None
+        utterances.append({"key": key, "label": f"{spk} · {utt} · clip {clip}", "clip": clip,
+                           "strip": image_data_uri(strip(real[k]), fmt),
+                           "landmarks": _points(detect(real[k]) if detect else None),
+                           "video": mp4_data_uri(sentence_frames(real, starts, stride), wav) if video else None})
+        for name, (model, _) in models.items():
+            with torch.inference_mode():
+                out = model(lms, ref)
+            fake = [to_uint8_frames(v) for v in (out[0] if isinstance(out, tuple) else out).numpy()]
+            mov = sentence_frames(fake, starts, stride)
+            out_models[name]["clips"][key] = {
+                "strip": image_data_uri(strip(fake[k]), fmt),
+                "landmarks": _points(detect(fake[k]) if detect else None),
+                "metrics": _metrics(metrics.get(name), spk, utt, clip),
+                "video": mp4_data_uri(mov, wav, comment="generated by lmg: synthetic lip movements, not a recording")
+                if video else None}
+        if wav:
+            Path(wav).unlink()
+    return {"title": title, "utterances": utterances, "models": out_models,
+            "metric_names": list(METRIC_COLUMNS)}
+
+
+def _trimmed_wav(path, seconds: float) -> str:
+    """A temporary copy of the first ``seconds`` of a wav (the sentence's video is that long)."""
+    import tempfile
+    import soundfile as sf
+    x, sr = sf.read(str(path), dtype="float32")
+    fd, tmp = tempfile.mkstemp(suffix=".wav")
+    import os
+    os.close(fd)
+    sf.write(tmp, x[:int(round(seconds * sr))], sr, subtype="PCM_16")
+    return tmp
+
+
+# ----------------------------------------------------------------------------- the page
+CSS = """
+body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 1.2em auto; padding: 0 1em; color: #222; }
+.controls label { margin-right: 1.2em; } select { font-size: 1em; }
+.row { display: grid; grid-template-columns: 190px 200px 1fr; gap: 12px; align-items: center;
+       margin: 10px 0; padding: 6px; border: 1px solid #ddd; border-radius: 4px; }
+.row h3 { margin: 0 0 4px 0; font-size: 1em; white-space: pre-line; overflow-wrap: anywhere; } .metrics { font-size: 0.8em; color: #444; white-space: pre-line; }
+canvas { image-rendering: pixelated; border: 1px solid #999; }
+.strip img { width: 100%; image-rendering: pixelated; }
+.videos { display: flex; gap: 16px; flex-wrap: wrap; } .videos figure { margin: 0; }
+.videos video { width: 256px; image-rendering: pixelated; } .note { font-size: 0.85em; color: #555; }
+"""
+
+JS = r"""
+const D = JSON.parse(document.getElementById('explorer-data').textContent);
+const $ = id => document.getElementById(id);
+const names = Object.keys(D.models);
+function fill(sel, values, labels, value) {
+  values.forEach((v, k) => { const o = document.createElement('option'); o.value = v; o.textContent = labels[k]; sel.appendChild(o); });
+  sel.value = value;
+}
+const labels = names.map(n => D.models[n].label);
+fill($('variant-a'), names, labels, names[0]);
+fill($('variant-b'), names, labels, names[Math.min(1, names.length - 1)]);
+fill($('utterance'), D.utterances.map(u => u.key), D.utterances.map(u => u.label), D.utterances[0].key);
+const rows = ['real', 'a', 'b'], images = {};
+let frame = 0;
+function current() {
+  const u = D.utterances.find(x => x.key === $('utterance').value);
+  const A = D.models[$('variant-a').value].clips[u.key], B = D.models[$('variant-b').value].clips[u.key];
+  return {u, real: u, a: A, b: B};
+}
+function metricsText(m) {
+  return D.metric_names.filter(k => k in m).map(k => `${k} ${m[k].toFixed(3)}`).join('\n') || 'no per-clip metrics shipped';
+}
+function draw() {
+  const c = current();
+  for (const r of rows) {
+    const cv = $('canvas-' + r), ctx = cv.getContext('2d'), img = images[r];
+    ctx.imageSmoothingEnabled = false;
+    ctx.clearRect(0, 0, cv.width, cv.height);
+    if (!img || !img.complete) continue;
+    const S = img.naturalHeight, k = cv.width / S;
+    ctx.drawImage(img, frame * S, 0, S, S, 0, 0, cv.width, cv.height);
+    const lm = c[r].landmarks;
+    if ($('show-landmarks').checked && lm && lm[frame]) {
+      ctx.fillStyle = 'cyan';
+      for (const [x, y] of lm[frame]) { ctx.beginPath(); ctx.arc(x * k, y * k, 2.2, 0, 2 * Math.PI); ctx.fill(); }
+    }
+  }
+  $('frame-label').textContent = `frame ${frame}`;
+}
+function update() {
+  const c = current();
+  const name = id => D.models[$(id).value].label + '\n' + D.models[$(id).value].source;
+  const title = {real: 'real', a: 'A: ' + name('variant-a'), b: 'B: ' + name('variant-b')};
+  for (const r of rows) {
+    $('name-' + r).textContent = title[r];
+    $('metrics-' + r).textContent = r === 'real' ? c.u.label : metricsText(c[r].metrics);
+    $('strip-' + r).src = c[r].strip;
+    images[r] = $('strip-' + r);
+    const v = $('video-' + r);
+    if (c[r].video) { if (v.getAttribute('src') !== c[r].video) v.src = c[r].video; v.parentElement.style.display = ''; }
+    else { v.removeAttribute('src'); v.parentElement.style.display = 'none'; }
+    $('vcap-' + r).textContent = title[r];
+  }
+  draw();
+}
+for (const r of rows) $('strip-' + r).addEventListener('load', draw);
+['variant-a', 'variant-b', 'utterance'].forEach(id => $(id).addEventListener('change', update));
+$('show-landmarks').addEventListener('change', draw);
+$('frame').addEventListener('input', e => { frame = +e.target.value; draw(); });
+setInterval(() => { if ($('animate').checked) { frame = (frame + 1) % 16; $('frame').value = frame; draw(); } }, 80);
+$('play-all').addEventListener('click', () => {
+  const vs = rows.map(r => $('video-' + r)).filter(v => v.getAttribute('src'));
+  vs.forEach((v, k) => { v.currentTime = 0; v.muted = k > 0; v.play(); });
+});
+update();
+"""
+
+
+def _row(r: str) -> str:
+    return (f'<div class="row"><div><h3 id="name-{r}"></h3><div class="metrics" id="metrics-{r}"></div></div>'
+            f'<canvas id="canvas-{r}" width="192" height="192"></canvas>'
+            f'<div class="strip"><img id="strip-{r}" alt="16 frames, {r}"></div></div>')
+
+
+def explorer_html(data: dict, intro: str = "") -> str:
+    """The page: select boxes, the real clip and two variants (animated frame, the 16-frame strip,
+    landmarks, per-clip metrics), and the sentences as videos with sound."""
+    if not data["models"] or not data["utterances"]:
+        raise ValueError("the explorer needs at least one model and one utterance")
+    payload = json.dumps(data, sort_keys=True, separators=(",", ":")).replace("</", "<\\/")
+    title = html.escape(data.get("title") or "Ablation explorer")
+    videos = "".join(f'<figure><video id="video-{r}" controls preload="metadata"></video>'
+                     f'<figcaption id="vcap-{r}"></figcaption></figure>' for r in ("real", "a", "b"))
+    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
+            f"<title>{title}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
+            f"<h1>{title}</h1>\n{intro}\n"
+            '<div class="controls"><label>variant A <select id="variant-a"></select></label>'
+            '<label>variant B <select id="variant-b"></select></label>'
+            '<label>utterance <select id="utterance"></select></label></div>\n'
+            '<p class="controls"><label><input type="checkbox" id="animate" checked> play</label>'
+            '<label><input type="range" id="frame" min="0" max="15" value="0"> <span id="frame-label"></span></label>'
+            '<label><input type="checkbox" id="show-landmarks" checked> detected lip landmarks</label></p>\n'
+            + "".join(_row(r) for r in ("real", "a", "b")) +
+            f'\n<h2>The whole sentence, with its speech</h2>\n<p><button id="play-all">play the three together</button></p>'
+            f'\n<div class="videos">{videos}</div>\n'
+            f'<script type="application/json" id="explorer-data">{payload}</script>\n'
+            f"<script>{JS}</script>\n</body>\n</html>\n")

@@ -1,0 +1,204 @@
+"""The pages that read without running anything: executed notebooks exported to HTML
+(``tools/export_notebooks.py``) and the ablation explorer's static page (``lmg_lib.export``).
+
+Both must load nothing from the network, embed their images, and come out byte-identical from the
+same input. A tiny executed notebook and a tiny fake model / dataset stand in for the real ones;
+when Debian's ``chromium`` is installed, a real headless browser opens the pages too
+(``tools/check_html.py``), else that test is skipped."""
+import base64
+import io
+import json
+import re
+import shutil
+import sys
+from pathlib import Path
+
+import nbformat
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+from PIL import Image
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+from lmg_lib.export import discover_models, explorer_data, explorer_html, model_label  # noqa: E402
+from tools import check_html, export_notebooks  # noqa: E402
+
+pytest.importorskip("latex2mathml")
+
+# a script, stylesheet, font or image fetched from anywhere but the page itself
+EXTERNAL = re.compile(r"""(?:src|href)\s*=\s*["']?\s*(?:https?:)?//|url\(\s*["']?(?:https?:)?//|@import""", re.I)
+TIMESTAMP = "2026-01-02T03:04:05.678901"
+
+
+def _png(w=40, h=30) -> str:
+    x = np.zeros((h, w, 3), np.uint8)
+    x[:, : w // 2] = (200, 30, 30)
+    buf = io.BytesIO()
+    Image.fromarray(x).save(buf, format="PNG")
+    return base64.b64encode(buf.getvalue()).decode()
+
+
+def _executed_notebook(path: Path) -> str:
+    png = _png()
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [
+        nbformat.v4.new_markdown_cell("# 9 · A tiny notebook\n\nThe loss $\\mathcal{L}_{pix} = \\|v - \\hat v\\|_1$ and\n\n"
+                                      "$$\\mathcal{L} = \\sum_t w_t \\mathcal{L}_t$$\n\n`$not math$` in code"),
+        nbformat.v4.new_code_cell("plot()", execution_count=3, outputs=[
+            nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
+            nbformat.v4.new_output("stream", name="stdout", text="done\n")]),
+        nbformat.v4.new_code_cell("bar()", outputs=[nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "bar", "version_major": 2, "version_minor": 0},
+            "text/plain": "train:   0%|  | 0/40"})]),
+        nbformat.v4.new_code_cell("interactive()", outputs=[nbformat.v4.new_output("display_data", data={
+            "application/vnd.jupyter.widget-view+json": {"model_id": "ui", "version_major": 2, "version_minor": 0},
+            "text/plain": "interactive(children=...)"})]),
+    ]
+    nb.cells[1].metadata["papermill"] = {"start_time": TIMESTAMP, "duration": 1.23456}
+    nb.cells[1].metadata["execution"] = {"iopub.execute_input": TIMESTAMP}
+    state = {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_d", "IPY_MODEL_p", "IPY_MODEL_t"]}},
+             "d": {"model_name": "HTMLModel", "state": {"value": "train full"}},
+             "t": {"model_name": "HTMLModel", "state": {"value": " 40/40 [00:44&lt;00:00,  2.18it/s]"}},
+             "p": {"model_name": "FloatProgressModel", "state": {"value": 40, "max": 40}},
+             "ui": {"model_name": "VBoxModel", "state": {"_dom_classes": ["widget-interact"], "children": []}}}
+    nb.metadata["widgets"] = {"application/vnd.jupyter.widget-state+json": {"state": state}}
+    nb.metadata["papermill"] = {"start_time": TIMESTAMP}
+    nbformat.write(nb, path)
+    return png
+
+
+@pytest.fixture()
+def exported(tmp_path):
+    src, out = tmp_path / "src", tmp_path / "out"
+    src.mkdir()
+    png = _executed_notebook(src / "09_tiny.ipynb")
+    pages = export_notebooks.export_all(src, out)
+    return src, out, pages, png
+
+
+def test_notebook_page_is_offline_with_math_and_figure(exported):
+    src, out, pages, png = exported
+    assert [p.name for p in pages] == ["09_tiny.html", "index.html"]
+    page = (out / "09_tiny.html").read_text()
+    assert "<script" not in page and not EXTERNAL.search(page)          # nothing to run, nothing fetched
+    assert f'src="data:image/png;base64,{png}"' in page                   # the figure, byte for byte
+    assert page.count("<math") == 2 and 'display="block"' in page         # inline and display formula
+    assert "$$" not in page and "$not math$" in page                     # code spans keep their dollars
+    assert re.search(r'train full <progress max="40" value="40">', page)  # tqdm's final state
+    assert "00:44" not in page and "it/s" not in page                      # without its times
+    assert 'href="explorer.html"' in page                                 # the control points to the static explorer
+    assert TIMESTAMP not in page and "1.23456" not in page                 # no execution times
+    assert "A tiny notebook" in (out / "index.html").read_text()
+
+
+def test_notebook_export_is_deterministic(exported, tmp_path):
+    src, out, pages, _ = exported
+    again = export_notebooks.export_all(src, tmp_path / "again")
+    assert [p.read_bytes() for p in again] == [p.read_bytes() for p in pages]
+
+
+def test_exporter_refuses_an_empty_folder(tmp_path):
+    assert export_notebooks.main(["--src", str(tmp_path), "--out", str(tmp_path / "out")]) == 2
+    assert not (tmp_path / "out").exists()
+
+
+# ----------------------------------------------------------------------------- the explorer
+class _FakeClips:
+    """Two utterances of one clip each, in the ``LipClipDataset`` item layout (16 frames of 8 px)."""
+    T = 16
+
+    def __init__(self):
+        self.clips = [dict(speaker="s1", utterance="aaa", clip=0, start_frame=0),
+                      dict(speaker="s2", utterance="bbb", clip=3, start_frame=24)]
+
+    def __getitem__(self, i):
+        g = torch.Generator().manual_seed(i)
+        video = torch.rand(3, 16, 8, 8, generator=g) * 2 - 1
+        c = self.clips[i]
+        return dict(lms=torch.rand(1, 64, 128, generator=g), ref=video[:, 0].clone(), video=video, **c)
+
+
+class _Shift(torch.nn.Module):
+    """A stand-in generator: the reference frame repeated and shifted by ``b``."""
+
+    def __init__(self, b):
+        super().__init__()
+        self.b = b
+
+    def forward(self, lms, ref):
+        return (ref.unsqueeze(2).repeat(1, 1, 16, 1, 1) * 0.5 + self.b).clamp(-1, 1), None
+
+
+def _explorer(tmp_path, video=True):
+    import soundfile as sf
+    wav = tmp_path / "s1_aaa.wav"
+    sf.write(wav, np.sin(np.arange(16000) / 10.0).astype(np.float32) * 0.1, 16000)
+    models = {"full": (_Shift(0.2), "checkpoints/full"), "vgan": (_Shift(-0.2), "checkpoints/vgan")}
+    table = pd.DataFrame([dict(speaker="s2", utterance="bbb", clip=2, lmd=9.0, psnr=1.0),
+                          dict(speaker="s2", utterance="bbb", clip=3, lmd=1.25, psnr=30.0)])
+    detect = lambda frames: np.full((len(frames), 20, 2), 4.0)
+    return explorer_data(models, _FakeClips(), [0, 1], {"full": table, "vgan": None}, detect=detect,
+                         audio={("s1", "aaa"): wav}, video=video, title="fake models: a test")
+
+
+def _page_data(page: str) -> dict:
+    raw = re.search(r'<script type="application/json" id="explorer-data">(.*?)</script>', page, re.S).group(1)
+    return json.loads(raw.replace("<\\/", "</"))
+
+
+def test_explorer_page_holds_every_combination_and_nothing_external(tmp_path):
+    data = _explorer(tmp_path)
+    page = explorer_html(data)
+    assert not EXTERNAL.search(page) and not re.search(r"<script[^>]*\bsrc=", page)
+    for sel in ("variant-a", "variant-b", "utterance"):
+        assert f'<select id="{sel}">' in page
+    got = _page_data(page)
+    assert got == json.loads(json.dumps(data))                     # the page's data object is the data
+    keys = [u["key"] for u in got["utterances"]]
+    assert keys == ["s1/aaa", "s2/bbb"]
+    assert [got["models"][n]["label"] for n in ("full", "vgan")] == ["full model", "VGAN (Vondrick)"]
+    for name in ("full", "vgan"):                                  # every model x every utterance
+        assert sorted(got["models"][name]["clips"]) == keys
+        for clip in got["models"][name]["clips"].values():
+            strip = Image.open(io.BytesIO(base64.b64decode(clip["strip"].split(",", 1)[1])))
+            assert strip.size == (16 * 8, 8)                       # 16 frames side by side
+            assert clip["video"].startswith("data:video/mp4;base64,") and len(clip["video"]) > 1000
+    # the two models' frames differ (a switch shows something else)
+    assert got["models"]["full"]["clips"]["s1/aaa"]["strip"] != got["models"]["vgan"]["clips"]["s1/aaa"]["strip"]
+    # the metrics are the row of the shown clip (clip 3), not another clip of the sentence
+    assert got["models"]["full"]["clips"]["s2/bbb"]["metrics"] == {"lmd": 1.25, "psnr": 30.0}
+    assert got["models"]["vgan"]["clips"]["s2/bbb"]["metrics"] == {}
+    assert got["utterances"][0]["landmarks"][0][0] == [4.0, 4.0]
+
+
+def test_explorer_page_is_deterministic_and_refuses_nothing_to_show(tmp_path):
+    a, b = explorer_html(_explorer(tmp_path, video=False)), explorer_html(_explorer(tmp_path, video=False))
+    assert a == b and "data:video" not in a
+    with pytest.raises(ValueError):
+        explorer_html({"models": {}, "utterances": [], "metric_names": []})
+
+
+@pytest.mark.skipif(not (shutil.which("chromium") or shutil.which("chromium-browser")),
+                    reason="no chromium (Debian: apt-get install -y chromium)")
+def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
+    _, out, _, _ = exported
+    (out / "explorer.html").write_text(explorer_html(_explorer(tmp_path)))
+    pages = [str(out / n) for n in ("09_tiny.html", "explorer.html")]
+    assert check_html.main(pages + ["--min-images", "1"]) == 0, capsys.readouterr().out
+    text = capsys.readouterr().out
+    assert "1/1 images loaded, 2/2 formulas rendered" in text         # the figure and both formulas
+    assert "3/3 images loaded" in text and "select switches" in text   # the explorer, switched through
+
+
+def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
+    for name in ("ablation_l1_seed1", "vgan", "ablation_gan", "full", "speech2vid", "ablation_l1", "controls"):
+        (tmp_path / name).mkdir()
+        if name != "controls":                                    # no generator: not a model
+            (tmp_path / name / "generator.safetensors").write_bytes(b"")
+    assert list(discover_models(tmp_path)) == ["full", "speech2vid", "vgan", "ablation_gan", "ablation_l1",
+                                               "ablation_l1_seed1"]
+    from lmg_lib.config import PAPER_LETTER
+    assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1 ablation run, seed 1"
+    assert model_label("vgan") == "VGAN (Vondrick)"
