@@ -44,6 +44,8 @@ def main(argv=None) -> int:
     # (an inherited MPLBACKEND=Agg would leave the executed notebooks without a single figure)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    if os.environ.get("LMG_ARTEFACTS"):     # the kernels run in notebooks/: make a relative path absolute
+        os.environ["LMG_ARTEFACTS"] = str(Path(os.environ["LMG_ARTEFACTS"]).resolve())
     total = time.time()
     for src in sources:
         nb = jupytext.read(src)
