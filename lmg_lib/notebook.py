@@ -5,18 +5,23 @@ The only state shared between notebooks is the artefact folder, ``$LMG_ARTEFACTS
 ``artefacts/`` in the repository; ``make test`` uses ``build/test-artefacts``):
 
     artefacts/
+      source.json    01  which corpus notebook 1 read: the embedded corpus it built, or a real one
       corpus/        01  the embedded corpus in GRID layout (nothing when a real GRID path is given)
       dataset/       01  preprocessed clips: shards + manifest.json
       delay/         02  per-video best lags (csv)
       checkpoints/   04  train_<preset>/: the notebook's training run (generator.safetensors)
       ablations/     05  one training run per variant, table.csv
       evaluation/    06  metric tables (csv), the Speech2Vid baseline's run
+      figures/       every figure of a run on a corpus given by path (real GRID, LRW, ...)
 
-Figures go to ``figures/`` (committed), not here. A notebook whose input is missing stops at once
-and names the notebook to run first (``require``).
+Figures of the embedded corpus that notebook 1 builds go to ``figures/`` (committed); figures of a
+run on any other corpus go to the artefact folder's ``figures/``, never over the committed ones
+(``figure_path``). A notebook whose input is missing stops at once and names the notebook to run
+first (``require``).
 """
 from __future__ import annotations
 
+import json
 import os
 from pathlib import Path
 
@@ -45,9 +50,41 @@ def require(path: str | os.PathLike, made_by: str) -> Path:
     return path
 
 
+SOURCE = "source.json"                                # notebook 1's record of the corpus it read
+
+
+def record_source(corpus, built: bool, layout: str = "grid") -> dict:
+    """Notebook 1: remember which corpus the artefacts come from (``built``: the embedded corpus
+    notebook 1 generated itself; else a corpus given by path) and its layout. Returns the record."""
+    rec = {"corpus": str(Path(corpus).resolve()), "built": bool(built), "layout": layout}
+    (artefact_dir() / SOURCE).write_text(json.dumps(rec, indent=1) + "\n")
+    return rec
+
+
+def data_source() -> dict:
+    """Notebook 1's record: ``corpus`` (Path), ``built`` (the embedded corpus notebook 1 generated),
+    ``layout`` and ``embedded`` (an embedded corpus, with its ground truth: ``corpus.json`` and sidecars).
+    Artefacts from before the record existed count as the built embedded corpus."""
+    p = artefacts_root() / SOURCE
+    if p.exists():
+        rec = json.loads(p.read_text())
+        rec["corpus"] = Path(rec["corpus"])
+    else:
+        corpus = require(artefact_dir("corpus", create=False) / "corpus.json", "01_data_preparation").parent
+        rec = {"corpus": corpus, "built": True, "layout": "grid"}
+    rec["embedded"] = (rec["corpus"] / "corpus.json").exists()
+    return rec
+
+
 def figure_path(name: str) -> Path:
-    FIGURES.mkdir(parents=True, exist_ok=True)
-    return FIGURES / name
+    """Where a notebook saves figure ``name``: the committed ``figures/`` for the embedded corpus
+    notebook 1 builds (what ``make reproduce`` regenerates), else the artefact folder's
+    ``figures/`` (a real-data run never overwrites the committed figures)."""
+    p = artefacts_root() / SOURCE
+    real = p.exists() and not json.loads(p.read_text()).get("built", True)
+    folder = artefacts_root() / "figures" if real else FIGURES
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder / name
 
 
 def source_markdown(*objs, equation: str | None = None, note: str | None = None) -> str:
@@ -95,6 +132,37 @@ def landmark_detector():
     """The shipped lip-landmark regressor that measures LMD (its held-out error in ``.error``)."""
     from .eval.lip_landmarks import load_landmark_regressor
     return load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
+
+
+def lmd_landmarks(dataset, choice: str = "auto"):
+    """The landmark detector LMD uses on ``dataset`` (a ``LipClipDataset`` or its Subset):
+    ``auto`` is the shipped regressor on the embedded corpus, on which it was trained, and dlib on
+    crops pasted into a face (as the authors) on any other data; ``regressor`` or ``dlib`` force
+    one. The regressor outside the embedded corpus raises a ``LandmarkDomainWarning``."""
+    from .eval.dlib_lmd import PastedFaceDlib, check_domain, is_embedded_dataset
+    manifest = getattr(dataset, "dataset", dataset).manifest
+    if choice not in ("auto", "regressor", "dlib"):
+        raise ValueError(f"unknown LMD landmark detector {choice!r}; choose auto, regressor or dlib")
+    if choice == "dlib" or (choice == "auto" and not is_embedded_dataset(manifest)):
+        return PastedFaceDlib(int(manifest["settings"]["image_size"]))
+    check_domain(manifest)
+    return landmark_detector()
+
+
+def dataset_manifest() -> dict:
+    """The manifest of notebook 1's dataset (read, no shard is hashed)."""
+    from .data.shards import read_manifest
+    return read_manifest(require(artefact_dir("dataset", create=False) / "manifest.json", "01_data_preparation").parent)
+
+
+def lip_frames(speaker: str, utt: str):
+    """The lip crops of one utterance of notebook 1's dataset, uint8 (n, S, S, 3)."""
+    from .data.shards import load_shard
+    name = next((k for k, v in dataset_manifest()["shards"].items()
+                 if v["speaker"] == speaker and v["utterance"] == utt), None)
+    if name is None:
+        raise MissingArtefact(f"{speaker}/{utt} is not in notebook 1's dataset")
+    return load_shard(artefact_dir("dataset", create=False) / "shards" / name)["frames"].transpose(0, 2, 3, 1)
 
 
 def compare_models(models: dict, dataset, detect=None, metrics=METRICS, title: str | None = None,

@@ -30,7 +30,9 @@
 # (0.64 s, a new clip every 8 frames) → shards + a manifest → speaker-disjoint splits.
 #
 # **With the real corpus**, set `CORPUS_PATH` to your GRID (or LRW) folder (layouts in
-# `docs/DATA.md`) and `BACKEND = "dlib"`: nothing else changes.
+# `docs/DATA.md`) and `BACKEND = "dlib"` (`params/grid_fixture.yaml` does it for a small fixture in
+# GRID's layout, `docs/DATA.md` section 8). The cells that need the embedded corpus's ground truth
+# say so and are skipped, and every figure then goes to the artefact folder, never over `figures/`.
 #
 # **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404):
 #
@@ -48,6 +50,7 @@
 CORPUS_PATH = None       # None: build the embedded corpus; or a path to real GRID / LRW
 LAYOUT = "grid"          # "grid" or "lrw" (for CORPUS_PATH)
 BACKEND = "groundtruth"  # landmark backend: "groundtruth" (embedded), "dlib", "face_alignment"
+BACKEND_KWARGS = {}      # e.g. {"detect_every": 5}: dlib's face detector on every 5th frame
 N_SPEAKERS = 32          # embedded corpus: speakers (the shipped checkpoint used 32)
 UTTERANCES = 2           # embedded corpus: sentences per speaker (full scale: 40)
 IMAGE_SIZE = 64
@@ -68,14 +71,18 @@ from lmg_lib.data import LipClipDataset
 from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.data.preprocess import preprocess
 from lmg_lib.data.readers import read_corpus
-from lmg_lib.notebook import SAVE, artefact_dir, figure_path
+from lmg_lib.notebook import SAVE, artefact_dir, figure_path, record_source
 from lmg_lib.util.audio_io import load_audio
+from lmg_lib.util.grid_layout import parse_align
+from lmg_lib.util.paths import in_repo
 from lmg_lib.viz import frame_strip, save_sample_strip
 
 embedded = CORPUS_PATH is None
-corpus_dir = artefact_dir("corpus") if embedded else Path(CORPUS_PATH)
+corpus_dir = artefact_dir("corpus") if embedded else in_repo(CORPUS_PATH)   # relative: to the repository
 dataset_dir = artefact_dir("dataset")
-print("corpus:", corpus_dir, "| dataset:", dataset_dir)
+record_source(corpus_dir, built=embedded, layout=LAYOUT)    # notebooks 2 and 6 read the same corpus
+source_note = "" if embedded else f" ({corpus_dir.name})"   # figures of another corpus say which
+print("corpus:", corpus_dir, "| dataset:", dataset_dir, "| figures:", figure_path("data_utterance.png").parent)
 
 # %% [markdown]
 # ## 1. Generate the embedded corpus
@@ -113,8 +120,15 @@ y = load_audio(u.audio)
 lms = log_mel_spectrogram(y)
 fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
 ax[0].imshow(lms.T, origin="lower", aspect="auto", cmap="magma", extent=[0, lms.shape[0] / 4, 0, 128])
-ax[0].set(ylabel="mel band", title=f"{u.speaker}/{u.utt}: log-mel spectrogram (4 steps per video frame)")
-if meta is not None:
+ax[0].set(ylabel="mel band", title=f"{u.speaker}/{u.utt}{source_note}: log-mel spectrogram (4 steps per video frame)")
+if meta is None:    # a real corpus: words from its .align file; no ground-truth landmarks or lag
+    for w in (parse_align(u.align) if u.align else []):
+        if w.word != "sil":
+            ax[0].axvline(w.start * 25, color="w", lw=0.6); ax[0].text(w.start * 25 + 0.3, 118, w.word, color="w", fontsize=8)
+    ax[1].text(0.5, 0.5, "no ground-truth landmarks or lag in this corpus (embedded corpus only)",
+               ha="center", va="center", transform=ax[1].transAxes); ax[1].set(xlabel="video frame (40 ms)", yticks=[])
+    print("a corpus without sidecars: the mouth-opening panel needs the embedded corpus's ground truth")
+else:
     for w, s in zip(meta["words"], meta["word_start"]):
         ax[0].axvline(s / 640, color="w", lw=0.6); ax[0].text(s / 640 + 0.3, 118, str(w), color="w", fontsize=8)
     lm = meta["landmarks"]
@@ -160,6 +174,8 @@ if embedded:
     faces = [read_frames(next(x.video for x in utts if x.speaker == s))[10] for s in speakers]
     frame_strip(np.stack(faces), path=figure_path("data_speakers.png"), cols=min(16, len(faces)),
                 titles=speakers, scale=1.0)
+else:
+    print("the strip of ground-truth landmarks and the speakers' faces need the embedded corpus: skipped")
 
 # %% [markdown]
 # ## 3. Preprocess: crops, spectrograms, clips, shards, splits
@@ -173,7 +189,7 @@ if embedded:
 # %%
 t0 = time.time()
 manifest = preprocess(corpus_dir, dataset_dir, layout=LAYOUT, backend=BACKEND, size=IMAGE_SIZE,
-                      workers=WORKERS, progress=True)
+                      workers=WORKERS, backend_kwargs=BACKEND_KWARGS, progress=True)
 print(f"preprocessed in {time.time() - t0:.1f} s")
 print("split rule:", manifest["splits"]["rule"])
 for split in ("train", "val", "test"):
@@ -201,6 +217,8 @@ for k in range(6):
     a = fig.add_subplot(gs[1, 3 + k]); a.imshow(to_img(item["video"][:, 2 * k])); a.axis("off"); a.set_title(f"v, frame {2 * k}", fontsize=7)
     lm = item["landmarks"][2 * k].numpy(); a.plot(lm[:, 0], lm[:, 1], ".", ms=1.5, color="cyan")
     b = fig.add_subplot(gs[2, 3 + k]); b.imshow(to_img(item["mismatch"][:, 2 * k])); b.axis("off"); b.set_title(f"mismatch, {2 * k}", fontsize=7)
+if not embedded:
+    fig.suptitle(f"{corpus_dir.name}: one test clip, landmarks from the {BACKEND} backend", fontsize=9)
 fig.tight_layout(); fig.savefig(figure_path("data_training_example.png"), **SAVE)
 print({k: tuple(v.shape) for k, v in item.items() if hasattr(v, "shape")},
       "| speaker", item["speaker"], "| utterance", item["utterance"], "| lag", item["lag_ms"], "ms")
@@ -243,6 +261,8 @@ if embedded:
     print(f"{len(err_shifted)} b/p/m: the lips close {err_shifted.mean():.2f} frames from the onset minus "
           f"the lag, {err_plain.mean():.2f} frames from the sound onset")
     assert err_shifted.mean() < err_plain.mean()
+else:
+    print("exercise 1 needs the embedded corpus's phoneme timing and lags: skipped on this corpus")
 
 # %% [markdown]
 # **Exercise 2 · Why the authors asserted 4 steps per frame.** The authors cut the speech into one

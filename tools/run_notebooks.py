@@ -5,10 +5,12 @@
 Sources are the jupytext ``notebooks/NN_*.py`` files (the paired ``.ipynb`` are kept in sync by
 ``tools/sync_notebooks.py``). Each notebook gets its section of the params file injected after its
 ``parameters`` cell, runs with kernel ``python3`` and a per-cell timeout, and is written executed to
-``--out``. At the end the script lists every figure/table the notebooks regenerated under
-``figures/`` beside the paper's figure or table it corresponds to, and exports the executed notebooks
-and the ablation explorer to self-contained HTML under ``docs/notebooks/`` (``tools/export_explorer.py``,
-``tools/export_notebooks.py``; ``--no-export`` skips it).
+``--out``. At the end the script lists every figure/table the notebooks regenerated beside the
+paper's figure or table it corresponds to: under ``figures/`` for the embedded corpus, under
+``$LMG_ARTEFACTS/figures/`` for a corpus given by path (``params/grid_fixture.yaml``). For the
+embedded corpus it also exports the executed notebooks and the ablation explorer to self-contained
+HTML under ``docs/notebooks/`` (``tools/export_explorer.py``, ``tools/export_notebooks.py``;
+``--no-export`` skips it); a real-data run never overwrites them.
 """
 from __future__ import annotations
 
@@ -47,6 +49,8 @@ def main(argv=None) -> int:
     # (an inherited MPLBACKEND=Agg would leave the executed notebooks without a single figure)
     os.environ["MPLBACKEND"] = "module://matplotlib_inline.backend_inline"
     os.environ.setdefault("PYTHONHASHSEED", "0")
+    if os.environ.get("LMG_ARTEFACTS"):     # the kernels run in notebooks/: make a relative path absolute
+        os.environ["LMG_ARTEFACTS"] = str(Path(os.environ["LMG_ARTEFACTS"]).resolve())
     total = time.time()
     for src in sources:
         nb = jupytext.read(src)
@@ -61,12 +65,18 @@ def main(argv=None) -> int:
         raw.unlink()
         print(f"    done in {time.time() - t:.0f} s", flush=True)
     print(f"\nall notebooks done in {time.time() - total:.0f} s; executed copies in {out}\n")
-    print("Regenerated figures and tables (figures/):")
+    # the embedded corpus's figures go to figures/, a real corpus's to $LMG_ARTEFACTS/figures/
+    from lmg_lib.notebook import figure_path
+    folder = figure_path("any.png").parent
+    ran = {s.stem for s in sources}
+    print(f"Regenerated figures and tables ({folder}):")
     for name, (nb_name, _what, paper_ref) in FIGURES.items():
-        p = ROOT / "figures" / name
-        mark = "ok     " if p.exists() else "MISSING"
+        if nb_name not in ran:
+            continue
+        # on a real corpus the figures that need the embedded corpus's ground truth are not made
+        mark = "ok     " if (folder / name).exists() else "skipped" if folder != ROOT / "figures" else "MISSING"
         print(f"  [{mark}] {name:<34} {nb_name:<22} {paper_ref}")
-    if not args.no_export:
+    if not args.no_export and folder == ROOT / "figures":
         from tools import export_explorer, export_notebooks
         print(f"\nHTML pages (read without a kernel) in {args.html}:", flush=True)
         if export_explorer.main(["--out", str(Path(args.html) / "explorer.html")]):   # 2: no shipped run
