@@ -297,9 +297,16 @@ def cmd_generate(a) -> int:
         _note(f"note: {line}")
     if img["kind"] == "face":
         _note(f"note: lip region found at (x0, y0, side) = {img['box']}")
+    elif a.view == "face":
+        raise Failure(EXIT_IMAGE, f"--view face needs a face photo, but {a.image} was used as a lip crop "
+                                  f"(no face found, or --image-kind lips): give a frontal face photo, or "
+                                  f"use --view lips")
     t1 = time.perf_counter()                        # 5. generate and write, frame by frame (flat memory)
     frames = stream_video(G, cfg, speech, img["lip"], overlap=a.overlap, batch=a.batch,
                           fast=not a.plain, device=a.device)
+    if a.view == "face":                            # beyond the paper: paste back into the photo
+        from ..infer.paste import FacePaster, paste_stream
+        frames = paste_stream(frames, FacePaster(img["image"], img["box"]))
     try:                                            # atomic, all-or-nothing
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -310,5 +317,6 @@ def cmd_generate(a) -> int:
     t_gen = time.perf_counter() - t1
     print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.name} [{cfg.name}]; "
           f"generated and encoded in {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
-          f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s")
+          f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s"
+          + ("; lips pasted back into the photo (--view face, beyond the paper)" if a.view == "face" else ""))
     return EXIT_OK

@@ -6,6 +6,7 @@
                  or streamed
     fast.py      the fast, exact CPU generator (BatchNorm folding, Winograd, FFT convolution)
     images.py    the input image: lip crop or face photo (dlib + the training crop geometry)
+    paste.py     (beyond the paper) --view face: the lips pasted back into the whole photo
     outputs.py   the mp4 with the speech (tagged as generated), side-by-side view and frame strip,
                  all-or-nothing, encoded as the frames come
 """

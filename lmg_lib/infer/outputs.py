@@ -35,10 +35,14 @@ def side_by_side_panel(image: np.ndarray, box=None, height: int = SIDE_BY_SIDE_H
 
 
 def side_by_side_frame(left: np.ndarray, frame: np.ndarray) -> np.ndarray:
-    """[left panel | one generated frame upscaled to the panel's height] -> (height, w + height, 3)."""
+    """[left panel | one generated frame (a lip crop, or a whole face with --view face) resized to
+    the panel's height, an even width] -> (height, w + w', 3)."""
     import cv2
     height = left.shape[0]
-    return np.concatenate([left, cv2.resize(frame, (height, height), interpolation=cv2.INTER_CUBIC)], axis=1)
+    h, w = frame.shape[:2]
+    fw = height if h == w else max(2, int(round(w * height / h / 2)) * 2)
+    interp = cv2.INTER_CUBIC if h < height else cv2.INTER_AREA
+    return np.concatenate([left, cv2.resize(frame, (fw, height), interpolation=interp)], axis=1)
 
 
 def side_by_side_frames(frames: np.ndarray, image: np.ndarray, box=None,
@@ -46,6 +50,15 @@ def side_by_side_frames(frames: np.ndarray, image: np.ndarray, box=None,
     """[input image (with the crop box drawn) | generated lips, both ``height`` px tall] per frame."""
     left = side_by_side_panel(image, box, height)
     return np.stack([side_by_side_frame(left, f) for f in frames])
+
+
+def even_size(frame: np.ndarray) -> np.ndarray:
+    """H.264 in yuv420p needs even sides: an odd last row / column is repeated (a face photo of
+    odd size with --view face); even frames are returned as they are."""
+    h, w = frame.shape[:2]
+    if h % 2 == 0 and w % 2 == 0:
+        return frame
+    return np.pad(frame, ((0, h % 2), (0, w % 2), (0, 0)), mode="edge")
 
 
 def strip_indices(n_frames: int, max_frames: int = STRIP_FRAMES) -> np.ndarray:
@@ -100,7 +113,7 @@ def write_outputs(out, frames: Iterable[np.ndarray], audio_path, fps: int = 25, 
         tmp_s = None if strip is None else stack.enter_context(atomic_path(strip))
         write = None
         for f in frames:
-            video_frame = f if left is None else side_by_side_frame(left, f)
+            video_frame = even_size(f if left is None else side_by_side_frame(left, f))
             if write is None:                                     # the first frame fixes the size
                 h, w = video_frame.shape[:2]
                 write = stack.enter_context(video_io.video_writer(tmp_v, w, h, fps, audio_path, comment=comment))
