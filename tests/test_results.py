@@ -56,3 +56,10 @@ def test_ablation_claims_read_intervals(tmp_path):
     c = ablation_claims(long).set_index(ablation_claims(long).columns[0]).iloc[:, 0]
     assert c.iloc[0] == "holds" and c.iloc[1] == "holds" and c.iloc[2] == "holds"
     assert c.iloc[3] == "not trained" and c.iloc[4] == "holds" and c.iloc[6] == "holds"
+    # another variant with the best mean: "does not hold" only when its interval is clear of full's
+    _write(tmp_path, "ablation_corr_nonderiv", [("lmd", 0.97, 0.05)])
+    _write(tmp_path, "ablation_perc", [("lmd", 0.5, 0.05)])
+    c = ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[:, 1]
+    assert c.iloc[0] == "does not hold (best: perc)"
+    (tmp_path / "ablation_perc" / "summary.csv").unlink()
+    assert ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[0, 1].startswith("not separated")

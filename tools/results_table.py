@@ -1,6 +1,6 @@
 """Print the shipped results on the held-out speakers (s28-s32 of the default corpus): our table,
 the targets of the CPU recipe with holds / does not hold, the paper's Table 3 beside ours and its
-orderings here. Reads only checkpoints/ (written by tools/make_shipped.py evaluate); no training.
+orderings here, then the shipped ablation runs (Table 2) with the paper's claims. Reads only checkpoints/ (written by tools/make_shipped.py evaluate); no training.
 
     python tools/results_table.py            # print
     python tools/results_table.py --write    # also write figures/eval_table.md (the README's table)
@@ -14,7 +14,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from lmg_lib.eval.results import results_markdown  # noqa: E402
+from lmg_lib.config import PAPER_LETTER  # noqa: E402
+from lmg_lib.eval.results import ablation_claims, ablation_long, ablation_markdown, results_markdown, to_markdown  # noqa: E402
 from lmg_lib.util.paths import SHIPPED_CHECKPOINTS  # noqa: E402
 
 
@@ -27,6 +28,12 @@ def main() -> int:
     if ap.parse_args().write:
         (ROOT / "figures" / "eval_table.md").write_text(md + "\n")
     print(md)
+    abl = ablation_long(SHIPPED_CHECKPOINTS, PAPER_LETTER)
+    if len(abl):
+        print("\n## The ablation runs (Chen et al. 2018, Table 2 at reduced scale)\n")
+        print(ablation_markdown(abl))
+        print()
+        print(to_markdown(ablation_claims(abl), index=False))
     return 0
 
 
