@@ -34,6 +34,10 @@ mouth landmarks on the INPUT photo, mapped into the crop):
                  count is printed), whose domain error on the input crop against dlib is printed
                  (mean px of the 64 px crop, with its mouth-presence probability)
     cpbd_ratio   mean CPBD of the frames / CPBD of the input crop
+    open_r_null  the control for open_r: the same r with the phoneme-implied opening circularly shifted
+                 by every offset of at least MIN_SHIFT_S (so speech and mouth no longer belong together);
+                 printed as the 95th percentile of those r and the share of them >= open_r (a
+                 permutation p-value). An open_r inside that null says nothing about sync.
 
 Targets (issue 14): ssim_out >= 0.75, lip_dE <= 10, open_r >= 0.6, cpbd_ratio in [0.5, 2].
 Writes ``real_photos.csv`` and ``real_photos_strip.png`` to ``--out`` (default: the artefact folder's
@@ -55,6 +59,7 @@ sys.path.insert(0, str(ROOT))
 SENTENCE = "place green with b nine again, lay white at s one please"
 LAG_MS = 80.0                    # the embedded corpus's mean lips-lead-audio lag (not fitted here)
 TARGETS = dict(ssim_out=(">=", 0.75), lip_dE=("<=", 10.0), open_r=(">=", 0.6), cpbd_ratio=("in", (0.5, 2.0)))
+MIN_SHIFT_S = 0.5                # the shift null's smallest offset: longer than a syllable
 OUTER, INNER = slice(0, 12), slice(12, 20)      # 20-point mouth: outer lip 48-59, inner lip 60-67
 
 
@@ -120,6 +125,16 @@ def implied_opening(phonemes, n_frames: int) -> np.ndarray:
     return mouth_parameters(phonemes, n_frames, lag_ms=LAG_MS)[:, PARAMS.index("opening")]
 
 
+def shift_null(opening: np.ndarray, target: np.ndarray, min_shift: int) -> np.ndarray:
+    """Pearson r of ``opening`` against ``target`` circularly shifted by every offset in
+    [min_shift, n - min_shift]: what r reaches when speech and mouth do not belong together but keep
+    their own rhythm (autocorrelation). Frames where the opening is NaN (no mouth found) are left out."""
+    from lmg_lib.eval.sync import pearson
+    n = len(target)
+    ok = np.isfinite(opening)
+    return np.array([pearson(opening[ok], np.roll(target, k)[ok]) for k in range(min_shift, n - min_shift + 1)])
+
+
 def holds(name: str, v: float) -> str:
     op, t = TARGETS[name]
     if not np.isfinite(v):
@@ -183,15 +198,19 @@ def main(argv=None) -> int:
                 opening = np.array([mouth_opening(l) / width if (l := mouth_landmarks(f)) is not None
                                     else np.nan for f in faces])
             ok = np.isfinite(opening)
+            null = shift_null(opening, target, int(round(MIN_SHIFT_S * cfg.audio.fps))) if ok.sum() > 2 else np.array([np.nan])
             c_ref = cpbd(ref)
             row = dict(photo=name, mode=mode, frames=len(crops),
                        ssim_out=ssim_outside(ref, crops, outside), lip_dE=lip_delta_e(ref, crops, lips),
                        open_r=pearson(opening[ok], target[ok]) if ok.sum() > 2 else float("nan"),
+                       open_r_null95=float(np.nanpercentile(null, 95)),
+                       open_r_p=float("nan"),
                        cpbd_ratio=cpbd_video(crops) / c_ref if c_ref > 0 else float("nan"),
                        open_sd=float(np.nanstd(opening)), open_detected=int(ok.sum()),
                        opening_by="regressor" if mode == "crop" else "dlib on the pasted face",
                        reg_err_px=reg_err if mode == "crop" else float("nan"),
                        reg_presence=float(reg_p[0]) if mode == "crop" else float("nan"), licence=licence)
+            row["open_r_p"] = float(np.mean(null >= row["open_r"])) if np.isfinite(row["open_r"]) else float("nan")
             rows.append(row)
         k = np.linspace(0, len(frames) - 1, 8).round().astype(int)
         strip_rows.append((name, ref, frames[k], face_crops[k]))
@@ -202,6 +221,7 @@ def main(argv=None) -> int:
     for r in rows:
         cells = [r["photo"], r["mode"]] + [f"{r[c]:.3f} ({holds(c, r[c])})" for c in cols[2:]]
         extra = r["opening_by"] + f", {r['open_detected']}/{r['frames']} frames" + (
+            f"; shift null: r95 {r['open_r_null95']:.2f}, p {r['open_r_p']:.2f}") + (
             f"; on the input crop: error {r['reg_err_px']:.2f} px, presence {r['reg_presence']:.2f}"
             if r["mode"] == "crop" else "")
         print("| " + " | ".join(cells) + f" | {extra} |")

@@ -31,6 +31,16 @@ SAVE = dict(dpi=110, metadata={"Software": None})     # savefig settings of ever
 METRICS = ("psnr", "ssim", "cpbd", "lmd")             # the paper's four metrics, in its order
 
 
+def shown(path) -> str:
+    """``path`` as a page prints it: relative to the repository when inside it, so that the same run
+    on another machine prints (and the exported HTML pages hold) the same text."""
+    p = Path(path).resolve()
+    try:
+        return p.relative_to(REPO_ROOT.resolve()).as_posix()
+    except ValueError:
+        return f"<outside the repository>/{p.name}"
+
+
 class MissingArtefact(FileNotFoundError):
     """An artefact an earlier notebook should have written is missing."""
 

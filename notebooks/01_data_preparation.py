@@ -59,7 +59,6 @@ WORKERS = 0              # 0: all CPU cores
 
 # %%
 import json
-import time
 from pathlib import Path
 
 import numpy as np
@@ -71,7 +70,7 @@ from lmg_lib.data import LipClipDataset
 from lmg_lib.data.audio import log_mel_spectrogram
 from lmg_lib.data.preprocess import preprocess
 from lmg_lib.data.readers import read_corpus
-from lmg_lib.notebook import SAVE, artefact_dir, figure_path, record_source
+from lmg_lib.notebook import SAVE, artefact_dir, figure_path, record_source, shown
 from lmg_lib.util.audio_io import load_audio
 from lmg_lib.util.grid_layout import parse_align
 from lmg_lib.util.paths import in_repo
@@ -82,7 +81,7 @@ corpus_dir = artefact_dir("corpus") if embedded else in_repo(CORPUS_PATH)   # re
 dataset_dir = artefact_dir("dataset")
 record_source(corpus_dir, built=embedded, layout=LAYOUT)    # notebooks 2 and 6 read the same corpus
 source_note = "" if embedded else f" ({corpus_dir.name})"   # figures of another corpus say which
-print("corpus:", corpus_dir, "| dataset:", dataset_dir, "| figures:", figure_path("data_utterance.png").parent)
+print("corpus:", shown(corpus_dir), "| dataset:", shown(dataset_dir), "| figures:", shown(figure_path("data_utterance.png").parent))
 
 # %% [markdown]
 # ## 1. Generate the embedded corpus
@@ -96,10 +95,8 @@ print("corpus:", corpus_dir, "| dataset:", dataset_dir, "| figures:", figure_pat
 if embedded:
     ccfg = corpus_mod.CorpusConfig(n_speakers=N_SPEAKERS, utterances_per_speaker=UTTERANCES,
                                    image_size=IMAGE_SIZE, seed=SEED, n_workers=WORKERS)
-    t0 = time.time()
-    corpus_mod.build_corpus(corpus_dir, ccfg)
-    print(f"{N_SPEAKERS} speakers x {UTTERANCES} utterances in {time.time() - t0:.1f} s, "
-          f"{corpus_mod.disk_size(corpus_dir) / 1e6:.1f} MB on disk")
+    corpus_mod.build_corpus(corpus_dir, ccfg)         # its progress bar shows the time it took
+    print(f"{N_SPEAKERS} speakers x {UTTERANCES} utterances, {corpus_mod.disk_size(corpus_dir) / 1e6:.1f} MB on disk")
 utts = read_corpus(corpus_dir, LAYOUT)
 print(len(utts), "utterances from", len({u.speaker for u in utts}), "speakers; first:", utts[0].speaker, utts[0].utt)
 print("files of one utterance:", *[p.relative_to(corpus_dir) for p in (utts[0].video, utts[0].audio, utts[0].align) if p])
@@ -187,10 +184,8 @@ else:
 # damaged shard is reported, never used.
 
 # %%
-t0 = time.time()
 manifest = preprocess(corpus_dir, dataset_dir, layout=LAYOUT, backend=BACKEND, size=IMAGE_SIZE,
                       workers=WORKERS, backend_kwargs=BACKEND_KWARGS, progress=True)
-print(f"preprocessed in {time.time() - t0:.1f} s")
 print("split rule:", manifest["splits"]["rule"])
 for split in ("train", "val", "test"):
     spk = sorted({c["speaker"] for c in manifest["clips"] if c["split"] == split}, key=lambda s: (len(s), s))

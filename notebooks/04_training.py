@@ -81,7 +81,7 @@ import torch
 from lmg_lib.config import make_config
 from lmg_lib.data import collate_clips
 from lmg_lib.model.losses import total_generator_loss
-from lmg_lib.notebook import SAVE, SHIPPED_CHECKPOINTS, artefact_dir, figure_path, open_dataset, show_source
+from lmg_lib.notebook import SAVE, SHIPPED_CHECKPOINTS, artefact_dir, figure_path, open_dataset, show_source, shown
 from lmg_lib.train import Trainer, seed_everything
 from lmg_lib.train.step import train_step
 from lmg_lib.train.checkpoints import load_generator
@@ -119,7 +119,7 @@ if TRAIN:
     trainer = Trainer(cfg, train_set, run_dir, device=DEVICE, sample_batch=sample_batch)
     result = trainer.fit()
     trainer.close()
-    print({k: result[k] for k in ("step", "epoch", "generator")})
+    print(f"step {result['step']}, epoch {result['epoch']}, generator {shown(result['generator'])}")
 
 # %% [markdown]
 # ## 2. Loss curves

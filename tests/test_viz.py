@@ -76,3 +76,24 @@ def test_show_source_reads_the_library_not_a_copy():
     md = source_markdown(fuse, equation=r"f_v = [f_s, f_p]")
     assert md.startswith("$$f_v = [f_s, f_p]$$") and "lmg_lib/model/fusion.py" in md
     assert inspect.getsource(fuse).strip() in md
+
+
+def test_pages_print_paths_relative_to_the_repository(tmp_path):
+    """Exported pages must not depend on where the repository was cloned: notebooks print paths
+    through ``shown``, which drops the clone's absolute prefix (and hides paths outside it)."""
+    from lmg_lib.notebook import REPO_ROOT, shown
+    assert shown(REPO_ROOT / "figures" / "a.png") == "figures/a.png"
+    assert str(tmp_path) not in shown(tmp_path / "b.png") and shown(tmp_path / "b.png").endswith("b.png")
+
+
+def test_notebooks_print_no_absolute_paths_or_wall_times():
+    """The notebooks behind the committed HTML pages print through ``shown`` and print no wall-clock
+    time of their own (progress bars are drawn without elapsed time by the exporter)."""
+    import re
+    from lmg_lib.notebook import REPO_ROOT
+    for nb in sorted((REPO_ROOT / "notebooks").glob("0*.py")):
+        src = nb.read_text()
+        assert not re.search(r"print\(.*time\.(time|perf_counter)\(\)", src), nb.name
+        for line in src.splitlines():
+            if "print(" in line and re.search(r"\b\w+_dir\b(?!\))", line.split("print(", 1)[1]):
+                assert "shown(" in line or ".relative_to(" in line, f"{nb.name}: {line.strip()}"
