@@ -35,6 +35,7 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker", "Chen et al. 2018, Fig. 6"),
     "eval_opening_curves.png":         ("06_metric_evaluation", "mouth opening over time: real, generated with its own audio and with another sentence's", NEW),
     "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean", NEW),
+    "real_face_astronaut.png":         ("06_metric_evaluation", "shipped full model on a real photo it never saw: crop mode and `--view face`", NEW),
 }
 
 
