@@ -62,6 +62,8 @@ def build_parser() -> argparse.ArgumentParser:
     c.add_argument("--utterances", type=int, default=40, help="sentences per speaker")
     c.add_argument("--seed", type=int, default=0)
     c.add_argument("--size", type=int, default=64, help="rendered frame size (px)")
+    c.add_argument("--style", default="rendered", choices=["rendered", "photo"],
+                   help="rendered (default): clean shaded lips; photo: photographic texture and camera (opt-in)")
     c.add_argument("--workers", type=int, default=0, help="processes (0: all cores)")
     c.add_argument("--strip", default=None, metavar="PNG", help="also save a sample frame strip")
     c.add_argument("--quiet", action="store_true")

@@ -55,7 +55,7 @@ def cmd_corpus(a) -> int:
     if a.speakers < 1 or a.utterances < 1 or a.workers < 0:
         raise Failure(EXIT_USAGE, "--speakers and --utterances must be >= 1, --workers >= 0")
     cfg = CorpusConfig(n_speakers=a.speakers, utterances_per_speaker=a.utterances, seed=a.seed,
-                       image_size=a.size, n_workers=a.workers)
+                       image_size=a.size, n_workers=a.workers, style=a.style)
     t = time.time()
     try:
         root = build_corpus(a.out, cfg, progress=not a.quiet)

@@ -5,6 +5,7 @@ For every speaker (an espeak voice + a ``SpeakerLook``) and utterance (a GRID se
     text --espeak--> 16 kHz speech + phoneme timing          (speech.py)
          --visemes + coarticulation, lips lead by lag--> (n_frames, 5) mouth parameters (visemes.py)
          --render--> (n_frames, S, S, 3) lip frames + exact 20 mouth landmarks          (render.py)
+         [--style photo: skin/lip texture, stubble, white balance, blur, JPEG          (photo.py)]
          --> video/<utt>.mp4 (H.264 + AAC), audio/<utt>.wav, align/<utt>.align, meta/<utt>.npz
 
 in the layout of docs/CONTRACTS.md. Every random choice comes from ``np.random.default_rng`` seeded
@@ -12,7 +13,7 @@ with (seed, purpose, speaker, utterance), so the same seed gives the same wav by
 frames (before H.264 encoding) whatever the number of workers. Re-running skips utterances that are
 complete (the meta sidecar is written last, every file atomically).
 
-Command line: ``lmg corpus --out DIR [--speakers 32 --utterances 40 --seed 0 --size 64]``
+Command line: ``lmg corpus --out DIR [--speakers 32 --utterances 40 --seed 0 --size 64 --style rendered]``
 """
 from __future__ import annotations
 
@@ -28,11 +29,15 @@ from ..util.files import atomic_path
 from ..util.grid_layout import align_text
 from ..util.video_io import read_frames, write_video
 from . import grammar
+from .photo import PhotoLook, PhotoStyle, random_camera, random_photo_look
 from .render import SpeakerLook, random_look, render_sequence
 from .speech import Voice, random_voice, synthesize, warm_up
 from .visemes import mouth_parameters, sample_lag_ms
 
 FORMAT = "lmg_lib embedded corpus v1"
+
+
+STYLES = ("rendered", "photo")
 
 
 @dataclass(frozen=True)
@@ -51,11 +56,18 @@ class CorpusConfig:
     silence_s: tuple = (0.25, 0.45)     # leading/trailing silence drawn from this range
     noise: float = 2.0                  # sensor noise (std, 0..255 levels)
     jitter: float = 1.0                 # head motion amount
+    style: str = "rendered"             # "rendered" (the default) or "photo": photographic texture (photo.py)
     n_workers: int = 0                  # 0: all CPU cores; 1: in this process
+
+    def __post_init__(self):
+        if self.style not in STYLES:
+            raise ValueError(f"unknown corpus style {self.style!r}; choose one of {', '.join(STYLES)}")
 
     def to_json_dict(self) -> dict:
         d = asdict(self)
         d.pop("n_workers")              # does not change the data
+        if d["style"] == "rendered":    # the default style writes the corpus.json it wrote before styles
+            d.pop("style")
         d["silence_s"] = list(d["silence_s"])
         return d
 
@@ -70,7 +82,10 @@ def make_speakers(cfg: CorpusConfig) -> list[dict]:
     for i in range(cfg.n_speakers):
         rng = np.random.default_rng([cfg.seed, 1, i])
         tone = (0.37 + 0.6180339887 * i) % 1.0
-        out.append({"id": f"s{i + 1}", "voice": random_voice(rng), "look": random_look(rng, tone)})
+        spk = {"id": f"s{i + 1}", "voice": random_voice(rng), "look": random_look(rng, tone)}
+        if cfg.style == "photo":                  # its own stream: voice and look stay the rendered style's
+            spk["photo"] = random_photo_look(np.random.default_rng([cfg.seed, 4, i]))
+        out.append(spk)
     return out
 
 
@@ -91,10 +106,13 @@ def make_script(cfg: CorpusConfig, speaker_index: int) -> list[tuple[str, ...]]:
 # one utterance
 
 def synthesize_utterance(words, voice: Voice, look: SpeakerLook, cfg: CorpusConfig,
-                         rng: np.random.Generator, acfg: AudioConfig = AudioConfig()) -> dict:
+                         rng: np.random.Generator, acfg: AudioConfig = AudioConfig(),
+                         photo: PhotoLook | None = None, camera_rng: np.random.Generator | None = None) -> dict:
     """Everything about one utterance, in memory: audio (n,), frames (T, S, S, 3), landmarks
     (T, 20, 2), params (T, 5), phonemes [(ph, start, end)], words [(word, start, end)], lag_ms.
-    n is a whole number of video frames (T * 640 samples) with silence at both ends."""
+    n is a whole number of video frames (T * 640 samples) with silence at both ends.
+    With ``photo`` (the photo style) the frames get that texture and a camera drawn from
+    ``camera_rng``; everything else is what the rendered style gives."""
     sp = synthesize(grammar.speakable(words), voice, acfg)
     if len(sp.words) != 6:
         raise RuntimeError(f"espeak returned {len(sp.words)} words for {words}")
@@ -119,6 +137,9 @@ def synthesize_utterance(words, voice: Voice, look: SpeakerLook, cfg: CorpusConf
     T = n // spf
     params = mouth_parameters(phonemes, T, lag_ms, acfg.fps, acfg.sample_rate)     # (T, 5)
     frames, landmarks = render_sequence(params, look, cfg.image_size, rng, cfg.noise, cfg.jitter)
+    if photo is not None:
+        camera_rng = camera_rng if camera_rng is not None else np.random.default_rng(0)
+        frames = PhotoStyle(photo, cfg.image_size)(frames, landmarks, random_camera(camera_rng), camera_rng)
     return {"audio": y, "frames": frames, "landmarks": landmarks, "params": params,
             "phonemes": phonemes, "words": word_segs, "lag_ms": lag_ms}
 
@@ -137,8 +158,10 @@ def _build_one(job) -> str:
     paths = utterance_paths(root, spk["id"], utt)
     if all(p.exists() for p in paths.values()):
         return f"{spk['id']}/{utt}"
-    rng = np.random.default_rng([cfg.seed, 3, si, int.from_bytes(utt.encode(), "little")])
-    u = synthesize_utterance(words, spk["voice"], spk["look"], cfg, rng)
+    key = int.from_bytes(utt.encode(), "little")
+    rng = np.random.default_rng([cfg.seed, 3, si, key])
+    u = synthesize_utterance(words, spk["voice"], spk["look"], cfg, rng, photo=spk.get("photo"),
+                             camera_rng=np.random.default_rng([cfg.seed, 5, si, key]))
     acfg = AudioConfig()
     with atomic_path(paths["audio"]) as tmp:
         sf.write(str(tmp), u["audio"], acfg.sample_rate, subtype="PCM_16", format="WAV")
@@ -171,6 +194,8 @@ def corpus_manifest(cfg: CorpusConfig) -> dict:
     for i, spk in enumerate(make_speakers(cfg)):
         speakers[spk["id"]] = {"voice": asdict(spk["voice"]), "look": asdict(spk["look"]),
                                "utterances": [grammar.utterance_id(w) for w in make_script(cfg, i)]}
+        if "photo" in spk:
+            speakers[spk["id"]]["photo_look"] = asdict(spk["photo"])
     # (the "lag" text is written into every corpus.json and kept byte-stable: visemes.py is now
     # lmg_lib/corpus/visemes.py)
     return {"format": FORMAT, "seed": cfg.seed, "config": cfg.to_json_dict(),
