@@ -140,10 +140,12 @@ def build_parser() -> argparse.ArgumentParser:
                    help="face: find the face (none: exit 4); lips (or lip): the image is a lip crop; auto: "
                         "images up to 128 px and aspect 0.5-2 are lip crops, others are searched for a face "
                         "and, if none is found, used as a lip crop only up to 256 px and aspect 0.5-2")
-    g.add_argument("--view", choices=["lips", "face"], default="lips",
+    g.add_argument("--view", choices=["lips", "face", "warp"], default="lips",
                    help="lips: the generated lip crop (the paper's output); face (beyond the paper): the "
                         "whole photo with the generated lips pasted back (soft mask, colour matched); "
-                        "needs a face photo (a lip-crop input: exit 4)")
+                        "warp (beyond the paper): the photo's own mouth moved to the generated mouth "
+                        "shapes (piecewise-affine warp, synthesised mouth interior); face and warp need "
+                        "a face photo (a lip-crop input: exit 4)")
     g.add_argument("--side-by-side", action="store_true", help="put the input image beside the lips")
     g.add_argument("--strip", default=None, metavar="PNG", help="also write a PNG strip of frames")
     g.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")

@@ -49,6 +49,23 @@ def _load_checkpoint(spec: str | None, device="cpu", expect=None, any_network: b
 
 
 # ------------------------------------------------------------------------------------ commands
+def _warp_frames(G, cfg, img, frames, device: str):
+    """--view warp: the generated crops' mouth shapes (the shipped lip-landmark regressor's points,
+    used whatever its presence score: generated crops of a photo are outside its training domain)
+    move the photo's own mouth (``infer/warp.py``); the rest shape is the model's mouth on near-silence."""
+    from ..eval.lip_landmarks import load_landmark_regressor
+    from ..infer import generate_video
+    from ..infer.images import mouth_landmarks
+    from ..infer.warp import MouthWarper, crop_to_photo, rest_audio, warp_stream
+    from ..util.paths import SHIPPED_CHECKPOINTS
+    S = cfg.model.image_size
+    reg = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
+    rest = generate_video(G, cfg, rest_audio(cfg.audio.sample_rate), img["lip"], device=device)
+    rest_lm = crop_to_photo(reg.detect_with_presence(rest)[0].mean(0), img["box"], S)
+    warper = MouthWarper(img["image"], img["box"], mouth_landmarks(img["image"]), rest_lm)
+    return warp_stream(frames, warper, lambda f: reg.detect_with_presence(f[None])[0][0], S)
+
+
 def cmd_corpus(a) -> int:
     from ..corpus.build import CorpusConfig, build_corpus, disk_size
     from ..viz import save_sample_strip
@@ -297,8 +314,8 @@ def cmd_generate(a) -> int:
         _note(f"note: {line}")
     if img["kind"] == "face":
         _note(f"note: lip region found at (x0, y0, side) = {img['box']}")
-    elif a.view == "face":
-        raise Failure(EXIT_IMAGE, f"--view face needs a face photo, but {a.image} was used as a lip crop "
+    elif a.view in ("face", "warp"):
+        raise Failure(EXIT_IMAGE, f"--view {a.view} needs a face photo, but {a.image} was used as a lip crop "
                                   f"(no face found, or --image-kind lips): give a frontal face photo, or "
                                   f"use --view lips")
     t1 = time.perf_counter()                        # 5. generate and write, frame by frame (flat memory)
@@ -307,6 +324,8 @@ def cmd_generate(a) -> int:
     if a.view == "face":                            # beyond the paper: paste back into the photo
         from ..infer.paste import FacePaster, paste_stream
         frames = paste_stream(frames, FacePaster(img["image"], img["box"]))
+    elif a.view == "warp":                          # beyond the paper: the photo's own mouth, moved
+        frames = _warp_frames(G, cfg, img, frames, a.device)
     try:                                            # atomic, all-or-nothing
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
@@ -318,5 +337,7 @@ def cmd_generate(a) -> int:
     print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.name} [{cfg.name}]; "
           f"generated and encoded in {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
           f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s"
-          + ("; lips pasted back into the photo (--view face, beyond the paper)" if a.view == "face" else ""))
+          + {"face": "; lips pasted back into the photo (--view face, beyond the paper)",
+             "warp": "; the photo's own mouth warped to the generated mouth shapes (--view warp, beyond the paper)"
+             }.get(a.view, ""))
     return EXIT_OK

@@ -108,24 +108,31 @@ def _dlib_backend():
     return _DLIB
 
 
+def mouth_landmarks(rgb: np.ndarray) -> np.ndarray | None:
+    """dlib's 20 mouth points (20, 2) float32 in the photo's pixels (48-67 of the 68-point
+    convention), or None when no face is found. Upsamples once for small faces."""
+    det = _dlib_backend()
+    lm = None
+    try:
+        for up in (0, 1):
+            det.upsample = up
+            lm = det.detect(rgb[None])[0]        # (20, 2), NaN if no face
+            if not np.isnan(lm).any() or max(rgb.shape[:2]) > 1200:
+                break
+    finally:
+        det.upsample = 0
+    return None if lm is None or np.isnan(lm).any() else lm
+
+
 def lip_from_face(rgb: np.ndarray, size: int) -> tuple[np.ndarray, tuple[int, int, int]] | None:
     """Mouth landmarks (dlib on the full image) -> the training crop rule (``data/crop.py``):
     a square on the mouth-box centre with side ``CROP_SCALE * max(w, h)`` (1.3, as the authors),
     edges replicated, resized to ``size``. Returns (crop uint8 (size, size, 3), box (x0, y0, side))
     or None when no face is found."""
-    det = _dlib_backend()
-    lm = None
-    for up in (0, 1):                        # upsample once for small faces
-        det.upsample = up
-        lm = det.detect(rgb[None])           # (1, 20, 2), NaN if no face
-        if not np.isnan(lm).any():
-            break
-        if max(rgb.shape[:2]) > 1200:
-            break
-    det.upsample = 0
-    if lm is None or np.isnan(lm).any():
+    lm = mouth_landmarks(rgb)
+    if lm is None:
         return None
-    box = crop_boxes(lm, np.ones(1, bool), mode="frame")          # (1, 3)
+    box = crop_boxes(lm[None], np.ones(1, bool), mode="frame")    # (1, 3)
     return crop_frames(rgb[None], box, size)[0], tuple(int(v) for v in box[0])
 
 
