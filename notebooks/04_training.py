@@ -93,7 +93,7 @@ train_set, test_set = open_dataset("train", seed=SEED), open_dataset("test", see
 cfg = make_config(PRESET, {"seed": SEED, **CONFIG})
 run_dir = artefact_dir("checkpoints") / f"train_{PRESET}"
 print(f"{len(train_set)} training clips, {len(test_set)} test clips; preset {PRESET}: width "
-      f"{cfg.model.width}, {cfg.model.n_res_blocks} residual blocks; run folder {run_dir}")
+      f"{cfg.model.width}, {cfg.model.n_res_blocks} residual blocks; run folder {shown(run_dir)}")
 
 # %%
 show_source(total_generator_loss,
@@ -217,6 +217,8 @@ print(f"shipped: preset {shipped_cfg.name}, {sum(p.numel() for p in G.parameters
 # %%
 import cv2
 from IPython.display import Video, display
+import contextlib
+import io
 from lmg_lib.cli import main as lmg
 from lmg_lib.util.video_io import read_frames, write_video
 d = test_set[sample_idx[k]]
@@ -226,8 +228,12 @@ demo = artefact_dir("training") / "demo"
 demo.mkdir(parents=True, exist_ok=True)
 lip_png = demo / "lip.png"
 cv2.imwrite(str(lip_png), to_uint8_frames(d["ref"][:, None].numpy())[0][:, :, ::-1])
-assert lmg(["generate", "--audio", str(wav), "--image", str(lip_png), "--image-kind", "lips",
-            "--out", str(demo / "generated.mp4")]) == 0
+said = io.StringIO()                      # the command's report, without this machine's paths and timings
+with contextlib.redirect_stdout(said):
+    assert lmg(["generate", "--audio", str(wav), "--image", str(lip_png), "--image-kind", "lips",
+                "--out", str(demo / "generated.mp4")]) == 0
+print(said.getvalue().split("; generated and encoded")[0].replace(str(demo / "generated.mp4"), shown(demo / "generated.mp4")),
+      "(its speed on this machine: docs/PERFORMANCE.md)")
 real_v, gen_v = read_frames(real_mp4), read_frames(demo / "generated.mp4")
 n = min(len(real_v), len(gen_v))
 both = write_video(demo / "real_vs_generated.mp4", np.concatenate([real_v[:n], gen_v[:n]], 2).repeat(3, 1).repeat(3, 2),
