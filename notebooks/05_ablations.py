@@ -137,7 +137,8 @@ print(f"shipped ablation runs: {shipped or 'none yet'}")
 # **Reading the table.** Where ours disagrees with the paper, three reasons come first:
 # - *scale*: 600 steps of 8 clips on two CPU cores against the paper's GPU training to convergence;
 #   the full recipe's validation LMD is still falling at step 600 (1.94 there, 1.70 at step 1 200 in
-#   the shipped full run), so these runs compare early learning, and LMD intervals overlap;
+#   the shipped full run), so these runs compare early learning, and LMD intervals overlap except
+#   for (a): the GAN term alone learns no mouth in 600 steps, where the paper's (a) is a working model;
 # - *synthetic data*: the embedded corpus's mouths are simple enough for a per-frame L1 model, so the
 #   pixel loss alone gets close on LMD; the paper's GRID faces are not;
 # - *our correlation loss*: a variant of the authors' that does not collapse (notebook 3), so the
