@@ -149,7 +149,7 @@ def main(argv=None) -> int:
     from lmg_lib.infer import generate_video, lip_image_from
     from lmg_lib.infer.images import mouth_landmarks
     from lmg_lib.infer.paste import FacePaster
-    from lmg_lib.infer.warp import MouthWarper, crop_to_photo, rest_audio, warp_stream
+    from lmg_lib.infer.warp import warp_photo_stream
     from lmg_lib.train.checkpoints import load_generator, resolve_checkpoint
     from lmg_lib.util.paths import artefacts_root
     torch.set_num_threads(a.threads)
@@ -179,10 +179,7 @@ def main(argv=None) -> int:
         paster = FacePaster(img["image"], img["box"])
         faces = [paster(f) for f in frames]
         face_crops = np.stack([paster.crop_of(f, S) for f in faces])
-        rest = generate_video(G, cfg, rest_audio(cfg.audio.sample_rate), ref)     # warp: the model's rest mouth
-        warper = MouthWarper(img["image"], img["box"], lm,
-                             crop_to_photo(reg.detect_with_presence(rest)[0].mean(0), img["box"], S))
-        warped = list(warp_stream(frames, warper, lambda f: reg.detect_with_presence(f[None])[0][0], S))
+        warped = list(warp_photo_stream(G, cfg, img, frames, reg))              # as lmg generate --view warp
         warp_crops = np.stack([paster.crop_of(f, S) for f in warped])
         reg_pts, reg_p = reg.detect_with_presence(ref[None])            # its domain error on this photo
         reg_err = float(np.linalg.norm(reg_pts[0] - lm_crop, axis=1).mean())
@@ -195,18 +192,17 @@ def main(argv=None) -> int:
                                     else np.nan for f in full])
             ok = np.isfinite(opening)
             null = shift_null(opening, target, int(round(MIN_SHIFT_S * cfg.audio.fps))) if ok.sum() > 2 else np.array([np.nan])
+            open_r = pearson(opening[ok], target[ok]) if ok.sum() > 2 else float("nan")
             c_ref = cpbd(ref)
             row = dict(photo=name, mode=mode, frames=len(crops),
                        ssim_out=ssim_outside(ref, crops, outside), lip_dE=lip_delta_e(ref, crops, lips),
-                       open_r=pearson(opening[ok], target[ok]) if ok.sum() > 2 else float("nan"),
-                       open_r_null95=float(np.nanpercentile(null, 95)),
-                       open_r_p=float("nan"),
+                       open_r=open_r, open_r_null95=float(np.nanpercentile(null, 95)),
+                       open_r_p=float(np.mean(null >= open_r)) if np.isfinite(open_r) else float("nan"),
                        cpbd_ratio=cpbd_video(crops) / c_ref if c_ref > 0 else float("nan"),
                        open_sd=float(np.nanstd(opening)), open_detected=int(ok.sum()),
                        opening_by="regressor" if mode == "crop" else f"dlib on the {'pasted' if mode == 'face' else 'warped'} face",
                        reg_err_px=reg_err if mode == "crop" else float("nan"),
                        reg_presence=float(reg_p[0]) if mode == "crop" else float("nan"), licence=licence)
-            row["open_r_p"] = float(np.mean(null >= row["open_r"])) if np.isfinite(row["open_r"]) else float("nan")
             rows.append(row)
         k = np.linspace(0, len(frames) - 1, 8).round().astype(int)
         strip_rows.append((name, ref, frames[k], face_crops[k], warp_crops[k]))

@@ -309,13 +309,9 @@ lo = lambda im: im[max(y0 - side, 0):y0 + 2 * side, max(x0 - side, 0):x0 + 2 * s
 faces = np.stack([lo(paster(c)) for c in crops])                  # (N, h, w, 3) pasted photos
 # warp mode: the mouth shape found on each generated crop moves the photo's own mouth
 from lmg_lib.eval.lip_landmarks import load_landmark_regressor
-from lmg_lib.infer.images import mouth_landmarks
-from lmg_lib.infer.warp import MouthWarper, crop_to_photo, rest_audio, warp_stream
+from lmg_lib.infer.warp import warp_photo_stream
 reg = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
-rest = generate_video(G, cfg, rest_audio(cfg.audio.sample_rate), photo["lip"])     # the model's rest mouth
-warper = MouthWarper(photo["image"], photo["box"], mouth_landmarks(photo["image"]),
-                     crop_to_photo(reg.detect_with_presence(rest)[0].mean(0), photo["box"], S))
-warped = np.stack([lo(f) for f in warp_stream(crops, warper, lambda f: reg.detect_with_presence(f[None])[0][0], S)])
+warped = np.stack([lo(f) for f in warp_photo_stream(G, cfg, photo, crops, reg)])
 k = np.linspace(0, len(crops) - 1, 6).round().astype(int)
 fig, ax = plt.subplots(3, 7, figsize=(11, 5.4))
 for row, (imgs, label) in enumerate(((crops, "crop mode"), (faces, "face mode"), (warped, "warp mode"))):

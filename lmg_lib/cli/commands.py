@@ -49,23 +49,6 @@ def _load_checkpoint(spec: str | None, device="cpu", expect=None, any_network: b
 
 
 # ------------------------------------------------------------------------------------ commands
-def _warp_frames(G, cfg, img, frames, device: str):
-    """--view warp: the generated crops' mouth shapes (the shipped lip-landmark regressor's points,
-    used whatever its presence score: generated crops of a photo are outside its training domain)
-    move the photo's own mouth (``infer/warp.py``); the rest shape is the model's mouth on near-silence."""
-    from ..eval.lip_landmarks import load_landmark_regressor
-    from ..infer import generate_video
-    from ..infer.images import mouth_landmarks
-    from ..infer.warp import MouthWarper, crop_to_photo, rest_audio, warp_stream
-    from ..util.paths import SHIPPED_CHECKPOINTS
-    S = cfg.model.image_size
-    reg = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
-    rest = generate_video(G, cfg, rest_audio(cfg.audio.sample_rate), img["lip"], device=device)
-    rest_lm = crop_to_photo(reg.detect_with_presence(rest)[0].mean(0), img["box"], S)
-    warper = MouthWarper(img["image"], img["box"], mouth_landmarks(img["image"]), rest_lm)
-    return warp_stream(frames, warper, lambda f: reg.detect_with_presence(f[None])[0][0], S)
-
-
 def cmd_corpus(a) -> int:
     from ..corpus.build import CorpusConfig, build_corpus, disk_size
     from ..viz import save_sample_strip
@@ -325,7 +308,11 @@ def cmd_generate(a) -> int:
         from ..infer.paste import FacePaster, paste_stream
         frames = paste_stream(frames, FacePaster(img["image"], img["box"]))
     elif a.view == "warp":                          # beyond the paper: the photo's own mouth, moved
-        frames = _warp_frames(G, cfg, img, frames, a.device)
+        from ..eval.lip_landmarks import load_landmark_regressor
+        from ..infer.warp import warp_photo_stream
+        from ..util.paths import SHIPPED_CHECKPOINTS
+        frames = warp_photo_stream(G, cfg, img, frames, load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt"),
+                                   device=a.device)
     try:                                            # atomic, all-or-nothing
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")

@@ -164,3 +164,18 @@ def warp_stream(frames, warper: MouthWarper, detect, size: int):
         yield emit(lms[0], lms[0], lms[0])
     elif lms:
         yield emit(lms[-2], lms[-1], lms[-1])
+
+
+def warp_photo_stream(G, cfg, lip: dict, frames, detector, device: str = "cpu"):
+    """The whole of ``--view warp`` for one face photo: ``lip`` is ``lip_image_from``'s dict (kind
+    'face'), ``frames`` the generated crops (any iterable), ``detector`` anything with
+    ``detect_with_presence`` (``lmg generate`` passes the shipped lip-landmark regressor; its points are
+    used whatever its presence score: generated crops of a photo are outside its training domain).
+    The rest shape is the detector's mean mouth on crops generated from near-silence."""
+    from .generate import generate_video
+    from .images import mouth_landmarks
+    S = cfg.model.image_size
+    rest = generate_video(G, cfg, rest_audio(cfg.audio.sample_rate), lip["lip"], device=device)
+    rest_lm = crop_to_photo(detector.detect_with_presence(rest)[0].mean(0), lip["box"], S)
+    warper = MouthWarper(lip["image"], lip["box"], mouth_landmarks(lip["image"]), rest_lm)
+    return warp_stream(frames, warper, lambda f: detector.detect_with_presence(f[None])[0][0], S)
