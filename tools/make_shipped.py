@@ -8,6 +8,9 @@
     python tools/make_shipped.py train vgan             # Vondrick et al.'s baseline, same recipe and steps
     python tools/make_shipped.py evaluate full          # per-clip metrics on the test speakers
     python tools/make_shipped.py evaluate controls      # static, average mouth, real frames, ceiling
+    python tools/make_shipped.py corpus --style photo --data data_photo   # the photographic style
+    python tools/make_shipped.py train photo_full --data data_photo      # the full recipe on it
+    python tools/make_shipped.py evaluate photo_full --data data_photo   # (and photo_controls)
 
 ``--data DIR`` (default ``data``) holds ``corpus/``, ``prep/`` and the training runs ``runs/<name>``
 (resumable: a stage run again continues from its last checkpoint). Each trained network is shipped
@@ -26,6 +29,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import shlex
 import shutil
 import subprocess
@@ -59,6 +63,12 @@ for _v in ABLATIONS:
 # (b) and (e) again with another seed: how much of a difference between variants is seed noise
 for _v in ("l1", "full"):
     RUNS[f"ablation_{_v}_seed1"] = [*RUNS[f"ablation_{_v}"], "--seed", "1"]
+# (e) without the identity skips (beyond the paper, on in the cpu preset): the paper's generator
+RUNS["ablation_full_noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"]
+# The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
+# (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
+RUNS["photo_full"] = list(RUNS["full"])
+PHOTO = {"photo_full", "photo_controls"}
 
 def git_commit() -> str:
     try:
@@ -77,10 +87,24 @@ def corpus_record(data: Path) -> dict:
             "corpus_format": corpus.get("format")}
 
 
+def corpus_style(data: Path) -> str:
+    f = data / "corpus" / "corpus.json"
+    return json.loads(f.read_text())["config"].get("style", "rendered") if f.exists() else "missing"
+
+
+def check_style(data: Path, name: str) -> None:
+    """Photo-style runs only on a photo-style DATA, every other run only on the default style."""
+    want, have = ("photo" if name in PHOTO else "rendered"), corpus_style(data)
+    if have != want:
+        hint = " --style photo --data data_photo" if want == "photo" else ""
+        raise SystemExit(f"error: {name} needs the {want}-style corpus in {data}, found {have}: "
+                         f"python tools/make_shipped.py corpus{hint}")
+
+
 def stage_corpus(data: Path, args) -> None:
     from lmg_lib.cli import main as lmg
     lmg(["corpus", "--out", str(data / "corpus"), "--speakers", "32", "--utterances", "40", "--seed", "0",
-         "--workers", str(args.workers)])
+         "--workers", str(args.workers), *(["--style", args.style] if args.style != "rendered" else [])])
     lmg(["preprocess", "--corpus", str(data / "corpus"), "--out", str(data / "prep"), "--workers", str(args.workers)])
 
 
@@ -123,6 +147,7 @@ def stage_train(data: Path, args) -> None:
     from lmg_lib.cli import main as lmg
     from lmg_lib.train import loop
     name = args.name
+    check_style(data, name)
     argv = ["train", *RUNS[name], "--data", str(data / "prep"), "--out", str(data / "runs" / name), *args.extra]
     out = data / "runs" / name
     if (out / "checkpoints" / "last.pt").exists():
@@ -162,7 +187,8 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
         arr = np.stack([np.load(p)[:, ::5] for p in steps])         # (n_steps, B, 4, S, S, 3)
         np.savez_compressed(dest / "samples.npz", frames=arr, steps=[int(p.stem[5:]) for p in steps],
                             real=sample_batch(data)["video"].numpy())
-    cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else "data" + a[len(str(data)):] for a in argv
+    label = os.path.relpath(data.absolute(), ROOT)          # data, data_photo: as the reader types it
+    cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else label + a[len(str(data)):] for a in argv
                                if a != "--resume"])
     rec = {"name": name, "command": cmd, "commit": timing.get("commit", git_commit()), **corpus_record(data),
            "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
@@ -224,12 +250,13 @@ def stage_evaluate(data: Path, args) -> None:
     test = LipClipDataset(data / "prep", "test")
     detect = load_landmark_regressor(SHIP / "lip_landmarks.pt").detect
     t0 = time.time()
-    if args.name == "controls":
+    check_style(data, args.name)
+    if args.name in ("controls", "photo_controls"):
         from lmg_lib.corpus.ceiling import audio_only_clips
         from lmg_lib.eval.sync import opening_ceiling
         from lmg_lib.train.baselines import StaticBaseline
         from lmg_lib.config import get_config
-        dest = SHIP / "controls"
+        dest = SHIP / args.name
         dest.mkdir(parents=True, exist_ok=True)
         static = evaluate_model(StaticBaseline(get_config("cpu").model), test, detect, shuffled=False,
                                 progress=True)
@@ -253,7 +280,7 @@ def stage_evaluate(data: Path, args) -> None:
         else:
             per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
             per_clip.to_csv(dest / "per_clip.csv", index=False)
-        if not fresh("subset_per_clip.csv"):
+        if args.name not in PHOTO and not fresh("subset_per_clip.csv"):
             # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
             sub = LipClipDataset(held_out_subset(data / "ci_subset"), "test")
             full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
@@ -265,6 +292,9 @@ def stage_evaluate(data: Path, args) -> None:
         summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="per_utterance_sync")])
     summary.to_csv(dest / "summary.csv", index=False)
+    # what the metrics were measured on: corpus style, settings and fingerprint
+    (dest / "evaluated_on.json").write_text(json.dumps({"split": "test", "commit": git_commit(),
+                                                        **corpus_record(data)}, indent=1) + "\n")
     print(summary.to_string(index=False))
     print(f"evaluated in {time.time() - t0:.0f} s")
 
@@ -277,10 +307,11 @@ def main() -> int:
     ap.add_argument("--landmark-steps", type=int, default=3000)
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
+    ap.add_argument("--style", choices=["rendered", "photo"], default="rendered", help="corpus style (corpus)")
     args, args.extra = ap.parse_known_args()     # the rest: extra `lmg train` arguments (--set ...)
     if args.stage == "train" and args.name not in RUNS:
         ap.error(f"train needs a run name: {', '.join(RUNS)}")
-    if args.stage == "evaluate" and args.name != "controls" and not (SHIP / str(args.name) / "generator.safetensors").exists():
+    if args.stage == "evaluate" and args.name not in ("controls", "photo_controls") and not (SHIP / str(args.name) / "generator.safetensors").exists():
         ap.error(f"evaluate needs 'controls' or a shipped run: {', '.join(RUNS)}")
     {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train,
      "evaluate": stage_evaluate}[args.stage](args.data, args)
