@@ -30,10 +30,14 @@ def main(argv=None) -> int:
     ap.add_argument("--params", default=str(ROOT / "params" / "smoke.yaml"))
     ap.add_argument("--only", nargs="*", help="notebook number prefixes to run, e.g. 01 03")
     ap.add_argument("--out", default=str(ROOT / "build" / "notebooks"))
-    ap.add_argument("--timeout", type=int, default=3600, help="per-cell timeout in seconds")
+    ap.add_argument("--timeout", type=int, default=None,
+                    help="per-cell timeout in seconds (default: 600 with params/smoke.yaml, whose longest cell "
+                         "takes ~90 s on 2 cores, so a stalled kernel fails in minutes; 3600 otherwise)")
     ap.add_argument("--no-export", action="store_true", help="do not write the HTML pages of docs/notebooks/")
     ap.add_argument("--html", default=str(ROOT / "docs" / "notebooks"), help="where the HTML pages go")
     args = ap.parse_args(argv)
+    if args.timeout is None:
+        args.timeout = 600 if Path(args.params).resolve() == (ROOT / "params" / "smoke.yaml").resolve() else 3600
 
     import jupytext
     import papermill as pm
