@@ -38,6 +38,10 @@ mouth landmarks on the INPUT photo, mapped into the crop):
                  count is printed), whose domain error on the input crop against dlib is printed
                  (mean px of the 64 px crop, with its mouth-presence probability)
     cpbd_ratio   mean CPBD of the frames / CPBD of the input crop
+    open_r_ci    95 % interval of open_r: a moving-block bootstrap over the frames (blocks of
+                 MIN_SHIFT_S, drawn jointly from both curves, 2000 resamples, seed 0;
+                 ``eval.sync.pearson_block_ci``): one sentence per photo, so this is the
+                 uncertainty of r over that sentence's frames, not over sentences
     open_r_null  the control for open_r: the same r with the phoneme-implied opening circularly shifted
                  by every offset of at least MIN_SHIFT_S (so speech and mouth no longer belong together);
                  printed as the 95th percentile of those r and the share of them >= open_r (a
@@ -145,7 +149,7 @@ def main(argv=None) -> int:
     from lmg_lib.data.crop import to_crop_coords
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
     from lmg_lib.eval.metrics import cpbd, cpbd_video
-    from lmg_lib.eval.sync import mouth_opening, pearson
+    from lmg_lib.eval.sync import mouth_opening, pearson, pearson_block_ci
     from lmg_lib.infer import generate_video, lip_image_from
     from lmg_lib.infer.images import mouth_landmarks
     from lmg_lib.infer.paste import FacePaster
@@ -157,6 +161,7 @@ def main(argv=None) -> int:
     out_dir.mkdir(parents=True, exist_ok=True)
     ckpt = resolve_checkpoint(a.checkpoint)
     G, cfg, _ = load_generator(ckpt)
+    ckpt_label = str(ckpt.resolve().relative_to(ROOT)) if ckpt.resolve().is_relative_to(ROOT) else str(ckpt)
     S = cfg.model.image_size
     reg = load_landmark_regressor(ROOT / "checkpoints" / "lip_landmarks.pt")
     sp = synthesize(SENTENCE, Voice(), cfg.audio)
@@ -193,10 +198,11 @@ def main(argv=None) -> int:
             ok = np.isfinite(opening)
             null = shift_null(opening, target, int(round(MIN_SHIFT_S * cfg.audio.fps))) if ok.sum() > 2 else np.array([np.nan])
             open_r = pearson(opening[ok], target[ok]) if ok.sum() > 2 else float("nan")
+            ci = pearson_block_ci(opening, target, int(round(MIN_SHIFT_S * cfg.audio.fps)))
             c_ref = cpbd(ref)
-            row = dict(photo=name, mode=mode, frames=len(crops),
+            row = dict(checkpoint=ckpt_label, photo=name, mode=mode, frames=len(crops),
                        ssim_out=ssim_outside(ref, crops, outside), lip_dE=lip_delta_e(ref, crops, lips),
-                       open_r=open_r, open_r_null95=float(np.nanpercentile(null, 95)),
+                       open_r=open_r, open_r_ci_low=ci[0], open_r_ci_high=ci[1], open_r_null95=float(np.nanpercentile(null, 95)),
                        open_r_p=float(np.mean(null >= open_r)) if np.isfinite(open_r) else float("nan"),
                        cpbd_ratio=cpbd_video(crops) / c_ref if c_ref > 0 else float("nan"),
                        open_sd=float(np.nanstd(opening)), open_detected=int(ok.sum()),
@@ -213,6 +219,7 @@ def main(argv=None) -> int:
     for r in rows:
         cells = [r["photo"], r["mode"]] + [f"{r[c]:.3f} ({holds(c, r[c])})" for c in cols[2:]]
         extra = r["opening_by"] + f", {r['open_detected']}/{r['frames']} frames" + (
+            f"; r 95 % CI [{r['open_r_ci_low']:.2f}, {r['open_r_ci_high']:.2f}]"
             f"; shift null: r95 {r['open_r_null95']:.2f}, p {r['open_r_p']:.2f}") + (
             f"; on the input crop: error {r['reg_err_px']:.2f} px, presence {r['reg_presence']:.2f}"
             if r["mode"] == "crop" else "")

@@ -31,16 +31,25 @@ FIRST = ("full", "speech2vid", "vgan")         # the order of the select boxes; 
 def discover_models(root) -> dict[str, Path]:
     """Every shipped run under ``root`` (a folder with ``generator.safetensors``): the full model and
     the baselines first, then ``ablation_<variant>[_seed<k>]`` in name order."""
-    found = {p.parent.name: p.parent for p in Path(root).glob("*/generator.safetensors")}
+    found = {p.parent.name: p.parent for p in Path(root).glob("*/generator.safetensors")
+             if _style(p.parent) == "rendered"}       # the page's clips are the default style's
     order = [n for n in FIRST if n in found] + sorted(n for n in found if n not in FIRST)
     return {n: found[n] for n in order}
+
+
+def _style(run: Path) -> str:
+    """The corpus style a shipped run was trained on (its ``record.json``; the default if unrecorded)."""
+    rec = run / "record.json"
+    cfg = json.loads(rec.read_text()).get("corpus_config") if rec.exists() else None
+    return (cfg or {}).get("style", "rendered")
 
 
 def model_label(name: str) -> str:
     """The select box's text for a shipped run: the paper's names for the full model and the
     baselines, ``(letter) variant [seed k]`` for ``ablation_<variant>[_seed<k>]``."""
     from .config import PAPER_LETTER
-    fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)"}
+    fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)",
+             "noskips": "(e) full ablation run without identity skips (the paper's generator)"}
     if name in fixed:
         return fixed[name]
     if name.startswith("ablation_"):

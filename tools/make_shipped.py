@@ -64,7 +64,7 @@ for _v in ABLATIONS:
 for _v in ("l1", "full"):
     RUNS[f"ablation_{_v}_seed1"] = [*RUNS[f"ablation_{_v}"], "--seed", "1"]
 # (e) without the identity skips (beyond the paper, on in the cpu preset): the paper's generator
-RUNS["ablation_full_noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"]
+RUNS["noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])

@@ -41,6 +41,28 @@ def pearson(a, b, min_sd: float = 1e-3) -> float:
     return float(np.corrcoef(a, b)[0, 1])
 
 
+def pearson_block_ci(a, b, block: int, level: float = 0.95, n_boot: int = 2000, seed: int = 0):
+    """(low, high): percentile interval of Pearson r(a, b) under a moving-block bootstrap, for one
+    pair of curves whose frames are autocorrelated (an iid bootstrap would make the interval too
+    narrow). Blocks of ``block`` consecutive frames, drawn jointly from both curves, are
+    concatenated to the curves' length. Pairs with a NaN are left out first."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    ok = np.isfinite(a) & np.isfinite(b)
+    a, b = a[ok], b[ok]
+    n = len(a)
+    if n < 2 * block or block < 1:
+        return float("nan"), float("nan")
+    rng = np.random.default_rng(seed)
+    starts = rng.integers(0, n - block + 1, (n_boot, -(-n // block)))
+    idx = (starts[:, :, None] + np.arange(block)).reshape(n_boot, -1)[:, :n]      # (n_boot, n)
+    x, y = a[idx], b[idx]
+    x, y = x - x.mean(1, keepdims=True), y - y.mean(1, keepdims=True)
+    den = np.sqrt((x * x).sum(1) * (y * y).sum(1))
+    r = np.where(den > 0, (x * y).sum(1) / np.where(den > 0, den, 1), 0.0)
+    lo, hi = np.quantile(r, [(1 - level) / 2, (1 + level) / 2])
+    return float(lo), float(hi)
+
+
 def opening_r(lm_fake, lm_real) -> float:
     """Per-clip mouth-opening correlation between generated and real landmarks (T, 20, 2)."""
     return pearson(mouth_opening(lm_fake), mouth_opening(lm_real))
