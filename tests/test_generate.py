@@ -419,3 +419,15 @@ def test_blend_stream_equals_blend_windows(n, overlap):
     assert np.array_equal(np.stack(out), inf.blend_windows(clips, starts, n))
     with pytest.raises(ValueError, match="clips for"):
         list(inf.blend_stream(iter(clips[:-1]), starts, n))
+
+
+def test_checkpoint_spec_names_a_shipped_run(tmp_path, monkeypatch):
+    """``--checkpoint ablation_l1`` is the shipped run's generator; a path wins over a name, and an
+    unknown name stays a (missing) path, which the CLI refuses with its one-line error."""
+    from lmg_lib.train.checkpoints import resolve_checkpoint
+    from lmg_lib.util.paths import in_repo
+    assert resolve_checkpoint("ablation_l1") == in_repo("checkpoints/ablation_l1/generator.safetensors")
+    monkeypatch.chdir(tmp_path)
+    (tmp_path / "ablation_l1").write_bytes(b"")
+    assert resolve_checkpoint("ablation_l1") == Path("ablation_l1")
+    assert resolve_checkpoint("no_such_run") == Path("no_such_run")

@@ -133,7 +133,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--audio", required=True, help="speech file (wav/flac/ogg, or anything ffmpeg reads)")
     g.add_argument("--image", required=True, help="a lip crop (any size) or a face photo")
     g.add_argument("--out", required=True, help="output .mp4 (H.264, 25 fps, with the speech)")
-    g.add_argument("--checkpoint", default=None, help=f"generator SPEC (default shipped: {DEFAULT_CHECKPOINT})")
+    g.add_argument("--checkpoint", default=None, help=f"generator SPEC: a path, or a shipped run's name, e.g. "
+                   f"photo_full (trained on the photographic corpus style) (default shipped: {DEFAULT_CHECKPOINT})")
     g.add_argument("--config", default=None, help=f"refuse a checkpoint not made for this preset ({presets})")
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     g.add_argument("--image-kind", choices=["auto", "face", "lips", "lip"], default="auto",

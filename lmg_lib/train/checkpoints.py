@@ -8,7 +8,7 @@ checkpoint, and the checkpoint specs the command line and the notebooks share.
   (``baselines.load_baseline``).
 * The training checkpoint ``<run>/checkpoints/last.pt`` (models, optimisers, RNG states, step, data
   position; format ``lmg-train-v1``), written by ``loop.Trainer`` with the helpers here.
-* ``resolve_checkpoint(spec)``: a path, ``shipped`` (the default) or ``artefacts:<path>``.
+* ``resolve_checkpoint(spec)``: a path, ``shipped`` (the default), a shipped run's name or ``artefacts:<path>``.
 """
 from __future__ import annotations
 
@@ -42,11 +42,15 @@ class CheckpointError(ValueError):
 
 def resolve_checkpoint(spec: str | None = None) -> Path:
     """A checkpoint spec -> a path: None or "shipped" (the shipped generator), "artefacts:<path>"
-    (under the notebooks' artefact folder, $LMG_ARTEFACTS), or a path."""
+    (under the notebooks' artefact folder, $LMG_ARTEFACTS), the name of a shipped run
+    (``photo_full`` -> ``checkpoints/photo_full/generator.safetensors``), or a path."""
     if spec in (None, "", "shipped"):
         return in_repo(SHIPPED_GENERATOR)
     if spec.startswith("artefacts:"):
         return artefacts_root() / spec.split(":", 1)[1]
+    shipped = in_repo(Path(SHIPPED_GENERATOR).parent.parent) / spec / "generator.safetensors"
+    if not Path(spec).exists() and "/" not in spec and shipped.is_file():
+        return shipped                  # a shipped run by name: full, photo_full, ablation_l1, ...
     return Path(spec)
 
 
