@@ -63,3 +63,23 @@ def test_ablation_claims_read_intervals(tmp_path):
     assert c.iloc[0] == "does not hold (best: perc)"
     (tmp_path / "ablation_perc" / "summary.csv").unlink()
     assert ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[0, 1].startswith("not separated")
+
+
+def test_photo_table_reads_the_photo_runs_not_the_default(tmp_path):
+    """The photo-style table and targets come from photo_full / photo_controls only: a default-style
+    full model that meets a target must not make the photo model meet it."""
+    import json
+    from lmg_lib.eval.results import photo_markdown
+    _fixture(tmp_path)                                           # default style: LMD / static = 0.6, holds
+    assert photo_markdown(tmp_path) is None                      # no photo_full evaluated yet
+    for run in ("full", "controls"):
+        (tmp_path / f"photo_{run}").mkdir()
+        (tmp_path / f"photo_{run}" / "summary.csv").write_text((tmp_path / run / "summary.csv").read_text())
+    _write(tmp_path, "photo_full", [("lmd", 1.9, 0.05)])         # the photo model's own LMD replaces 1.2
+    s = pd.read_csv(tmp_path / "photo_full" / "summary.csv")
+    s[~((s.metric == "lmd") & (s["mean"] == 1.2))].to_csv(tmp_path / "photo_full" / "summary.csv", index=False)
+    (tmp_path / "photo_controls" / "regressor_error_val.json").write_text(json.dumps({"n_frames": 20, "mean_px": 0.4}))
+    tg = targets(tmp_path, {"full model": "photo_full"}, "photo_controls").set_index("target")
+    assert abs(tg.loc["LMD / static LMD", "value"] - 0.95) < 1e-12 and not tg.loc["LMD / static LMD", "holds"]
+    md = photo_markdown(tmp_path)
+    assert "1.90 [1.85, 1.95]" in md and "0.40 px" in md and "| LMD / static LMD | 0.950 | <= 0.6 | missed |" in md

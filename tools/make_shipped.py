@@ -267,6 +267,16 @@ def stage_evaluate(data: Path, args) -> None:
         base.to_csv(dest / "landmark_baselines_per_clip.csv", index=False)
         sync = utterance_sync(None, None, data)
         sync.to_csv(dest / "per_utterance_sync.csv", index=False)
+        # the LMD instrument's own error on this DATA's real frames (validation speakers)
+        from lmg_lib.data.dataset import evenly_spaced
+        from lmg_lib.eval.lip_landmarks import frames_and_landmarks, landmark_error
+        from lmg_lib.util.pixels import to_uint8
+        reg = load_landmark_regressor(SHIP / "lip_landmarks.pt")
+        x, y = frames_and_landmarks(evenly_spaced(LipClipDataset(data / "prep", "val"), 150), 2000, 1)
+        pts, presence = reg.detect_with_presence(to_uint8(x.transpose(0, 2, 3, 1)))
+        (dest / "regressor_error_val.json").write_text(json.dumps(
+            {**landmark_error(pts, y), "called_mouthless": float(np.mean(presence < 0.5)),
+             "corpus_style": corpus_style(data)}, indent=1) + "\n")
         summary = pd.concat([summarize_clips(static).assign(source="static"),
                              summarize_clips(base).assign(source="landmark_baselines"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="real_frames")])

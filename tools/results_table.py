@@ -15,7 +15,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lmg_lib.config import PAPER_LETTER  # noqa: E402
-from lmg_lib.eval.results import ablation_claims, ablation_long, ablation_markdown, results_markdown, to_markdown  # noqa: E402
+from lmg_lib.eval.results import (ablation_claims, ablation_long, ablation_markdown, photo_markdown,  # noqa: E402
+                                  results_markdown, to_markdown)  # noqa: E402
 from lmg_lib.util.paths import SHIPPED_CHECKPOINTS  # noqa: E402
 
 
@@ -34,6 +35,10 @@ def main() -> int:
         print(ablation_markdown(abl))
         print()
         print(to_markdown(ablation_claims(abl), index=False))
+    photo = photo_markdown(SHIPPED_CHECKPOINTS)
+    if photo:
+        print("\n## The photographic corpus style\n")
+        print(photo)
     return 0
 
 

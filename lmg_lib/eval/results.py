@@ -24,8 +24,13 @@ def _summary(root: Path, run: str) -> pd.DataFrame | None:
     return pd.read_csv(p) if p.exists() else None
 
 
-def results_long(root) -> pd.DataFrame:
-    """Rows (model, metric, mean, ci_low, ci_high, n) for every shipped model and control."""
+# the same for the photographic corpus style (its own held-out clips and controls: issue "real faces")
+PHOTO_MODELS = {"full model": "photo_full"}
+
+
+def results_long(root, models: dict = MODELS, controls: str = "controls") -> pd.DataFrame:
+    """Rows (model, metric, mean, ci_low, ci_high, n) for every shipped model and control
+    (``models``: display name -> run folder; ``controls``: the controls' folder)."""
     rows = []
 
     def add(model, s, metric, as_=None):
@@ -35,13 +40,13 @@ def results_long(root) -> pd.DataFrame:
             rows.append(dict(model=model, metric=as_ or metric, mean=r["mean"], ci_low=r["ci_low"],
                              ci_high=r["ci_high"], n=int(r["n"])))
 
-    for name, run in MODELS.items():
+    for name, run in models.items():
         s = _summary(root, run)
         if s is None:
             continue
         for m in COLUMNS:
             add(name, s, m)
-    c = _summary(root, "controls")
+    c = _summary(root, controls)
     if c is not None:
         st, lb, rf = (c[c.source == k] for k in ("static", "landmark_baselines", "real_frames"))
         for m in ("lmd", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd"):
@@ -54,14 +59,14 @@ def results_long(root) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-def results_table(root, digits: int = 2) -> pd.DataFrame:
+def results_table(root, digits: int = 2, models: dict = MODELS, controls: str = "controls") -> pd.DataFrame:
     """The wide table: one row per model / control, 'mean [low, high]' per metric ('' if n/a)."""
-    long = results_long(root)
+    long = results_long(root, models, controls)
     if long.empty:
         return long
     cell = long.apply(lambda r: f"{r['mean']:.{digits}f} [{r['ci_low']:.{digits}f}, {r['ci_high']:.{digits}f}]", axis=1)
     wide = long.assign(cell=cell).pivot(index="model", columns="metric", values="cell").fillna("")
-    order = [m for m in [*MODELS, "static reference", "average mouth", "audio-only ceiling", "real frames"]
+    order = [m for m in [*models, "static reference", "average mouth", "audio-only ceiling", "real frames"]
              if m in wide.index]
     return wide.loc[order, [c for c in COLUMNS if c in wide.columns]]
 
@@ -71,9 +76,9 @@ def _get(long, model, metric, field="mean") -> float:
     return float(hit[field].iloc[0]) if len(hit) else float("nan")
 
 
-def targets(root) -> pd.DataFrame:
+def targets(root, models: dict = MODELS, controls: str = "controls") -> pd.DataFrame:
     """The targets of the CPU recipe (docs/TRAINING.md) for the full model: value, target, holds."""
-    L = results_long(root)
+    L = results_long(root, models, controls)
     g = lambda model, m, f="mean": _get(L, model, m, f)
     F = "full model"
     rows = [
@@ -141,6 +146,32 @@ def results_markdown(root) -> str | None:
         to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),
     ])
+
+
+def _regressor_error(root) -> str:
+    import json
+    p = Path(root) / "photo_controls" / "regressor_error_val.json"
+    if not p.exists():
+        return " is not measured"
+    e = json.loads(p.read_text())
+    return f" (validation speakers, {e['n_frames']} frames) is {e['mean_px']:.2f} px"
+
+
+def photo_markdown(root) -> str | None:
+    """The full recipe trained on the photographic corpus style, on that style's held-out speakers
+    beside its own controls, and the same targets; None if ``photo_full`` is not evaluated."""
+    ours = results_table(root, models=PHOTO_MODELS, controls="photo_controls")
+    if ours.empty or "full model" not in ours.index:
+        return None
+    t = targets(root, PHOTO_MODELS, "photo_controls").assign(
+        value=lambda d: d["value"].map(lambda v: f"{v:.3f}"), holds=lambda d: d["holds"].map({True: "holds", False: "missed"}))
+    return "\n\n".join([
+        "The full recipe on the photographic corpus style (`checkpoints/photo_full/`): held-out speakers "
+        "s28-s32 of `lmg corpus --style photo` (same speakers, sentences and mouths as the default style, "
+        "photographic texture and camera); controls from the same clips (`checkpoints/photo_controls/`). "
+        "LMD from the lip-landmark regressor trained on the default style; its own error on this "
+        "style's real frames%s." % _regressor_error(root),
+        to_markdown(ours), "Targets of the CPU recipe on this style:", to_markdown(t, index=False)])
 
 
 def to_markdown(df: pd.DataFrame, index: bool = True) -> str:
