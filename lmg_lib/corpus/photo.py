@@ -22,6 +22,8 @@ from dataclasses import dataclass
 import cv2
 import numpy as np
 
+from ..util.pixels import poly_mask
+
 OUTER, INNER = slice(0, 12), slice(12, 20)          # 48-59 outer lip, 60-67 inner lip
 LOWER_LIP = [6, 7, 8, 9, 10, 11, 0, 12, 19, 18, 17, 16]   # outer 54..59, 48, then inner 60, 67..64
 
@@ -64,13 +66,6 @@ def random_camera(rng: np.random.Generator) -> Camera:
                   chroma_noise=round(rng.uniform(0.0, 0.015), 4), jpeg_quality=int(rng.integers(35, 91)))
 
 
-def _poly_mask(points: np.ndarray, size: int) -> np.ndarray:
-    """Antialiased filled polygon (points (K, 2), pixel centres at integers) -> (S, S) float32."""
-    m = np.zeros((size, size), np.uint8)
-    cv2.fillPoly(m, [np.round((points + 0.5) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
-    return m.astype(np.float32) / 255
-
-
 class PhotoStyle:
     """Applies one speaker's photographic look to rendered frames (caches the skin fields)."""
 
@@ -89,8 +84,8 @@ class PhotoStyle:
         """Texture of one frame: img (S, S, 3) uint8 + its landmarks (20, 2) -> (S, S, 3) float32 in [0, 1]."""
         S, L = self.size, self.look
         f = img.astype(np.float32) / 255
-        mouth = _poly_mask(lm[OUTER], S)                              # lips + opening
-        opening = _poly_mask(lm[INNER], S)
+        mouth = poly_mask(lm[OUTER], (S, S))                              # lips + opening
+        opening = poly_mask(lm[INNER], (S, S))
         lips = np.clip(mouth - opening, 0, 1)
         skin = 1 - cv2.GaussianBlur(mouth, (0, 0), 1.0) * 1.5
         skin = np.clip(skin, 0, 1)
@@ -113,7 +108,7 @@ class PhotoStyle:
         crease = np.cos(np.pi * L.crease_freq * (u / 2 + 0.02 * self.crease_phase)) ** 4 * (0.6 + 0.4 * np.tanh(self.crease_phase))
         edge = np.clip(cv2.GaussianBlur(mouth, (0, 0), 0.8) * (1 - cv2.erode(mouth, np.ones((3, 3), np.uint8))), 0, 1)
         lum *= 1 - lips * L.creases * crease - L.liner * edge * (1 - opening)
-        lower = _poly_mask(lm[LOWER_LIP], S)
+        lower = poly_mask(lm[LOWER_LIP], (S, S))
         low_mid = lm[[9, 18], 1].mean()
         gloss = lower * np.exp(-0.5 * ((u / 0.25) ** 2 + ((y - low_mid) / (0.08 * hw + 0.5)) ** 2))
         f = np.clip(f * lum[..., None] + L.gloss * gloss[..., None] * (1 - f), 0, 1)

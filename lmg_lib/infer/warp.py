@@ -22,6 +22,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..util.pixels import poly_mask
+
 OUTER, INNER = slice(0, 12), slice(12, 20)     # 48-59 outer lip, 60-67 inner lip
 N_ANCHORS = 16
 MAX_SHIFT = 0.35                               # clip a point's motion to this fraction of the mouth width
@@ -69,18 +71,12 @@ class MouthWarper:
         self.src = np.concatenate([self.photo_lm, _anchors(self.box)]) - self.origin   # (36, 2) region px
         self.tri = Delaunay(self.src).simplices                           # fixed topology
         self.gap0 = inner_gap(self.photo_lm)
-        inner = self._fill(self.src[INNER]) > 0.5                         # the photo's own mouth interior
+        inner = poly_mask(self.src[INNER], self.region.shape[:2]) > 0.5                         # the photo's own mouth interior
         lum = self.region.mean(-1)
         bright = inner & (lum > 140)                                      # teeth the photo shows, if any
         self.teeth = self.region[bright].mean(0) if bright.sum() >= 5 else np.array([215.0, 205.0, 185.0])
-        lips = (self._fill(self.src[OUTER]) > 0.5) & ~inner
+        lips = (poly_mask(self.src[OUTER], self.region.shape[:2]) > 0.5) & ~inner
         self.cavity = (self.region[lips].mean(0) if lips.any() else np.array([120.0, 50, 50])) * 0.18
-
-    def _fill(self, poly: np.ndarray) -> np.ndarray:
-        import cv2
-        m = np.zeros(self.region.shape[:2], np.uint8)
-        cv2.fillPoly(m, [np.round((poly + 0.5) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
-        return m.astype(np.float32) / 255
 
     def target(self, gen_lm: np.ndarray) -> np.ndarray:
         """Generated-frame landmarks (20, 2), photo pixels -> the photo's target landmarks (20, 2)."""
@@ -116,7 +112,7 @@ class MouthWarper:
         extra = np.clip((gap - self.gap0) / max(gap, 1e-3), 0, 1)        # share of the opening that is new
         if extra > 0.02:
             t = tgt - self.origin
-            mouth = cv2.GaussianBlur(self._fill(t[INNER]), (0, 0), 0.6)
+            mouth = cv2.GaussianBlur(poly_mask(t[INNER], self.region.shape[:2]), (0, 0), 0.6)
             up = t[14, 1]                                                 # inner upper lip, centre (62)
             band = np.clip((up + 0.3 * gap + 1 - np.arange(h, dtype=np.float32)[:, None]) / 1.5, 0, 1)   # teeth under the top lip
             inside = self.cavity * (1 - band[..., None]) + self.teeth * band[..., None]

@@ -24,3 +24,12 @@ def to_uint8(x) -> np.ndarray:
 def to_uint8_frames(video) -> np.ndarray:
     """A clip in the model's layout (3, T, S, S) in [-1, 1] -> frames (T, S, S, 3) uint8."""
     return to_uint8(video).transpose(1, 2, 3, 0)
+
+
+def poly_mask(points, shape) -> np.ndarray:
+    """Antialiased filled polygon -> float32 alpha (H, W) in [0, 1]. ``points`` (K, 2) in pixel
+    coordinates whose pixel centres are at integers (drawn at 1/16 px by cv2.fillPoly)."""
+    import cv2
+    m = np.zeros(tuple(shape), np.uint8)
+    cv2.fillPoly(m, [np.round((np.asarray(points) + 0.5) * 16).astype(np.int32)], 255, lineType=cv2.LINE_AA, shift=4)
+    return m.astype(np.float32) / 255
