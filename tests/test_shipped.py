@@ -78,3 +78,20 @@ def test_shipped_full_model_follows_the_speech(full_on_subset, subset, detect):
     assert per["opening_r"].mean() > 0.4 and per["opening_r_shuffled"].mean() < 0.2
     static = evaluate_model(StaticBaseline(shipped_model("full")[1].model), subset, detect, shuffled=False)
     assert per["lmd"].mean() < 0.92 * static["lmd"].mean()
+
+
+def test_every_shipped_metric_says_which_corpus_it_was_measured_on():
+    """Each evaluated run's evaluated_on.json names the corpus style and fingerprint; a run trained on
+    a style is evaluated on that style (issue 'real faces': photo and default results never mix)."""
+    import json
+    from lmg_lib.util.paths import SHIPPED_CHECKPOINTS
+    runs = sorted(p.parent for p in SHIPPED_CHECKPOINTS.glob("*/summary.csv"))
+    assert runs
+    for d in runs:
+        ev = json.loads((d / "evaluated_on.json").read_text())
+        assert ev["manifest_fingerprint"], d.name
+        style = (ev.get("corpus_config") or {}).get("style", "rendered")
+        assert style == ("photo" if d.name.startswith("photo_") else "rendered"), d.name
+        if (d / "record.json").exists():
+            rec = json.loads((d / "record.json").read_text())
+            assert rec["manifest_fingerprint"] == ev["manifest_fingerprint"], d.name
