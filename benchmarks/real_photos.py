@@ -1,7 +1,7 @@
 """The shipped generator on real face photographs that are in no training set: identity kept,
 lip colour, motion against the speech's phoneme timing, sharpness; lip-crop, pasted-face and warp modes.
 
-    .venv/bin/python benchmarks/real_photos.py [--checkpoint SPEC] [--out DIR] [--lfw 3]
+    .venv/bin/python benchmarks/real_photos.py [--checkpoint SPEC] [--out DIR] [--lfw 3] [--sentence S --voice V]
 
 Photos (every real face photo found offline; none is in any training set of this repository, and
 nothing here is tuned on them):
@@ -15,7 +15,8 @@ nothing here is tuned on them):
     camera      scikit-image ``data.camera()`` (a man with a camera, public domain) is tried too: dlib
                 finds no frontal face there, so it is listed as skipped.
 
-Speech: one fixed espeak-ng sentence (``SENTENCE``, the default voice) whose phoneme timing is known.
+Speech: one fixed espeak-ng sentence (``SENTENCE``, the default voice; ``--sentence`` / ``--voice`` for
+others) whose phoneme timing is known.
 Modes: ``crop`` = the generated 64 px lip crop (the paper's output); ``face`` = ``lmg generate --view
 face``, the crop pasted back into the photo (beyond the paper), measured on the same box cut again;
 ``warp`` = ``lmg generate --view warp``, the photo's own mouth warped to the mouth shapes the lip
@@ -142,6 +143,8 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default=None, help="folder for the CSV and the strip")
     ap.add_argument("--lfw", type=int, default=3, help="LFW faces to add (the first dlib finds)")
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--sentence", default=SENTENCE, help="what espeak-ng says (default: the fixed SENTENCE)")
+    ap.add_argument("--voice", default="en-us", help="espeak-ng voice, e.g. en-us+f3, en-gb-x-rp+m2")
     a = ap.parse_args(argv)
     import cv2
     import torch
@@ -164,9 +167,9 @@ def main(argv=None) -> int:
     ckpt_label = str(ckpt.resolve().relative_to(ROOT)) if ckpt.resolve().is_relative_to(ROOT) else str(ckpt)
     S = cfg.model.image_size
     reg = load_landmark_regressor(ROOT / "checkpoints" / "lip_landmarks.pt")
-    sp = synthesize(SENTENCE, Voice(), cfg.audio)
+    sp = synthesize(a.sentence, Voice(a.voice), cfg.audio)
     print(f"checkpoint {ckpt} [{cfg.name}, identity_skips={cfg.model.identity_skips}]; speech: "
-          f"espeak-ng {SENTENCE!r} ({sp.duration:.2f} s), phoneme-implied opening with a {LAG_MS:g} ms lead")
+          f"espeak-ng {a.voice} {a.sentence!r} ({sp.duration:.2f} s), phoneme-implied opening with a {LAG_MS:g} ms lead")
     rows, strip_rows = [], []
     for name, rgb, licence in photos(a.lfw):
         t0 = time.perf_counter()

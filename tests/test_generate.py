@@ -431,3 +431,23 @@ def test_checkpoint_spec_names_a_shipped_run(tmp_path, monkeypatch):
     (tmp_path / "ablation_l1").write_bytes(b"")
     assert resolve_checkpoint("ablation_l1") == Path("ablation_l1")
     assert resolve_checkpoint("no_such_run") == Path("no_such_run")
+
+
+def test_default_model_by_input_kind(files, tmp_path, capsys):
+    """Without --checkpoint, a face photo gets the photo-style model (photo_full) and a lip crop the
+    default-corpus model (full): the strips equal those of the named runs, and the two models differ."""
+    def strip(image, *extra):
+        out, png = tmp_path / "o.mp4", tmp_path / f"{len(list(tmp_path.iterdir()))}.png"
+        rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / image,
+                          "--out", out, "--strip", png, *extra)
+        assert rc == 0, err
+        out.unlink()
+        return png.read_bytes(), err
+    face_default, err = strip("face.png")
+    assert "photographic corpus style (photo_full" in err
+    assert face_default == strip("face.png", "--checkpoint", "photo_full")[0]
+    face_full, err = strip("face.png", "--checkpoint", "full")
+    assert face_full != face_default and "photo_full" not in err
+    lip_default, err = strip("lip.png")
+    assert "photo_full" not in err
+    assert lip_default == strip("lip.png", "--checkpoint", "full")[0]

@@ -13,7 +13,8 @@ here, what each command does is ``commands.py``.
 Multi-GPU training: ``torchrun --nproc_per_node 4 -m lmg_lib train ...``. ``--set`` takes any
 configuration key (``train.lr=1e-4``, ``loss.use_gen=false``; see ``config.make_config``); the
 named training options are shorthands for keys. A checkpoint SPEC is a path, ``shipped`` (the
-default, checkpoints/full/generator.safetensors) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
+default, checkpoints/full/generator.safetensors), a shipped run's name (``photo_full``: what
+``lmg generate`` uses for a face photo when no SPEC is given) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
 
 Exit codes, the same for every command. An error is ONE line on stderr, never a traceback (set
 LMG_DEBUG=1 for one), and a failed command leaves no partial output file behind:
@@ -36,8 +37,9 @@ import argparse
 import os
 import sys
 
-from .commands import (DEFAULT_CHECKPOINT, DEFAULT_DETECTOR, EXIT_AUDIO, EXIT_CHECKPOINT, EXIT_DATA,  # noqa: F401
-                       EXIT_DIVERGED, EXIT_IMAGE, EXIT_OK, EXIT_OTHER, EXIT_OUTPUT, EXIT_USAGE, Failure,
+from .commands import (DEFAULT_CHECKPOINT, DEFAULT_DETECTOR, DEFAULT_FACE_CHECKPOINT, EXIT_AUDIO,  # noqa: F401
+                       EXIT_CHECKPOINT, EXIT_DATA, EXIT_DIVERGED, EXIT_IMAGE, EXIT_OK, EXIT_OTHER,
+                       EXIT_OUTPUT, EXIT_USAGE, Failure,
                        cmd_corpus, cmd_evaluate, cmd_generate, cmd_info, cmd_preprocess, cmd_train)
 
 
@@ -134,7 +136,8 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--image", required=True, help="a lip crop (any size) or a face photo")
     g.add_argument("--out", required=True, help="output .mp4 (H.264, 25 fps, with the speech)")
     g.add_argument("--checkpoint", default=None, help=f"generator SPEC: a path, or a shipped run's name, e.g. "
-                   f"photo_full (trained on the photographic corpus style) (default shipped: {DEFAULT_CHECKPOINT})")
+                   f"full or photo_full (default: {DEFAULT_FACE_CHECKPOINT}, trained on the photographic corpus "
+                   f"style, for a face photo; {DEFAULT_CHECKPOINT} for a lip crop)")
     g.add_argument("--config", default=None, help=f"refuse a checkpoint not made for this preset ({presets})")
     g.add_argument("--device", choices=["cpu", "cuda"], default="cpu")
     g.add_argument("--image-kind", choices=["auto", "face", "lips", "lip"], default="auto",

@@ -10,6 +10,9 @@ from pathlib import Path
 
 # Shipped files, looked up in the working directory, then in the repository (editable installs).
 DEFAULT_CHECKPOINT = "checkpoints/full/generator.safetensors"   # the generator (`shipped`, README, checkpoints/)
+# `lmg generate` on a face photo without --checkpoint: the same recipe trained on the photographic
+# corpus style, which does better on real photos (docs/REAL_FACES.md); lip crops keep `full`.
+DEFAULT_FACE_CHECKPOINT = "photo_full"
 DEFAULT_DETECTOR = "checkpoints/lip_landmarks.pt"        # the lip-landmark regressor (LMD)
 
 (EXIT_OK, EXIT_USAGE, EXIT_AUDIO, EXIT_IMAGE, EXIT_CHECKPOINT, EXIT_OUTPUT, EXIT_OTHER, EXIT_DATA,
@@ -297,6 +300,15 @@ def cmd_generate(a) -> int:
         _note(f"note: {line}")
     if img["kind"] == "face":
         _note(f"note: lip region found at (x0, y0, side) = {img['box']}")
+        if a.checkpoint is None:                    # a real photo: the photo-style model, when shipped
+            from ..train.checkpoints import resolve_checkpoint
+            if resolve_checkpoint(DEFAULT_FACE_CHECKPOINT).is_file():
+                G2, cfg2, _, ckpt2 = _load_checkpoint(DEFAULT_FACE_CHECKPOINT, device=a.device, expect=expect)
+                # the speech and the lip crop were prepared for `full`'s preset: the same one
+                assert cfg2.audio == cfg.audio and cfg2.model.image_size == cfg.model.image_size
+                G, cfg, ckpt = G2, cfg2, ckpt2
+                _note(f"note: a face photo: using the model trained on the photographic corpus style "
+                      f"({DEFAULT_FACE_CHECKPOINT}; --checkpoint full for the default-corpus model)")
     elif a.view in ("face", "warp"):
         raise Failure(EXIT_IMAGE, f"--view {a.view} needs a face photo, but {a.image} was used as a lip crop "
                                   f"(no face found, or --image-kind lips): give a frontal face photo, or "
