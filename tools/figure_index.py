@@ -35,7 +35,8 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "eval_qualitative_1.png":          ("06_metric_evaluation", "qualitative frame grid, second speaker", "Chen et al. 2018, Fig. 6"),
     "eval_opening_curves.png":         ("06_metric_evaluation", "mouth opening over time: real, generated with its own audio and with another sentence's", NEW),
     "eval_pitfalls.png":               ("06_metric_evaluation", "uint8 PSNR wrap-around, LMD sum vs mean", NEW),
-    "real_face_astronaut.png":         ("06_metric_evaluation", "shipped full model on a real photo it never saw: crop mode and `--view face`", NEW),
+    "real_face_astronaut.png":         ("06_metric_evaluation", "shipped full model on a real photo it never saw: crop, face and warp modes", NEW),
+    "real_face_photo_style.png":       ("06_metric_evaluation", "the full model trained on the default vs the photographic corpus style, on the same real photo", NEW),
 }
 
 
