@@ -150,6 +150,35 @@ print(f"shipped ablation runs: {shipped or 'none yet'}")
 # moves with the seed, (b)'s moves by 0.08 px, as much as the spread of the eight working variants.
 
 # %% [markdown]
+# ### Beyond Table 2: the identity skips
+#
+# The `cpu` preset adds skips from the identity encoder to the decoder (`ModelConfig.identity_skips`,
+# off in `paper`). `checkpoints/noskips/` is run (e) trained the same way without them, i.e. the
+# paper's generator. Held-out speakers, same protocol as the table above:
+
+# %%
+skip_runs = {"(e) with skips, seed 0": "ablation_full", "(e) with skips, seed 1": "ablation_full_seed1",
+             "(e) without skips (paper's generator)": "noskips"}
+skip_rows = {}
+for label, run in skip_runs.items():
+    f = SHIPPED_CHECKPOINTS / run / "summary.csv"
+    if f.is_file():
+        s_ = pd.read_csv(f).set_index("metric")
+        skip_rows[label] = {m: f"{s_.loc[m, 'mean']:.3f} [{s_.loc[m, 'ci_low']:.3f}, {s_.loc[m, 'ci_high']:.3f}]"
+                            for m in ("lmd", "lmd_shuffled", "opening_r", "ssim", "psnr", "cpbd")}
+if skip_rows:
+    display(Markdown(to_markdown(pd.DataFrame(skip_rows).T)))
+else:
+    print("checkpoints/noskips/ is not shipped: python tools/make_shipped.py train noskips, then evaluate noskips")
+
+# %% [markdown]
+# On the rendered held-out speakers the skips cost nothing in sync (LMD and opening r overlap, the
+# run without them even a little lower in LMD, inside the seed noise) and buy a little whole-frame
+# SSIM. Their real job shows on a face the model never saw: on scikit-image's astronaut the skin
+# around the generated mouth keeps SSIM 0.78 with the skips and 0.57 without
+# (`docs/REAL_FACES.md`, part 2; notebook 6 shows real faces).
+
+# %% [markdown]
 # ## 4. Explorer
 #
 # Pick a variant, a held-out clip (speaker · utterance · clip) and a frame: the real frame and every
