@@ -65,6 +65,9 @@ for _v in ("l1", "full"):
     RUNS[f"ablation_{_v}_seed1"] = [*RUNS[f"ablation_{_v}"], "--seed", "1"]
 # (e) without the identity skips (beyond the paper, on in the cpu preset): the paper's generator
 RUNS["noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"]
+# A probe of the full recipe (issue "The model must visibly speak", not tried before): the pixel-only
+# warm-up doubled, the adversarial terms on for the last 300 of the 1500 steps only
+RUNS["full_warmup1200"] = [*RUNS["full"], "--set", "train.gan_start=1200"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
