@@ -68,6 +68,8 @@ RUNS["noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"
 # A probe of the full recipe (issue "The model must visibly speak", not tried before): the pixel-only
 # warm-up doubled, the adversarial terms on for the last 300 of the 1500 steps only
 RUNS["full_warmup1200"] = [*RUNS["full"], "--set", "train.gan_start=1200"]
+# ... and again with another seed: is its gain over the full recipe larger than the seed noise?
+RUNS["full_warmup1200_seed1"] = [*RUNS["full_warmup1200"], "--seed", "1"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
