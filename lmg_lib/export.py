@@ -25,7 +25,7 @@ from pathlib import Path
 import numpy as np
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
-FIRST = ("full", "speech2vid", "vgan")         # the order of the select boxes; ablation runs after
+FIRST = ("full", "speech2vid", "vgan", "full_warmup1200", "full_warmup1200_seed1")  # select-box order; ablation runs after
 
 
 def discover_models(root) -> dict[str, Path]:
@@ -49,7 +49,9 @@ def model_label(name: str) -> str:
     baselines, ``(letter) variant [seed k]`` for ``ablation_<variant>[_seed<k>]``."""
     from .config import PAPER_LETTER
     fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)",
-             "noskips": "(e) full ablation run without identity skips (the paper's generator)"}
+             "noskips": "(e) full ablation run without identity skips (the paper's generator)",
+             "full_warmup1200": "full model, warm-up 1 200 (probe, seed 0)",
+             "full_warmup1200_seed1": "full model, warm-up 1 200 (probe, seed 1)"}
     if name in fixed:
         return fixed[name]
     if name.startswith("ablation_"):

@@ -241,6 +241,58 @@ both = write_video(demo / "real_vs_generated.mp4", np.concatenate([real_v[:n], g
 display(Video(str(both), embed=True, width=384))
 
 # %% [markdown]
+# ## 5. When should the discriminator switch on? A probe of the curriculum
+#
+# The paper trains every loss from step 0. The CPU recipe trains $\mathcal{L}_{pix}$ and
+# $\mathcal{L}_{corr}$ alone for the first 40 % of the steps (600 of 1 500), then adds $D$,
+# $\mathcal{L}_{gen}$ and $\mathcal{L}_{perc}$. The shipped full model's validation curve (blue)
+# stops falling 600 steps after the discriminator arrives. The probe `full_warmup1200` is the same
+# command with `--set train.gan_start=1200` (the adversarial terms for the last 300 steps only),
+# `full_warmup1200_seed1` the same again with seed 1. Left and middle: validation speakers
+# (48 clips, EMA weights) during training, the dotted lines where each run's discriminator
+# switches on. Right: the **test speakers** (200 sentences), each probe minus the full model,
+# paired by sentence.
+
+# %%
+from lmg_lib.eval.results import PROBES, paired_difference
+runs = {"full (D from 600)": "full", **{f"{k} (D from 1200)": v for k, v in PROBES.items()
+                                         if (SHIPPED_CHECKPOINTS / v / "val_log.csv").exists()}}
+fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
+for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
+    v = pd.read_csv(SHIPPED_CHECKPOINTS / run / "val_log.csv")
+    gan_start = load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1].train.gan_start
+    for ax, k in zip(axes[:2], ["lmd", "opening_r"]):
+        ax.plot(v["step"], v[k], "o-", ms=3, color=c, label=label)
+        ax.axvline(gan_start, color=c, ls=":", lw=1)
+for ax, t in zip(axes[:2], ["validation LMD (px, lower is better)", "validation mouth-opening r"]):
+    ax.set_xlabel("step"); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
+axes[0].legend(fontsize=7)
+diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, "full").set_index("metric")
+         for label, run in runs.items() if run != "full" and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
+metrics = ["lmd", "opening_r", "ssim", "cpbd"]
+for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
+    y = np.arange(len(metrics)) + 0.15 * (j - (len(diffs) - 1) / 2)
+    axes[2].errorbar(d.loc[metrics, "mean"], y, xerr=[d.loc[metrics, "mean"] - d.loc[metrics, "ci_low"],
+                     d.loc[metrics, "ci_high"] - d.loc[metrics, "mean"]], fmt="o", color=c, ms=4, label=label)
+axes[2].axvline(0, color="k", lw=0.8); axes[2].set_yticks(range(len(metrics)), metrics)
+axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
+axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
+fig.suptitle("shipped checkpoints full, full_warmup1200*: the discriminator later", fontsize=10)
+fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
+for label, d in diffs.items():
+    print(label, "minus full, test speakers:",
+          ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in metrics))
+
+# %% [markdown]
+# What it measured (`docs/TRAINING.md` has the numbers): on the test speakers both probes have a
+# lower LMD and a higher opening r than the full model, by more than their paired intervals, but
+# PSNR and SSIM go up with seed 0 and down with seed 1. On the validation speakers the seed moves a
+# run as much as the recipe: seed 1 lags seed 0 from step 300 on and ends above the full run's
+# LMD. A paired interval counts sentences, not training runs, so it cannot tell a recipe from a
+# seed; that is why the `cpu` preset and the shipped full model were left as they are. Both probes
+# still miss the recipe's targets (r >= 0.75, LMD <= 0.6x static).
+
+# %% [markdown]
 # ## Exercises
 #
 # Each exercise has a hint (click to open) and a solution cell that checks its own answer in well

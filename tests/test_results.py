@@ -3,8 +3,8 @@ summaries whose answers are known (no training)."""
 import pandas as pd
 
 from lmg_lib.config import PAPER_LETTER
-from lmg_lib.eval.results import (ablation_claims, ablation_long, orderings, results_long, results_markdown,
-                                  results_table, targets)
+from lmg_lib.eval.results import (ablation_claims, ablation_long, orderings, paired_difference, probes_markdown,
+                                  results_long, results_markdown, results_table, targets)
 
 
 def _write(root, run, rows, source="per_clip"):
@@ -83,3 +83,24 @@ def test_photo_table_reads_the_photo_runs_not_the_default(tmp_path):
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.95) < 1e-12 and not tg.loc["LMD / static LMD", "holds"]
     md = photo_markdown(tmp_path)
     assert "1.90 [1.85, 1.95]" in md and "0.40 px" in md and "| LMD / static LMD | 0.950 | <= 0.6 | missed |" in md
+
+
+def test_probes_paired_difference_and_targets(tmp_path):
+    """A probe is shown beside the full model only when evaluated; its paired difference cancels
+    what both runs share per sentence (here a sentence offset far larger than the difference)."""
+    _fixture(tmp_path)
+    assert probes_markdown(tmp_path) is None
+    _write(tmp_path, "full_warmup1200", [("lmd", 1.1, 0.05), ("lmd_shuffled", 2.2, 0.05), ("opening_r", 0.7, 0.02),
+                                         ("psnr", 24.0, 0.1), ("ssim", 0.78, 0.01), ("psnr_mouth", 23.0, 0.1),
+                                         ("ssim_mouth", 0.70, 0.01), ("cpbd", 0.2, 0.01)])
+    offset = [0.0, 1.0, -0.5, 2.0]                               # per-sentence difficulty, shared
+    for run, shift in (("full", 0.0), ("full_warmup1200", -0.1)):
+        pd.DataFrame([dict(speaker="s28", utterance=f"u{i}", clip=c, lmd=1.5 + o + shift + 0.01 * c)
+                      for i, o in enumerate(offset) for c in range(2)]).to_csv(tmp_path / run / "per_clip.csv", index=False)
+    d = paired_difference(tmp_path, "full_warmup1200", "full", metrics=("lmd",)).set_index("metric")
+    assert d.loc["lmd", "n"] == 4 and abs(d.loc["lmd", "mean"] + 0.1) < 1e-9 and d.loc["lmd", "ci_high"] < 0
+    md = probes_markdown(tmp_path)
+    assert "probe: warm-up 1 200, seed 0" in md and "-0.100" in md and "seed 1" not in md
+    tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
+    assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
+    assert md in results_markdown(tmp_path)

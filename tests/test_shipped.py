@@ -62,10 +62,12 @@ def test_shipped_full_model_metrics_reproduce(full_on_subset):
     _check_reproduced(full_on_subset, SHIP / "full" / "subset_per_clip.csv")
 
 
-@pytest.mark.skipif(not (SHIP / "ablation_l1" / "subset_per_clip.csv").exists(), reason="no shipped ablation")
-def test_shipped_ablation_variant_metrics_reproduce(subset, detect):
-    model, _ = shipped_model("ablation_l1")
-    _check_reproduced(evaluate_model(model, subset, detect, shuffled=True), SHIP / "ablation_l1" / "subset_per_clip.csv")
+@pytest.mark.parametrize("run", ["ablation_l1", "full_warmup1200"])      # an ablation run, the recipe probe
+def test_shipped_run_metrics_reproduce(subset, detect, run):
+    if not (SHIP / run / "subset_per_clip.csv").exists():
+        pytest.skip(f"no shipped {run}")
+    model, _ = shipped_model(run)
+    _check_reproduced(evaluate_model(model, subset, detect, shuffled=True), SHIP / run / "subset_per_clip.csv")
 
 
 @needs

@@ -27,6 +27,7 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "training_loss_curves.png":        ("04_training", "training losses (this run and the shipped checkpoint)", NEW),
     "training_samples_over_time.png":  ("04_training", "samples over training", NEW),
     "training_generated_vs_real.png":  ("04_training", "shipped checkpoint on a held-out speaker", NEW + " (the layout of Chen et al. 2018, Fig. 6)"),
+    "training_warmup_probe.png":       ("04_training", "validation curves of the full recipe and its later-discriminator probes; their test-speaker difference, paired", NEW),
     "ablation_table.png":              ("05_ablations", "the shipped ablation runs with 95 % intervals (paper letters a-i); until they are shipped, the smoke protocol run, titled as noise", "Chen et al. 2018, Table 2"),
     "ablation_explorer_default.png":   ("05_ablations", "explorer default view (the shipped ablation runs on a held-out clip; until they are shipped, the smoke variants, titled as noise)", NEW),
     "eval_comparison.png":             ("06_metric_evaluation", "shipped models and controls on the held-out speakers: LMD, opening r, mouth PSNR / SSIM, CPBD", "Chen et al. 2018, Table 3 (GRID rows; the controls are new)"),

@@ -24,6 +24,9 @@ def _summary(root: Path, run: str) -> pd.DataFrame | None:
     return pd.read_csv(p) if p.exists() else None
 
 
+# probes of the full recipe (docs/TRAINING.md): display name -> run folder; shown beside the full model
+PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1"}
+
 # the same for the photographic corpus style (its own held-out clips and controls: issue "real faces")
 PHOTO_MODELS = {"full model": "photo_full"}
 
@@ -76,11 +79,12 @@ def _get(long, model, metric, field="mean") -> float:
     return float(hit[field].iloc[0]) if len(hit) else float("nan")
 
 
-def targets(root, models: dict = MODELS, controls: str = "controls") -> pd.DataFrame:
-    """The targets of the CPU recipe (docs/TRAINING.md) for the full model: value, target, holds."""
+def targets(root, models: dict = MODELS, controls: str = "controls", model: str = "full model") -> pd.DataFrame:
+    """The targets of the CPU recipe (docs/TRAINING.md) for ``model`` (a display name of ``models``):
+    value, target, holds."""
     L = results_long(root, models, controls)
     g = lambda model, m, f="mean": _get(L, model, m, f)
-    F = "full model"
+    F = model
     rows = [
         ("mouth-opening r", g(F, "opening_r"), ">= 0.75 (ceiling %.2f)" % g("audio-only ceiling", "opening_r"),
          g(F, "opening_r") >= 0.75),
@@ -145,7 +149,54 @@ def results_markdown(root) -> str | None:
         "the full model's GRID PSNR is 29.89 here and 29.98 in their Table 2, both as printed):",
         to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),
+        *([probes] if (probes := probes_markdown(root)) else []),
     ])
+
+
+def paired_difference(root, run: str, base: str, metrics=("lmd", "opening_r", "psnr", "ssim", "cpbd")) -> pd.DataFrame:
+    """``run`` minus ``base`` on the same held-out sentences, from their ``per_clip.csv``: each
+    sentence's clips averaged, then mean and 95 % t interval of the per-sentence differences (paired:
+    what the two runs share, the sentence's difficulty, cancels). Empty if either is missing."""
+    from .protocol import mean_ci
+    a, b = (Path(root) / r / "per_clip.csv" for r in (run, base))
+    if not (a.exists() and b.exists()):
+        return pd.DataFrame(columns=["metric", "n", "mean", "ci_low", "ci_high"])
+    key = ["speaker", "utterance"]
+    da, db = pd.read_csv(a), pd.read_csv(b)
+    metrics = [m for m in metrics if m in da.columns and m in db.columns]
+    ua, ub = (d.groupby(key)[metrics].mean() for d in (da, db))
+    d = (ua - ub).dropna(how="all")
+    return pd.DataFrame([dict(metric=m, n=int(d[m].notna().sum()), **dict(zip(("mean", "ci_low", "ci_high"), mean_ci(d[m]))))
+                         for m in metrics])
+
+
+def probes_markdown(root, probes: dict = PROBES) -> str | None:
+    """The shipped probes of the recipe (``PROBES``) beside the full model and the controls on the
+    same held-out sentences, and the targets for each; None if no probe is evaluated."""
+    models = {"full model (discriminator from step 600)": "full", **{f"probe: {k}": v for k, v in probes.items()}}
+    ours = results_table(root, models=models)
+    found = [m for m in models if m in ours.index]
+    if len(found) < 2:
+        return None
+    cols = [c for c in ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
+            if c in ours.columns]
+    t = None
+    for m in found:
+        tm = targets(root, models, model=m).set_index(["target", "wanted"])
+        col = tm["value"].map(lambda v: f"{v:.3f}") + tm["holds"].map({True: " holds", False: " missed"})
+        t = col.rename(m).to_frame() if t is None else t.join(col.rename(m))
+    return "\n\n".join([
+        "Probes of the recipe (docs/TRAINING.md): the full recipe with the pixel-only warm-up doubled "
+        "(`train.gan_start=1200`: the discriminator, L_gen and L_perc for the last 300 of the 1 500 steps), "
+        "seeds 0 and 1 (`checkpoints/full_warmup1200*/`). Same held-out sentences and controls:",
+        to_markdown(ours.loc[[*found, "static reference", "average mouth", "real frames"], cols]),
+        "Each probe minus the full model, paired over the same sentences (mean [95 % CI] of the "
+        "per-sentence differences; an interval clear of 0 is a difference these sentences resolve, "
+        "for this seed):",
+        to_markdown(pd.DataFrame({f"probe: {k}": paired_difference(root, v, "full").set_index("metric").apply(
+            lambda r: f"{r['mean']:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]", axis=1)
+            for k, v in probes.items() if (Path(root) / v / "per_clip.csv").exists()})),
+        "Targets for each:", to_markdown(t.reset_index(), index=False)])
 
 
 def _regressor_error(root) -> str:
