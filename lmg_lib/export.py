@@ -24,8 +24,10 @@ from pathlib import Path
 
 import numpy as np
 
+from .eval.results import PROBES
+
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
-FIRST = ("full", "speech2vid", "vgan", "full_warmup1200", "full_warmup1200_seed1")  # select-box order; ablation runs after
+FIRST = ("full", "speech2vid", "vgan", *PROBES.values())   # select-box order (the recipe probes); ablation runs after
 
 
 def discover_models(root) -> dict[str, Path]:
@@ -50,8 +52,7 @@ def model_label(name: str) -> str:
     from .config import PAPER_LETTER
     fixed = {"full": "full model", "speech2vid": "Speech2Vid (Chung)", "vgan": "VGAN (Vondrick)",
              "noskips": "(e) full ablation run without identity skips (the paper's generator)",
-             "full_warmup1200": "full model, warm-up 1 200 (probe, seed 0)",
-             "full_warmup1200_seed1": "full model, warm-up 1 200 (probe, seed 1)"}
+             **{run: f"full model, {name} (probe)" for name, run in PROBES.items()}}
     if name in fixed:
         return fixed[name]
     if name.startswith("ablation_"):

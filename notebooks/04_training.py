@@ -255,15 +255,16 @@ display(Video(str(both), embed=True, width=384))
 
 # %%
 from lmg_lib.eval.results import PROBES, paired_difference
-runs = {"full (D from 600)": "full", **{f"{k} (D from 1200)": v for k, v in PROBES.items()
-                                         if (SHIPPED_CHECKPOINTS / v / "val_log.csv").exists()}}
+gan_start = {run: load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1].train.gan_start
+             for run in ["full", *PROBES.values()] if (SHIPPED_CHECKPOINTS / run / "val_log.csv").exists()}
+names = {"full": "full", **{run: name for name, run in PROBES.items()}}
+runs = {f"{names[run]} (D from {g})": run for run, g in gan_start.items()}      # label -> run, D's step read from the run
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.2))
 for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
     v = pd.read_csv(SHIPPED_CHECKPOINTS / run / "val_log.csv")
-    gan_start = load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1].train.gan_start
     for ax, k in zip(axes[:2], ["lmd", "opening_r"]):
         ax.plot(v["step"], v[k], "o-", ms=3, color=c, label=label)
-        ax.axvline(gan_start, color=c, ls=":", lw=1)
+        ax.axvline(gan_start[run], color=c, ls=":", lw=1)
 for ax, t in zip(axes[:2], ["validation LMD (px, lower is better)", "validation mouth-opening r"]):
     ax.set_xlabel("step"); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
 axes[0].legend(fontsize=7)
