@@ -46,7 +46,7 @@ def load_reference(tmp: Path):
 
 def time_run(train_mod, dataset, cfg, out: Path, warm: int, steps: int) -> float:
     """Seconds per step over ``steps`` steps after ``warm`` steps (one Trainer, no progress bar)."""
-    tr = train_mod.Trainer(cfg, dataset, out, variant="full", device="cpu", progress=False)
+    tr = train_mod.Trainer(cfg, dataset, out, device="cpu", progress=False)
     tr.fit(stop_after=warm)
     t0 = time.perf_counter()
     tr.fit(stop_after=warm + steps)

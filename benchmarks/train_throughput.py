@@ -28,7 +28,7 @@ import time
 import torch
 from torch.utils.flop_counter import FlopCounterMode
 
-from lmg_lib.config import get_config, paper
+from lmg_lib.config import get_config, make_config, paper
 from lmg_lib.model.discriminator import ThreeStreamDiscriminator
 from lmg_lib.model.generator import LipGenerator
 from lmg_lib.data import SyntheticClipDataset, collate_clips
@@ -84,7 +84,7 @@ def discriminator_gflop_per_clip() -> float:
 def run_path(cfg, device, batch_size, steps, warmup, variant, label):
     ds = SyntheticClipDataset(batch_size, cfg, seed=cfg.seed)
     with tempfile.TemporaryDirectory() as out:
-        tr = Trainer(cfg.replace(train=dict(batch_size=batch_size)), ds, out, variant=variant,
+        tr = Trainer(make_config(cfg, {"train.batch_size": batch_size}, variant=variant), ds, out,
                      device=device, progress=False)
         batch = tr._to_device(collate_clips([ds[i] for i in range(batch_size)]))
         step = lambda: train_step(tr.step_models, tr.opts, batch, tr.cfg, amp_dtype=tr.amp_dtype,

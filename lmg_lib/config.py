@@ -225,11 +225,11 @@ def get_config(name: str) -> Config:
 
 
 # ================================================================================ ablations
-# The paper's ablation variants: LossConfig overrides applied on top of a preset
-# (``lmg train --variant``, ``Trainer(variant=...)``, notebook 5).
 # The paper's ablation study (Chen et al. 2018, Table 2), one row per variant, with its letter.
-# A variant switches the loss terms on or off and sets only the fields that define it; everything
-# else (weights, lambda_p, ...) comes from the preset. "corr" is not in the paper.
+# A variant is a shorthand for ``loss.*`` overrides, resolved by ``make_config(..., variant=...)``
+# (``lmg train --variant``, notebook 5) BEFORE the explicit overrides, so that an explicit
+# ``--set loss.use_gen=false`` always wins. It sets only the fields that define it; everything else
+# (weights, lambda_p, ...) comes from the preset. "corr" is not in the paper.
 _TERMS = dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True)
 ABLATIONS: dict[str, dict] = {
     "gan_only":          {**_TERMS, "use_pix": False, "use_perc": False, "use_corr": False},  # (a) GAN only
@@ -248,18 +248,35 @@ PAPER_LETTER: dict[str, str | None] = {
     "two_stream": "g", "two_stream_nocorr": "h", "diff_d": "i", "corr": None}
 
 
-def apply_variant(cfg: Config, variant: str) -> Config:
+def variant_overrides(variant: str | None) -> dict[str, Any]:
+    """The ``loss.*`` overrides that ``variant`` stands for ({} for None)."""
+    if variant is None:
+        return {}
     if variant not in ABLATIONS:
         raise ValueError(f"unknown variant {variant!r}; choose one of {sorted(ABLATIONS)}")
-    return cfg.replace(loss=ABLATIONS[variant])
+    return {f"loss.{k}": v for k, v in ABLATIONS[variant].items()}
+
+
+def variant_of(cfg: Config) -> str:
+    """The name of the ablation variant whose defining fields ``cfg.loss`` has, else "custom".
+    A field that no variant of this name sets must have the paper's default (e.g. ``full`` with
+    ``loss.lambda_u=0`` is "two_stream", with ``loss.use_gen=false`` it is "custom")."""
+    defining = {k for spec in ABLATIONS.values() for k in spec}
+    default = LossConfig()
+    for name, spec in ABLATIONS.items():
+        if all(getattr(cfg.loss, k) == spec.get(k, getattr(default, k)) for k in defining):
+            return name
+    return "custom"
 
 
 # ===================================================================== the one override path
 SECTIONS = {"audio": AudioConfig, "model": ModelConfig, "loss": LossConfig, "train": TrainConfig}
 
 
-def make_config(preset: str | Config = "paper", overrides: Mapping[str, Any] | None = None) -> Config:
-    """A preset (its name, or a ``Config``) with ``overrides`` applied.
+def make_config(preset: str | Config = "paper", overrides: Mapping[str, Any] | None = None,
+                variant: str | None = None) -> Config:
+    """A preset (its name, or a ``Config``) with an ablation ``variant``'s loss switches and then
+    ``overrides`` applied: an explicit override wins over the variant.
 
     Keys are ``seed``, ``name`` or ``<section>.<field>`` with section audio, model, loss or train:
     ``{"seed": 1, "train.steps": 40, "loss.use_gen": False, "model.phi_s_channels": (16, 8)}``.
@@ -269,7 +286,7 @@ def make_config(preset: str | Config = "paper", overrides: Mapping[str, Any] | N
     cfg = get_config(preset) if isinstance(preset, str) else preset
     top: dict[str, Any] = {}
     sections: dict[str, dict] = {}
-    for key, value in (overrides or {}).items():
+    for key, value in {**variant_overrides(variant), **(overrides or {})}.items():
         if key in ("seed", "name"):
             top[key] = _convert(key, getattr(cfg, key), value)
             continue

@@ -93,7 +93,7 @@ generators = {}
 for v in VARIANTS:
     seed_everything(SEED)
     shutil.rmtree(out / v, ignore_errors=True)
-    tr = Trainer(cfg, train_set, out / v, variant=v, device=DEVICE)
+    tr = Trainer(make_config(cfg, variant=v), train_set, out / v, device=DEVICE)
     res = tr.fit()
     tr.close()
     generators[v] = load_generator(res["generator"])[0]

@@ -15,7 +15,7 @@ import torch
 import lmg_lib.train.step as step_mod
 from lmg_lib.train.baselines import Speech2VidBaseline, StaticBaseline, load_baseline
 from lmg_lib.train.checkpoints import export_network, load_generator
-from lmg_lib.config import ABLATIONS, PAPER_LETTER, apply_variant, tiny
+from lmg_lib.config import ABLATIONS, PAPER_LETTER, make_config, tiny, variant_of
 from lmg_lib.model.losses import TERMS
 from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
 from lmg_lib.cli import main as lmg
@@ -52,7 +52,7 @@ def test_cli_smoke_writes_log_checkpoint_and_generator(smoke_run):
     assert rc == 0
     rows = _rows(out / "train_log.csv")
     assert [int(r["step"]) for r in rows] == [1, 2]
-    assert set(log_keys(apply_variant(tiny(), "full"))) <= set(rows[0])
+    assert set(log_keys(make_config(tiny(), variant="full"))) <= set(rows[0])
     assert all(float(r["clips_per_s"]) > 0 and float(r["lr"]) == 2e-4 for r in rows)
     ck = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
     assert ck["step"] == 2 and set(ck["models"]) == {"G", "D", "corr"}
@@ -91,7 +91,7 @@ def test_resume_is_exact(tmp_path):
 def test_resume_refuses_other_settings(tmp_path, smoke_run):
     _, out = smoke_run
     with pytest.raises(ValueError, match="another configuration"):
-        Trainer(tiny_cfg(), SyntheticClipDataset(6, tiny()), out, variant="l1", device="cpu",
+        Trainer(make_config(tiny_cfg(), variant="l1"), SyntheticClipDataset(6, tiny()), out, device="cpu",
                 resume=True, progress=False)
 
 
@@ -118,7 +118,7 @@ def test_nan_stops_with_step_and_last_good_checkpoint(tmp_path, monkeypatch, cap
     assert not (tmp_path / "generator.safetensors").exists()
     # the Python API raises
     monkeypatch.setattr(step_mod, "pixel_loss", lambda f, r, *a: real_pixel_loss(f, r, *a) * float("inf"))
-    tr = Trainer(tiny_cfg(steps=2), SyntheticClipDataset(4, tiny()), tmp_path / "b", variant="l1",
+    tr = Trainer(make_config(tiny_cfg(steps=2), variant="l1"), SyntheticClipDataset(4, tiny()), tmp_path / "b",
                  device="cpu", progress=False)
     with pytest.raises(NonFiniteLossError, match="at step 1; .*no checkpoint was written"):
         tr.fit()
@@ -154,7 +154,7 @@ def test_ablation_variants_compute_only_their_terms():
     assert set(ABLATIONS) == set(want) == set(PAPER_LETTER)
     assert sorted(v for v in PAPER_LETTER.values() if v) == list("abcdefghi")
     for variant, terms in want.items():
-        cfg = apply_variant(tiny(), variant)
+        cfg = make_config(tiny(), variant=variant)
         assert {t for t in TERMS if getattr(cfg.loss, f"use_{t}")} == terms
         models = build_models(cfg)
         with torch.no_grad():
@@ -166,7 +166,35 @@ def test_ablation_variants_compute_only_their_terms():
         opts = step_mod.build_optimizers(models, cfg)        # one real step logs exactly its keys
         assert set(train_step(models, opts, batch, cfg)) == set(log_keys(cfg)), variant
     with pytest.raises(ValueError, match="unknown variant"):
-        apply_variant(tiny(), "nope")
+        make_config(tiny(), variant="nope")
+
+
+def test_set_wins_over_variant_no_gan_term_computed(tmp_path, monkeypatch):
+    """`lmg train --variant full --set loss.use_gen=false`: the explicit key wins over the variant
+    (it used to be undone by the Trainer), so no generator GAN term is ever computed or logged."""
+    calls = []
+    real_gen = step_mod.generator_adversarial_loss
+    monkeypatch.setattr(step_mod, "generator_adversarial_loss", lambda *a: calls.append(1) or real_gen(*a))
+    for variant in ("full", None):
+        out = tmp_path / str(variant)
+        args = ["train", "--config", "tiny", "--data", "synthetic:4", "--out", str(out), "--steps", "3",
+                "--batch-size", "2", "--device", "cpu", "--log-every", "1", "--no-progress",
+                "--set", "loss.use_gen=false"] + (["--variant", variant] if variant else [])
+        assert lmg(args) == 0
+        rows = _rows(out / "train_log.csv")
+        assert len(rows) == 3 and "gen" not in rows[0] and "perc" in rows[0], rows[0]
+        ck = torch.load(out / "checkpoints" / "last.pt", weights_only=False)
+        assert ck["config"]["loss"]["use_gen"] is False and ck["variant"] == "custom"
+    assert calls == []
+    # the same keys through the library: the variant first, then the overrides
+    assert make_config("cpu", {"loss.use_gen": "false"}, variant="full").loss.use_gen is False
+    assert make_config("cpu", {"loss.use_pix": True}, variant="gan_only").loss.use_pix is True
+    assert make_config("cpu", variant="l1").loss.use_gen is False
+    # the label names the variant whose switches the configuration has
+    assert variant_of(make_config("cpu", {"loss.lambda_u": 0}, variant="full")) == "two_stream"
+    assert [variant_of(make_config("tiny", variant=v)) for v in ABLATIONS] == list(ABLATIONS)
+    with pytest.raises(TypeError, match="make_config"):
+        Trainer({"loss.use_gen": False}, SyntheticClipDataset(4, tiny()), tmp_path / "x")
 
 
 def test_ablation_switches_change_what_they_name():
@@ -181,7 +209,7 @@ def test_ablation_switches_change_what_they_name():
     assert not torch.allclose(corr.phi_s(const, derivative=False), corr.phi_s(torch.zeros_like(const), False))
     seen = []
     for variant in ("full", "two_stream", "diff_d"):
-        cfg = apply_variant(tiny(), variant)
+        cfg = make_config(tiny(), variant=variant)
         models = build_models(cfg)
         calls = []
         forward = models.D.forward
@@ -197,7 +225,7 @@ def test_ablation_switches_change_what_they_name():
 
 
 def test_train_step_sync_false_returns_device_tensors():
-    cfg = apply_variant(tiny(), "l1")
+    cfg = make_config(tiny(), variant="l1")
     models = build_models(cfg)
     opts = step_mod.build_optimizers(models, cfg)
     ds = SyntheticClipDataset(2, tiny())

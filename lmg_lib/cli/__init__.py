@@ -93,7 +93,9 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--data", required=True, help="preprocessed dataset folder, or synthetic:N")
     t.add_argument("--out", required=True, help="output folder (checkpoints, logs, export)")
     t.add_argument("--set", action="append", metavar="KEY=VALUE", help="any configuration key, e.g. train.lr=1e-4")
-    t.add_argument("--variant", default="full", choices=sorted(ABLATIONS), help="ablation variant")
+    t.add_argument("--variant", default=None, choices=sorted(ABLATIONS),
+                   help="ablation variant: a shorthand for its loss.* settings (default: the preset's, "
+                        "which are the full model's); an explicit --set wins over it")
     t.add_argument("--steps", type=int, help="= --set train.steps=N")
     t.add_argument("--batch-size", type=int, help="clips per step and per process (train.batch_size)")
     t.add_argument("--seed", type=int)

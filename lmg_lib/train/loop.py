@@ -33,7 +33,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import Config, apply_variant
+from ..config import Config, make_config, variant_of
 from ..data.dataset import collate_clips
 from ..model.generator import LipGenerator
 from ..model.perceptual import LipAutoencoder
@@ -59,19 +59,24 @@ class Trainer:
     ``config.json``, ``generator.safetensors`` (fp16 export, at the end), ``final.json`` and
     ``tensorboard/`` (if TensorBoard is installed).
 
+    ``cfg`` is trained as it is: an ablation variant is chosen when the configuration is made
+    (``make_config(preset, overrides, variant="l1")``); ``self.variant`` only names it
+    (``config.variant_of``: the variant whose loss switches ``cfg`` has, else "custom").
     ``generator``: train another network with the generator's call signature instead of
-    ``LipGenerator`` (e.g. ``baselines.Speech2VidBaseline`` with ``variant="l1"``: ``train_baseline``).
+    ``LipGenerator`` (e.g. ``baselines.Speech2VidBaseline`` with the "l1" loss: ``train_baseline``).
     ``sample_batch``: a fixed batch (``lms``, ``ref``) whose generated videos are saved every
     ``sample_every`` steps (and at step 0 and the end) as ``samples/step_NNNNNN.npy``, uint8
     (B, 16, S, S, 3): samples over time, without touching the training RNG or BatchNorm statistics."""
 
-    def __init__(self, cfg: Config, dataset, out_dir, *, variant: str = "full",
+    def __init__(self, cfg: Config, dataset, out_dir, *,
                  device: str | None = None, resume: bool = False, progress: bool = True,
                  generator: nn.Module | None = None, autoencoder: LipAutoencoder | None = None,
                  sync_bn: bool = False, sample_batch: dict | None = None,
                  val_dataset=None, detector=None, n_val: int = 48):
-        self.cfg = cfg = apply_variant(cfg, variant)
-        self.variant, self.out = variant, Path(out_dir)
+        if not isinstance(cfg, Config):
+            raise TypeError(f"cfg must be a Config (make_config), not {type(cfg).__name__}")
+        self.cfg = cfg
+        self.variant, self.out = variant_of(cfg), Path(out_dir)
         self.rank, self.world, local, self._owns_pg = init_distributed(device)
         if device is None:
             device = "cuda" if torch.cuda.is_available() else "cpu"
@@ -387,9 +392,9 @@ class Trainer:
 
 
 def train_baseline(cfg: Config, dataset, out_dir, **trainer_kwargs) -> dict:
-    """Train ``baselines.Speech2VidBaseline`` with L1 only (``Trainer`` with ``variant="l1"``)."""
-    trainer = Trainer(cfg, dataset, out_dir, variant="l1", generator=Speech2VidBaseline(cfg.model),
-                      **trainer_kwargs)
+    """Train ``baselines.Speech2VidBaseline`` with L1 only (``cfg`` with the "l1" variant's loss)."""
+    trainer = Trainer(make_config(cfg, variant="l1"), dataset, out_dir,
+                      generator=Speech2VidBaseline(cfg.model), **trainer_kwargs)
     try:
         return trainer.fit()
     finally:
