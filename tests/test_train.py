@@ -76,11 +76,13 @@ def test_resume_is_exact(tmp_path):
     assert res == {"step": 3, "stopped": True}
     want_digest, want_rows = param_digest(tr.models), _losses(_rows(tmp_path / "train_log.csv"))
     assert len(want_rows) == 3 and not (tmp_path / "generator.safetensors").exists()
-    assert torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)["step"] == 2
+    saved = torch.load(tmp_path / "checkpoints" / "last.pt", weights_only=False)
+    assert saved["step"] == 2 and saved["clock"]["cpu_s"] > 0
     del tr
     torch.manual_seed(1234)                    # the checkpoint must restore every RNG
     tr2 = Trainer(cfg, ds, tmp_path, device="cpu", progress=False, resume=True)
     assert (tr2.step, tr2.epoch, tr2.batch_in_epoch) == (2, 0, 2)
+    assert tr2.clock()["cpu_s"] >= saved["clock"]["cpu_s"]     # compute spent carries over the resume
     res = tr2.fit()
     assert res["step"] == 3
     assert param_digest(tr2.models) == want_digest

@@ -70,6 +70,10 @@ RUNS["noskips"] = [*RUNS["ablation_full"], "--set", "model.identity_skips=false"
 RUNS["full_warmup1200"] = [*RUNS["full"], "--set", "train.gan_start=1200"]
 # ... and again with another seed: is its gain over the full recipe larger than the seed noise?
 RUNS["full_warmup1200_seed1"] = [*RUNS["full_warmup1200"], "--seed", "1"]
+# The recipe search of issue "Half-way to the ceiling" (chosen on the validation speakers only):
+# longer runs whose pixel (+ corr) phase is cheap (about 1.1 s a step against 3.7 s with D), the
+# adversarial terms for the last 300 steps as in full_warmup1200, the cosine over all the steps.
+RUNS["search_long3000"] = [*RUNS["full"], "--steps", "3000", "--set", "train.gan_start=2700"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])

@@ -142,6 +142,10 @@ class Trainer:
         self._acc_n = 0
         self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._last_good: tuple[Path, int] | None = None
+        # compute spent on this run so far (training and validation, this process; carried by
+        # the checkpoint over a resume): the x axis of the learning curves against compute
+        self._clock0 = {"cpu_s": 0.0, "wall_s": 0.0}
+        self._mark = (time.process_time(), time.time())
         if resume:
             self.load_checkpoint(self.ckpt_path)
         self.sample_batch = sample_batch
@@ -192,6 +196,7 @@ class Trainer:
                 "rng": rng_state(self.device), "log_acc": {k: float(v) for k, v in self._acc.items()},
                 "log_acc_n": self._acc_n,
                 "ema_G": self.ema.net.state_dict() if self.ema is not None else None,
+                "clock": self.clock(),
                 "best": self.validator.best if self.validator is not None else None}
 
     def save_checkpoint(self) -> Path:
@@ -218,7 +223,14 @@ class Trainer:
         if self.validator is not None:
             self.validator.best = ck.get("best") or self.validator.best
             self.validator.truncate(self.step)
+        self._clock0 = dict(ck.get("clock") or self._clock0)
+        self._mark = (time.process_time(), time.time())
         self._last_good = (Path(path), self.step)
+
+    def clock(self) -> dict:
+        """CPU and wall seconds this run has spent up to now, over every resume."""
+        return {"cpu_s": round(self._clock0["cpu_s"] + time.process_time() - self._mark[0], 1),
+                "wall_s": round(self._clock0["wall_s"] + time.time() - self._mark[1], 1)}
 
     # -------------------------------------------------------------------------- logging
     def _gather(self) -> dict:
@@ -337,7 +349,7 @@ class Trainer:
                         self.save_sample()
                     if self.validator is not None and self.is_main and (
                             self.step % t.val_every == 0 or self.step == total):
-                        self.validator(self.export_G(), self.step, self._export_best)
+                        self.validator(self.export_G(), self.step, self._export_best, clock=self.clock)
                     if self.step % t.checkpoint_every == 0:
                         self.save_checkpoint()
                     if stop_after is not None and self.step >= stop_after:

@@ -139,12 +139,15 @@ class Validator:
             keep = [rows[0]] + [r for r in rows[1:] if r and int(r[0]) <= step]
             atomic_write(path, lambda tmp: csv.writer(open(tmp, "w", newline="")).writerows(keep))
 
-    def __call__(self, G: nn.Module, step: int, export) -> dict:
-        """Score ``G``, append to val_log.csv; if the LMD improved call ``export(path, row)``."""
+    def __call__(self, G: nn.Module, step: int, export, clock=None) -> dict:
+        """Score ``G``, append to val_log.csv; if the LMD improved call ``export(path, row)``.
+        ``clock()``: the run's {"cpu_s", "wall_s"} so far, logged after the scoring (so it counts it)."""
         from ..eval.protocol import quick_sync_metrics
         was = G.training
         row = {"step": step, **quick_sync_metrics(G, self.items, self.detect)}
         G.train(was)
+        if clock is not None:
+            row.update(clock())
         path = self.out / "val_log.csv"
         new = not path.exists()
         with open(path, "a", newline="") as f:
