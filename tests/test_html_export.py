@@ -55,7 +55,10 @@ def _executed_notebook(path: Path) -> str:
         nbformat.v4.new_code_cell("interactive()", outputs=[nbformat.v4.new_output("display_data", data={
             "application/vnd.jupyter.widget-view+json": {"model_id": "ui", "version_major": 2, "version_minor": 0},
             "text/plain": "interactive(children=...)"})]),
+        nbformat.v4.new_code_cell("answer = 6 * 7\nassert answer == 42", outputs=[
+            nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]),
     ]
+    nb.cells[-1].metadata["tags"] = ["solution"]
     nb.cells[1].metadata["papermill"] = {"start_time": TIMESTAMP, "duration": 1.23456}
     nb.cells[1].metadata["execution"] = {"iopub.execute_input": TIMESTAMP}
     state = {"bar": {"model_name": "HBoxModel", "state": {"children": ["IPY_MODEL_d", "IPY_MODEL_p", "IPY_MODEL_t"]}},
@@ -91,6 +94,19 @@ def test_notebook_page_is_offline_with_math_and_figure(exported):
     assert 'href="explorer.html"' in page                                 # the control points to the static explorer
     assert TIMESTAMP not in page and "1.23456" not in page                 # no execution times
     assert "A tiny notebook" in (out / "index.html").read_text()
+
+
+def test_solution_cells_are_collapsed_and_nothing_else(exported):
+    """An exercise's solution (a cell tagged ``solution``) opens on a click: its code and output sit
+    in a closed ``<details>``; the other cells stay open."""
+    page = (exported[1] / "09_tiny.html").read_text()
+    hidden = re.findall(r'<details class="solution"><summary>Solution \(click to open\)</summary>(.*?)</details>',
+                        page, re.S)
+    assert len(hidden) == 1 and "the answer is 42" in hidden[0] and "answer" in hidden[0]
+    assert "plot" not in hidden[0] and "done" not in hidden[0]
+    assert "<details open" not in page
+    # the cell's own div still closes after the details: as many <div as </div>
+    assert page.count("<div") == page.count("</div>")
 
 
 def test_notebook_export_is_deterministic(exported, tmp_path):

@@ -12,6 +12,9 @@ The pages load nothing from the network: no require.js, no MathJax, no web font,
   (``latex2mathml``, pure Python), which browsers render natively; a formula it cannot convert is
   shown as its LaTeX source in ``<code>``.
 * Figures stay embedded as PNG data URIs; videos that notebooks embed stay data URIs.
+* A code cell tagged ``solution`` (jupytext: ``# %% tags=["solution"]``), an exercise's worked
+  solution, is collapsed: the page shows "Solution (click to open)" and the cell, code and output,
+  inside a ``<details>`` element (no script needed).
 * ipywidgets have no kernel to talk to: a tqdm progress bar is drawn with its final state (from the
   widget state papermill saved; its elapsed time and rate left out), an interactive control is replaced by a note that links the
   static explorer.
@@ -47,6 +50,8 @@ th, td { border: 1px solid #ccc; padding: 0.2em 0.5em; text-align: right; }
 .widget-note { background: #fff8e1; border-left: 3px solid #f0b400; padding: 0.4em 0.8em; margin: 0.4em 0; }
 math[display="block"] { margin: 0.6em 0; }
 code.latex-fallback { color: #a00; }
+details.solution { border-left: 3px solid #9fc5a8; padding: 0.2em 0.6em; margin: 0.4em 0; }
+details.solution > summary { cursor: pointer; color: #38761d; font-weight: 600; }
 nav.pages a { margin-right: 1em; }
 """
 
@@ -148,6 +153,36 @@ def notebook_title(nb, fallback: str) -> str:
     return fallback
 
 
+# ----------------------------------------------------------------------------- solutions
+SOLUTION_SUMMARY = "Solution (click to open)"
+
+
+def _div_close(body: str, start: int) -> tuple[int, int]:
+    """(start, end) of the ``</div>`` that closes the ``<div`` opening at ``start``."""
+    depth, tag = 0, re.compile(r"<div\b|</div\s*>")
+    for m in tag.finditer(body, start):
+        depth += 1 if m.group(0).startswith("<div") else -1
+        if depth == 0:
+            return m.start(), m.end()
+    raise ValueError("unbalanced <div> in the exported page")
+
+
+def collapse_solutions(body: str, tag: str = "solution") -> str:
+    """Wrap the content of every cell tagged ``tag`` (nbconvert gives it the class
+    ``celltag_<tag>``) in ``<details class="solution">`` so that the page shows the exercise's
+    solution only on a click."""
+    opening = re.compile(r'<div class="[^"]*\bcelltag_' + re.escape(tag) + r'(?=[\s"])[^"]*"[^>]*>')
+    out, pos = [], 0
+    for m in opening.finditer(body):
+        if m.start() < pos:                      # nested in a cell already wrapped
+            continue
+        close, end = _div_close(body, m.start())
+        out += [body[pos:m.end()], f'\n<details class="solution"><summary>{SOLUTION_SUMMARY}</summary>',
+                body[m.end():close], "</details>\n"]
+        pos = close                              # the cell's own </div> follows
+    return "".join(out) + body[pos:]
+
+
 def export_notebook(src: Path, out: Path, note: str = INTERACTIVE_NOTE) -> tuple[Path, str]:
     """Write ``out/<src.stem>.html``; return (path, title)."""
     import nbformat
@@ -155,6 +190,7 @@ def export_notebook(src: Path, out: Path, note: str = INTERACTIVE_NOTE) -> tuple
     title = notebook_title(nb, src.stem)
     body, _ = _exporter().from_notebook_node(nb)
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)     # nothing to run, ever
+    body = collapse_solutions(body)
     nav = '<nav class="pages"><a href="index.html">all notebooks</a></nav>'
     dest = out / f"{src.stem}.html"
     _write(dest, page(title, body, nav))
