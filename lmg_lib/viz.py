@@ -69,21 +69,41 @@ def _save(fig, path):
 
 
 def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=None, path=None,
-                      title: str | None = None):
+                      title: str | None = None, frame_numbers=None):
     """Rows = training steps, columns = frames of one sample clip. ``samples`` maps step ->
-    uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row."""
+    uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row.
+    ``frame_numbers``: the clip's frame index of each stored frame, when the snapshots keep only
+    some frames (the shipped ``samples.npz`` keeps 0, 5, 10, 15): the columns are labelled with them."""
     rows = {f"step {s}": v[clip] for s, v in sorted(samples.items())}
     if real is not None:
         rows["real"] = real
-    return compare_videos(rows, frames=frames, path=path, title=title)
+    labels = None if frame_numbers is None else [f"frame {frame_numbers[t]}" for t in frames]
+    return compare_videos(rows, frames=frames, path=path, title=title, frame_labels=labels)
+
+
+def _title_rect(fig, title: str | None, fontsize: float) -> tuple[str | None, tuple]:
+    """``title`` wrapped to the figure's width, and the ``tight_layout`` rect that leaves it room
+    above the panels (their column titles included), so the two never overlap."""
+    import textwrap
+    if not title:
+        return None, (0, 0, 1, 1)
+    w, h = fig.get_size_inches()
+    text = "\n".join(textwrap.fill(line, max(20, int(w * 130 / fontsize))) for line in title.split("\n"))
+    room = (text.count("\n") + 1) * fontsize * 1.2 / 72                  # inches
+    return text, (0, 0, 1, 1 - room / h)
 
 
 def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | None = None,
-                   title: str | None = None, path=None):
+                   title: str | None = None, path=None, frame_labels=None):
     """Rows = named videos (T, S, S, 3) uint8 (e.g. real, full model, baselines), columns = frames;
-    optional landmarks per row name (T, 20, 2) drawn as dots. The paper's qualitative figure layout."""
+    optional landmarks per row name (T, 20, 2) drawn as dots. The paper's qualitative figure layout.
+    ``frame_labels``: the column titles (default "frame t"). A long ``title`` is wrapped and placed
+    above the column titles."""
     import matplotlib.pyplot as plt
     names = list(videos)
+    labels = [f"frame {t}" for t in frames] if frame_labels is None else list(frame_labels)
+    if len(labels) != len(frames):
+        raise ValueError(f"{len(labels)} frame labels for {len(frames)} frames")
     fig, axes = plt.subplots(len(names), len(frames), figsize=(1.25 * len(frames) + 0.9, 1.25 * len(names) + 0.3),
                              squeeze=False)
     for r, name in enumerate(names):
@@ -95,13 +115,60 @@ def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | 
                 ax.plot(lm[:, 0], lm[:, 1], ".", ms=1.5, color="cyan")
             ax.set_xticks([]); ax.set_yticks([])
             if r == 0:
-                ax.set_title(f"frame {t}", fontsize=8)
+                ax.set_title(labels[c], fontsize=8)
             if c == 0:
                 ax.set_ylabel(name, fontsize=8)
-    if title:
-        fig.suptitle(title, fontsize=9)
-    fig.tight_layout(pad=0.3)
+    text, rect = _title_rect(fig, title, 9)
+    if text:
+        fig.suptitle(text, fontsize=9, y=0.995, va="top")
+    fig.tight_layout(pad=0.3, rect=rect)
     return _save(fig, path)
+
+
+def loss_curves(log, cfg, ax=None, title: str | None = None):
+    """A training log (``train_log.csv`` as a DataFrame) drawn as the generator's loss is summed:
+    each term times its weight, ``w_name * L_name`` (the log holds the unweighted terms), with the
+    total ``loss_G`` and the discriminator's own loss L_D, on a log scale. A term that ``cfg``
+    switches off is not drawn; a term that needs D (L_gen, a discriminator L_perc) and L_D are drawn
+    only after ``train.gan_start``, where a dotted line marks when D switched on (before, they were
+    not computed: the log holds 0). Returns the axes."""
+    import matplotlib.pyplot as plt
+    from .train.logs import log_keys
+    from .train.recipe import warm_config
+    from .train.step import needs_discriminator
+    d_keys = ("loss_D", "d_real", "d_fake", "d_mismatch")
+    terms = [k for k in log_keys(cfg) if k != "loss_G" and k not in d_keys]
+    warm = set(log_keys(warm_config(cfg)))
+    start = cfg.train.gan_start if needs_discriminator(cfg) else 0
+    if ax is None:
+        _, ax = plt.subplots(figsize=(6, 3.4))
+    step = log["step"].to_numpy()
+    ax.plot(step, log["loss_G"], color="k", lw=1.4, label="L (loss_G, the total)")
+    for k, c in zip(terms, ["C0", "C1", "C2", "C3", "C5", "C6"]):
+        w = getattr(cfg.loss, f"w_{k}")
+        on = np.ones(len(log), bool) if k in warm else step > start
+        extra = f", mouth box x{cfg.loss.w_mouth:g} inside" if k == "pix" and cfg.loss.w_mouth else ""
+        ax.plot(step[on], w * log[k].to_numpy()[on], color=c, lw=1, label=f"{w:g} x L_{k}{extra}")
+    if needs_discriminator(cfg) and "loss_D" in log:
+        on = step > start
+        ax.plot(step[on], log["loss_D"].to_numpy()[on], color="0.45", ls="--", lw=1, label="L_D (D's loss, not in L)")
+        if start:
+            ax.axvline(start, color="0.3", ls=":", lw=1)
+            ax.annotate(f"D switches on\n(step {start})", (start, 1), xycoords=("data", "axes fraction"),
+                        xytext=(3, -3), textcoords="offset points", ha="left", va="top", fontsize=7)
+    from matplotlib.ticker import FuncFormatter
+    ax.set_yscale("log")
+    plain = FuncFormatter(lambda v, _: f"{v:g}")
+    ax.yaxis.set_major_formatter(plain)
+    ax.yaxis.set_minor_formatter(FuncFormatter(lambda v, _: f"{v:g}" if f"{v:.0e}"[0] in "25" else ""))
+    ax.tick_params(axis="y", which="both", labelsize=7)
+    ax.set_xlabel("training step")
+    ax.set_ylabel("weighted loss term, as summed in L\n(log scale)", fontsize=8)
+    ax.grid(alpha=0.3, which="both", lw=0.5)
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if title:
+        ax.set_title(title, fontsize=9)
+    return ax
 
 
 def metric_label(metric: str, lower_better=("lmd",), compare_with_real=("cpbd",)) -> str:
