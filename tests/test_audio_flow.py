@@ -131,3 +131,18 @@ def test_flow_matches_farneback_on_an_opening_mouth():
 def test_video_flow_of_a_static_video_is_zero():
     v = torch.rand(1, 3, 1, 64, 64).expand(1, 3, 4, 64, 64) * 2 - 1
     assert video_flow(v).abs().max() < 1e-5
+
+
+def test_edge_pad_is_replicate_pad_with_identical_gradients():
+    """flow.edge_pad replaces F.pad(mode="replicate") so that torch.compile can lower its backward;
+    values and CPU gradients must stay bit-identical (the shipped runs' flow is unchanged)."""
+    import torch.nn.functional as F
+    from lmg_lib.model.flow import edge_pad
+    g = torch.Generator().manual_seed(0)
+    for shape, pad in [((3, 1, 20, 17), (2, 2, 0, 0)), ((3, 1, 20, 17), (0, 0, 2, 2)), ((2, 2, 9, 11), (1, 1, 1, 1))]:
+        x = torch.randn(shape, generator=g, requires_grad=True)
+        want = F.pad(x, pad, mode="replicate")
+        got = edge_pad(x, *pad)
+        w = torch.randn(want.shape, generator=g)
+        assert torch.equal(got, want)
+        assert torch.equal(*(torch.autograd.grad((y * w).sum(), x)[0] for y in (got, want)))

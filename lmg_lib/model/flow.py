@@ -23,12 +23,22 @@ def to_gray01(video: torch.Tensor) -> torch.Tensor:
     return ((video * w).sum(1) + 1.0) / 2.0
 
 
+def edge_pad(x: torch.Tensor, left: int, right: int, top: int, bottom: int) -> torch.Tensor:
+    """``F.pad(x, (left, right, top, bottom), mode="replicate")`` as one gather of clamped indices:
+    the same values and, on CPU, bit-identical gradients, but its backward compiles under
+    ``torch.compile`` (inductor has no CPU lowering of ``replication_pad2d_backward``)."""
+    H, W = x.shape[-2:]
+    rows = torch.arange(-top, H + bottom, device=x.device).clamp_(0, H - 1)
+    cols = torch.arange(-left, W + right, device=x.device).clamp_(0, W - 1)
+    return x[..., rows[:, None], cols[None, :]]
+
+
 def _filter(x: torch.Tensor, k: torch.Tensor) -> torch.Tensor:     # x (N, 1, H, W), k (3, 3)|(5,)
     if k.dim() == 1:
         p = k.numel() // 2
-        x = F.conv2d(F.pad(x, (p, p, 0, 0), mode="replicate"), k.view(1, 1, 1, -1).to(x))
-        return F.conv2d(F.pad(x, (0, 0, p, p), mode="replicate"), k.view(1, 1, -1, 1).to(x))
-    return F.conv2d(F.pad(x, (1, 1, 1, 1), mode="replicate"), k.view(1, 1, 3, 3).to(x))
+        x = F.conv2d(edge_pad(x, p, p, 0, 0), k.view(1, 1, 1, -1).to(x))
+        return F.conv2d(edge_pad(x, 0, 0, p, p), k.view(1, 1, -1, 1).to(x))
+    return F.conv2d(edge_pad(x, 1, 1, 1, 1), k.view(1, 1, 3, 3).to(x))
 
 
 def warp(img: torch.Tensor, flow: torch.Tensor) -> torch.Tensor:
@@ -55,7 +65,7 @@ def _hs_increment(f1, f2w, alpha: float, iters: int):
     avg_k = _HS_AVG.to(f1).view(1, 1, 3, 3).expand(2, 1, 3, 3)         # one filter per channel
     uv = torch.zeros_like(g)
     for _ in range(iters):
-        bar = F.conv2d(F.pad(uv, (1, 1, 1, 1), mode="replicate"), avg_k, groups=2)
+        bar = F.conv2d(edge_pad(uv, 1, 1, 1, 1), avg_k, groups=2)
         t = (g * bar).sum(1, keepdim=True) + It                         # (N, 1, H, W)
         uv = bar - g_norm * t
     return uv                                                            # (N, 2, H, W)
