@@ -185,7 +185,9 @@ def evaluate_model(model, dataset, detect: Callable, batch_size: int = 16, shuff
                    lmd_reference: str = "ground_truth", seed: int = 0, progress: bool = False) -> pd.DataFrame:
     """Per-clip metrics of ``model`` on ``dataset`` (see the module docstring). ``model``:
     (lms (B, 1, 64, 128), ref (B, 3, S, S)) -> video (B, 3, T, S, S) [or a tuple starting with it];
-    put in eval mode. Deterministic."""
+    put in eval mode. Or precomputed frames (the audio-only ceiling, ``eval.frames.PreparedVideos``):
+    an object with ``clip_video(clip, driver=None) -> (3, T, S, S)`` given the dataset's clip
+    records (the shuffled control: ``driver`` = the partner clip). Deterministic."""
     from tqdm.auto import tqdm
     if hasattr(model, "eval"):
         model.eval()
@@ -196,10 +198,15 @@ def evaluate_model(model, dataset, detect: Callable, batch_size: int = 16, shuff
     for b0 in tqdm(range(0, n, batch_size), disable=not progress, desc="evaluate", unit="batch"):
         idx = range(b0, min(b0 + batch_size, n))
         items = [dataset[i] for i in idx]
-        ref = np.stack([_np(d["ref"]) for d in items])
-        fake = _run(model, np.stack([_np(d["lms"]) for d in items]), ref)
-        if shuffled:
-            fake_sh = _run(model, np.stack([_np(dataset[partner[i]]["lms"]) for i in idx]), ref)
+        if hasattr(model, "clip_video"):
+            fake = [model.clip_video(_light(dataset, i)) for i in idx]
+            if shuffled:
+                fake_sh = [model.clip_video(_light(dataset, i), _light(dataset, partner[i])) for i in idx]
+        else:
+            ref = np.stack([_np(d["ref"]) for d in items])
+            fake = _run(model, np.stack([_np(d["lms"]) for d in items]), ref)
+            if shuffled:
+                fake_sh = _run(model, np.stack([_np(dataset[partner[i]]["lms"]) for i in idx]), ref)
         for j, (i, d) in enumerate(zip(idx, items)):
             real8, f8 = to_uint8_frames(_np(d["video"])), to_uint8_frames(fake[j])
             true_lm = _np(d["landmarks"]).astype(np.float64)
