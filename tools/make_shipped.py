@@ -7,7 +7,9 @@
     python tools/make_shipped.py train speech2vid       # Chung et al.'s baseline, same recipe and steps
     python tools/make_shipped.py train vgan             # Vondrick et al.'s baseline, same recipe and steps
     python tools/make_shipped.py evaluate full          # per-clip metrics on the test speakers
-    python tools/make_shipped.py evaluate controls      # static, average mouth, real frames, ceiling
+    python tools/make_shipped.py evaluate controls      # static, average mouth, real frames, ceiling's landmarks
+    python tools/make_shipped.py evaluate ceiling       # the audio-only ceiling's frames, scored like a model
+    python tools/make_shipped.py evaluate ceiling --trial 4 --threads 1   # 4 test sentences, a quick check
     python tools/make_shipped.py corpus --style photo --data data_photo   # the photographic style
     python tools/make_shipped.py train photo_full --data data_photo      # the full recipe on it
     python tools/make_shipped.py evaluate photo_full --data data_photo   # (and photo_controls)
@@ -20,7 +22,12 @@ saved during training) and ``record.json`` (the ``lmg train`` command, commit, c
 seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`` (every test clip,
 true and shuffled audio), ``per_utterance_sync.csv`` (the sync expert on whole test utterances) and
 ``summary.csv`` (means with 95 % intervals over utterances); ``evaluate controls`` the same for the
-static reference, the average mouth, the audio-only ceiling and the real frames.
+static reference, the average mouth, the audio-only ceiling's landmarks and the real frames;
+``evaluate ceiling`` (``photo_ceiling`` on a photo-style DATA) the files of a model for the
+audio-only ceiling's frames (``lmg_lib/corpus/ceiling.py``: the mouths predicted from the phoneme
+timing, rendered with each test speaker's look and the corpus's own noise and head motion, cropped
+like the real clips). ``--trial N``: only N evenly spaced test sentences, written to a temporary
+folder (a quick check, never shipped).
 The ablation runs ``ablation_<variant>`` are the cpu preset shortened to ABLATION_STEPS. Every
 choice (recipe, best step) was made on the validation speakers s25-s27; the test speakers s28-s32
 are only evaluated.
@@ -34,6 +41,7 @@ import shlex
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -77,7 +85,8 @@ RUNS["search_long3000"] = [*RUNS["full"], "--steps", "3000", "--set", "train.gan
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
-PHOTO = {"photo_full", "photo_controls"}
+PHOTO = {"photo_full", "photo_controls", "photo_ceiling"}
+CEILINGS = ("ceiling", "photo_ceiling")            # evaluate: precomputed frames scored like a model
 
 def git_commit() -> str:
     try:
@@ -209,10 +218,12 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     print(json.dumps(rec, indent=1))
 
 
-def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame":
+def utterance_sync(model, cfg, data: Path, split: str = "test", only=None) -> "pd.DataFrame":
     """The sync expert on whole utterances: each test utterance generated in overlapping windows
     from its clips' reference frame, scored (offset, LSE-D, LSE-C) with its own audio and, as the
-    control, with another utterance's audio of the same speaker. ``model=None``: the real videos."""
+    control, with another utterance's audio of the same speaker. ``model=None``: the real videos;
+    an object with ``utterance_video`` (the audio-only ceiling): its precomputed frames. ``only``:
+    a set of (speaker, utterance) to score (default all)."""
     import pandas as pd
     import torch
     from lmg_lib.data.dataset import LipClipDataset
@@ -220,7 +231,7 @@ def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame
     from lmg_lib.eval.sync_expert import load_split, load_sync_expert, sync_metrics
     from lmg_lib.infer.generate import PreparedSpeech, generate_video
     expert, _ = load_sync_expert(SHIP / "sync_expert.safetensors")
-    utts = load_split(data / "prep", split)
+    utts = [u for u in load_split(data / "prep", split) if only is None or (u["speaker"], Path(u["name"]).stem) in only]
     ds = LipClipDataset(data / "prep", split)
     first = {}
     for i, c in enumerate(ds.clips):
@@ -232,6 +243,12 @@ def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame
         row = {"speaker": u["speaker"], "utterance": u["name"], "frames": n, "lag_ms": u["lag_ms"]}
         if model is None:
             runs = {"": u["frames"].transpose(0, 2, 3, 1)}
+        elif hasattr(model, "utterance_video"):
+            o = utts[partner[k]]
+            m = min(len(o["lms"]) // 4, n)
+            key = (u["speaker"], Path(u["name"]).stem)
+            runs = {"": model.utterance_video(*key),
+                    "_shuffled": model.utterance_video(*key, (o["speaker"], Path(o["name"]).stem, 0, 0, m))[:m]}
         else:
             ref = ds[first[(u["speaker"], Path(u["name"]).stem)]]["ref"]
             other = utts[partner[k]]["lms"]
@@ -247,9 +264,19 @@ def utterance_sync(model, cfg, data: Path, split: str = "test") -> "pd.DataFrame
     return pd.DataFrame(rows)
 
 
+def trial_subset(test, n: int):
+    """The clips of ``n`` evenly spaced sentences of ``test`` (a Subset) and those sentences' keys."""
+    import torch
+    utts = sorted({(c["speaker"], c["utterance"]) for c in test.clips})
+    keep = {utts[i] for i in sorted(set(np.linspace(0, len(utts) - 1, n).round().astype(int).tolist()))}
+    idx = [i for i, c in enumerate(test.clips) if (c["speaker"], c["utterance"]) in keep]
+    return torch.utils.data.Subset(test, idx), keep
+
+
 def stage_evaluate(data: Path, args) -> None:
     """Per-clip metrics (with the shuffled-audio control) and per-utterance sync of one shipped
-    network, or of the controls (static reference, average mouth, real frames, audio-only ceiling)."""
+    network or of the audio-only ceiling's frames, or of the controls (static reference, average
+    mouth, real frames, the audio-only ceiling's landmarks)."""
     import pandas as pd
     import torch
     from lmg_lib.data.dataset import LipClipDataset
@@ -260,6 +287,11 @@ def stage_evaluate(data: Path, args) -> None:
     detect = load_landmark_regressor(SHIP / "lip_landmarks.pt").detect
     t0 = time.time()
     check_style(data, args.name)
+    only = None
+    if args.trial:
+        if args.name in ("controls", "photo_controls"):
+            raise SystemExit("error: --trial is for a model or the ceiling, not the controls")
+        test, only = trial_subset(test, args.trial)
     if args.name in ("controls", "photo_controls"):
         from lmg_lib.corpus.ceiling import audio_only_clips
         from lmg_lib.eval.sync import opening_ceiling
@@ -290,32 +322,43 @@ def stage_evaluate(data: Path, args) -> None:
                              summarize_clips(base).assign(source="landmark_baselines"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="real_frames")])
     else:
-        from lmg_lib.notebook import held_out_subset, shipped_model
-        model, cfg = shipped_model(args.name)
-        dest = SHIP / args.name
-        fresh = lambda f: (dest / f).exists() and (dest / f).stat().st_mtime > (dest / "generator.safetensors").stat().st_mtime
+        dest = Path(tempfile.gettempdir()) / f"make_shipped_trial_{args.name}" if args.trial else SHIP / args.name
+        dest.mkdir(parents=True, exist_ok=True)
+        if args.name in CEILINGS:       # precomputed frames: rendered and cropped as they are scored
+            from lmg_lib.corpus.ceiling import RenderedVideos
+            from lmg_lib.eval.frames import PreparedVideos
+            model, cfg = PreparedVideos(data / "prep", RenderedVideos(data / "corpus")), None
+            fresh = lambda f: False
+        else:
+            from lmg_lib.notebook import shipped_model
+            model, cfg = shipped_model(args.name)
+            fresh = lambda f: (not args.trial and (dest / f).exists()
+                               and (dest / f).stat().st_mtime > (dest / "generator.safetensors").stat().st_mtime)
         if fresh("per_clip.csv"):       # an interrupted evaluation is resumed, not redone
             per_clip = pd.read_csv(dest / "per_clip.csv")
         else:
             per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
             per_clip.to_csv(dest / "per_clip.csv", index=False)
-        if args.name not in PHOTO and not fresh("subset_per_clip.csv"):
+        if args.name not in PHOTO and args.name not in CEILINGS and not args.trial and not fresh("subset_per_clip.csv"):
             # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
+            from lmg_lib.notebook import held_out_subset
             sub = LipClipDataset(held_out_subset(data / "ci_subset"), "test")
             full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
             (SHIP / "heldout_subset.json").write_text(json.dumps(      # proof that they are the default's clips
                 {k: full_shards[k]["sha256"] for k in sorted(sub.manifest["shards"])}, indent=1) + "\n")
             evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False)
-        sync = utterance_sync(model, cfg, data)
+        sync = utterance_sync(model, cfg, data, only=only)
         sync.to_csv(dest / "per_utterance_sync.csv", index=False)
         summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="per_utterance_sync")])
     summary.to_csv(dest / "summary.csv", index=False)
     # what the metrics were measured on: corpus style, settings and fingerprint
     (dest / "evaluated_on.json").write_text(json.dumps({"split": "test", "commit": git_commit(),
-                                                        **corpus_record(data)}, indent=1) + "\n")
+                                                        **corpus_record(data),
+                                                        **({"trial_sentences": args.trial} if args.trial else {})},
+                                                       indent=1) + "\n")
     print(summary.to_string(index=False))
-    print(f"evaluated in {time.time() - t0:.0f} s")
+    print(f"evaluated in {time.time() - t0:.0f} s; written to {dest}")
 
 
 def main() -> int:
@@ -327,11 +370,13 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--workers", type=int, default=2)
     ap.add_argument("--style", choices=["rendered", "photo"], default="rendered", help="corpus style (corpus)")
+    ap.add_argument("--trial", type=int, default=0, metavar="N",
+                    help="evaluate: only N evenly spaced test sentences, into a temporary folder (not shipped)")
     args, args.extra = ap.parse_known_args()     # the rest: extra `lmg train` arguments (--set ...)
     if args.stage == "train" and args.name not in RUNS:
         ap.error(f"train needs a run name: {', '.join(RUNS)}")
-    if args.stage == "evaluate" and args.name not in ("controls", "photo_controls") and not (SHIP / str(args.name) / "generator.safetensors").exists():
-        ap.error(f"evaluate needs 'controls' or a shipped run: {', '.join(RUNS)}")
+    if args.stage == "evaluate" and args.name not in ("controls", "photo_controls", *CEILINGS) and not (SHIP / str(args.name) / "generator.safetensors").exists():
+        ap.error(f"evaluate needs 'controls', 'ceiling' or a shipped run: {', '.join(RUNS)}")
     {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train,
      "evaluate": stage_evaluate}[args.stage](args.data, args)
     return 0
