@@ -204,25 +204,42 @@ for split in ("train", "val", "test"):
 test = LipClipDataset(dataset_dir, "test", seed=SEED)
 item = test[0]
 to_img = lambda x: ((x.clamp(-1, 1) + 1) * 127.5).byte().permute(1, 2, 0).numpy()
-fig = plt.figure(figsize=(12, 4.2))
-gs = fig.add_gridspec(3, 9)
-ax = fig.add_subplot(gs[:, 0:2]); ax.imshow(item["lms"][0].T, origin="lower", aspect="auto", cmap="magma"); ax.set_title("speech s (LMS)")
-ax = fig.add_subplot(gs[0, 2]); ax.imshow(to_img(item["ref"])); ax.set_title("reference p", fontsize=8); ax.axis("off")
-for k in range(6):
-    a = fig.add_subplot(gs[1, 3 + k]); a.imshow(to_img(item["video"][:, 2 * k])); a.axis("off"); a.set_title(f"v, frame {2 * k}", fontsize=7)
-    lm = item["landmarks"][2 * k].numpy(); a.plot(lm[:, 0], lm[:, 1], ".", ms=1.5, color="cyan")
-    b = fig.add_subplot(gs[2, 3 + k]); b.imshow(to_img(item["mismatch"][:, 2 * k])); b.axis("off"); b.set_title(f"mismatch, {2 * k}", fontsize=7)
-if not embedded:
-    fig.suptitle(f"{corpus_dir.name}: one test clip, landmarks from the {BACKEND} backend", fontsize=9)
-fig.tight_layout(); fig.savefig(figure_path("data_training_example.png"), **SAVE)
+shown_frames = range(0, 16, 3)                                  # 6 of the clip's 16 frames
+fig = plt.figure(figsize=(12, 3.6))
+gs = fig.add_gridspec(2, 5 + len(shown_frames), width_ratios=[2.4, 0.1, 0.6, 1.15, 0.45] + [1] * len(shown_frames),
+                      left=0.055, right=0.995, top=0.8, bottom=0.15, wspace=0.08, hspace=0.1)
+ax = fig.add_subplot(gs[:, 0])                                  # columns 2 and 4 stay empty: gaps
+im = ax.imshow(item["lms"][0].T, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+               extent=[0, item["lms"].shape[1], 0, item["lms"].shape[2]])
+ax.set_title(f"speech s: LMS {tuple(item['lms'].shape)}", fontsize=9)
+ax.set_xlabel("time step (10 ms; 4 per video frame)", fontsize=8); ax.set_ylabel("mel band", fontsize=8)
+ax.tick_params(labelsize=7)
+cb = fig.colorbar(im, cax=fig.add_subplot(gs[:, 1])); cb.ax.tick_params(labelsize=7)
+cb.set_label("log power (dB), scaled to [-1, 1]", fontsize=7)
+same = item["ref_utterance"] == item["utterance"]
+ax = fig.add_subplot(gs[:, 3]); ax.imshow(to_img(item["ref"])); ax.set_xticks([]); ax.set_yticks([])
+ax.set_title("reference p\n(same speaker,\n" + ("same sentence)" if same else "another sentence)"), fontsize=8)
+for r, (key, name) in enumerate([("video", "v: real frames\nto generate"), ("mismatch", "v_u: mismatched\n(another sentence)")]):
+    for c, t in enumerate(shown_frames):
+        a = fig.add_subplot(gs[r, 5 + c]); a.imshow(to_img(item[key][:, t])); a.set_xticks([]); a.set_yticks([])
+        if key == "video":
+            lm = item["landmarks"][t].numpy(); a.plot(lm[:, 0], lm[:, 1], ".", ms=1.5, color="cyan")
+        if r == 0:
+            a.set_title(f"frame {t}", fontsize=8)
+        if c == 0:
+            a.set_ylabel(name, fontsize=8)
+fig.suptitle((f"{corpus_dir.name}: " if not embedded else "") + f"one training example ({item['speaker']}, a test "
+             f"speaker); landmarks (cyan) from the {BACKEND} backend", fontsize=9, y=0.98)
+fig.savefig(figure_path("data_training_example.png"), **SAVE)
 print({k: tuple(v.shape) for k, v in item.items() if hasattr(v, "shape")},
       "| speaker", item["speaker"], "| utterance", item["utterance"], "| lag", item["lag_ms"], "ms")
 
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a hint (click to open) and a solution cell that checks its own answer; the
-# solutions are short and take well under a second.
+# Each exercise has a hint (click to open) and a worked solution, collapsed on the exported page
+# (click "Solution" to open it), whose last lines check its answer: a wrong answer fails them.
+# The solutions take well under a second.
 #
 # **Exercise 1 · Lips before sound.** For every *b*, *p* or *m* in the corpus, find the video frame
 # where the inner lips are closest together near the sound's onset. Is that frame closer to the
@@ -235,7 +252,7 @@ print({k: tuple(v.shape) for k, v in item.items() if hasattr(v, "shape")},
 # centred on $(t + 0.5) / 25$ s. Search a window that contains both candidate frames.
 # </details>
 
-# %%
+# %% tags=["solution"]
 def closure_errors(utterances):
     """(frames from the shifted onset, frames from the sound onset) for every b/p/m."""
     shifted, plain = [], []
@@ -271,7 +288,7 @@ else:
 # rate $r$ has $0.04\,r$ samples.
 # </details>
 
-# %%
+# %% tags=["solution"]
 rates = np.arange(8000, 96001, 50)
 steps = 1 + (rates * 0.04).astype(int) // 512
 four = rates[steps == 4]
@@ -290,7 +307,7 @@ assert lms.shape[0] == 4 * (lms.shape[0] // 4)       # ours: 4 steps per video f
 # `n_clips` per utterance.
 # </details>
 
-# %%
+# %% tags=["solution"]
 n_clips = lambda n: (n - 16) // 8 + 1 if n >= 16 else 0
 print("a 75-frame GRID video gives", n_clips(75), "clips")
 mismatch_rule = [k for k, sh in manifest["shards"].items() if sh["n_clips"] != n_clips(sh["n_frames"])]
@@ -308,7 +325,7 @@ assert n_clips(75) == 8 and (mismatch_rule == [] or not embedded)
 # what could the discriminator use to reject it without listening to the speech?
 # </details>
 
-# %%
+# %% tags=["solution"]
 items = [test[i] for i in range(0, len(test), max(1, len(test) // 5))][:5]
 for it in items:
     print(f"{it['speaker']}/{it['utterance']}  ->  mismatch {it['mismatch_speaker']}/{it['mismatch_utterance']}")
