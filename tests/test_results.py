@@ -33,7 +33,7 @@ def test_results_table_targets_and_orderings(tmp_path):
     _fixture(tmp_path)
     t = results_table(tmp_path)
     assert list(t.index) == ["full model", "Speech2Vid (Chung)", "static reference", "average mouth",
-                             "audio-only ceiling", "real frames"]
+                             "audio-only ceiling (oracle)", "real frames"]
     assert t.loc["full model", "lmd"] == "1.20 [1.15, 1.25]" and t.loc["average mouth", "lmd"] == "1.70 [1.67, 1.73]"
     tg = targets(tmp_path).set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.6) < 1e-12 and tg.loc["LMD / static LMD", "holds"]
@@ -44,6 +44,48 @@ def test_results_table_targets_and_orderings(tmp_path):
     assert o.iloc[2].startswith("does not hold") and o.iloc[3] == "not trained"   # PSNR 24 vs 25; no VGAN
     assert "Chen et al. 2018, Table 3" in results_markdown(tmp_path)
     assert set(results_long(tmp_path).model) >= {"full model", "real frames"}
+    # no rendered ceiling yet: its landmark-level opening r, and the gap target is not measured (not missed)
+    assert t.loc["audio-only ceiling (oracle)", "lmd"] == "" and "lmd_gap_closed" not in t.columns
+    assert tg.loc["static-to-ceiling LMD gap closed", "holds"] is None and "not measured" in results_markdown(tmp_path)
+
+
+def test_ceiling_row_and_the_gap_each_model_closes(tmp_path):
+    """Once checkpoints/ceiling is evaluated, the oracle row is read from it (its opening r replaces
+    the landmark-level one), every model gets the fraction of the static-to-ceiling LMD gap it
+    closes, and the half-way and 1.45 px targets read static and ceiling from the tables."""
+    _fixture(tmp_path)
+    _write(tmp_path, "ceiling", [("lmd", 0.8, 0.05), ("opening_r", 0.83, 0.02), ("psnr", 33.0, 0.1),
+                                 ("cpbd", 0.15, 0.01)])
+    _write(tmp_path, "ceiling", [("lse_d", 0.9, 0.02)], "per_utterance_sync")
+    t = results_table(tmp_path)
+    assert t.loc["audio-only ceiling (oracle)", "opening_r"] == "0.83 [0.81, 0.85]"
+    assert t.loc["audio-only ceiling (oracle)", "lse_d"] == "0.90 [0.88, 0.92]"
+    assert t.loc["full model", "lmd_gap_closed"] == "0.67"                      # (2.0 - 1.2) / (2.0 - 0.8)
+    assert t.loc["Speech2Vid (Chung)", "lmd_gap_closed"] == "0.62"              # (2.0 - 1.25) / 1.2
+    assert t.loc["audio-only ceiling (oracle)", "lmd_gap_closed"] == ""
+    tg = targets(tmp_path).set_index("target")
+    gap = tg.loc["static-to-ceiling LMD gap closed"]
+    assert abs(gap["value"] - 0.8 / 1.2) < 1e-12 and gap["holds"] and "LMD <= 1.40 px" in gap["wanted"]
+    assert tg.loc["LMD (px)", "holds"] and "(ceiling 0.83)" in tg.loc["mouth-opening r", "wanted"]
+    _write(tmp_path, "full", [("lmd", 1.5, 0.05)])                              # a later row: read first
+    s = pd.read_csv(tmp_path / "full" / "summary.csv")
+    s[~((s.metric == "lmd") & (s["mean"] == 1.2))].to_csv(tmp_path / "full" / "summary.csv", index=False)
+    tg = targets(tmp_path).set_index("target")
+    assert not tg.loc["static-to-ceiling LMD gap closed", "holds"] and not tg.loc["LMD (px)", "holds"]
+    assert "scored like a model (`checkpoints/ceiling/`)" in results_markdown(tmp_path)
+
+
+def test_prose_reads_its_facts(tmp_path):
+    """The clips, sentences and speakers of the table are counted from the controls' per-clip file,
+    the paper's two PSNRs read from paper_tables.json."""
+    from lmg_lib.eval.paper import table2, table3
+    _fixture(tmp_path)
+    pd.DataFrame([dict(speaker=f"s{k}", utterance=f"u{u}", clip=c) for k in (7, 8, 9) for u in range(4)
+                  for c in range(3 + u)]).to_csv(tmp_path / "controls" / "static_per_clip.csv", index=False)
+    md = results_markdown(tmp_path)
+    assert "held-out speakers s7-s9 of the default embedded corpus (54 clips of 12 sentences)" in md
+    psnr3 = table3("GRID").set_index("method").loc["full model", "PSNR"]
+    assert f"GRID PSNR is {psnr3:.2f} here and {table2().set_index('variant').loc['e', 'PSNR']:.2f}" in md
 
 
 def test_ablation_claims_read_intervals(tmp_path):
@@ -101,6 +143,18 @@ def test_probes_paired_difference_and_targets(tmp_path):
     assert d.loc["lmd", "n"] == 4 and abs(d.loc["lmd", "mean"] + 0.1) < 1e-9 and d.loc["lmd", "ci_high"] < 0
     md = probes_markdown(tmp_path)
     assert "probe: warm-up 1 200, seed 0" in md and "-0.100" in md and "seed 1" not in md
+    # the header reads each run's schedule (its generator's header) and seed (its record)
+    assert "discriminator from step" not in md and "gan_start" not in md      # not recorded: not said
+    import json
+    import torch
+    from lmg_lib.util.weights import save_weights
+    for run, g, seed in (("full", 700, 0), ("full_warmup1200", 1300, 3)):
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps({"train": {"gan_start": g, "steps": 1900}})})
+        (tmp_path / run / "record.json").write_text(json.dumps({"seed": seed}))
+    md = probes_markdown(tmp_path)
+    assert "full model (discriminator from step 700)" in md
+    assert "from step 1 300 instead of 700 (`train.gan_start=1300`: the last 600 of the 1 900 steps), seed 3" in md
     tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
     assert md in results_markdown(tmp_path)

@@ -1,6 +1,9 @@
-"""Print the shipped results on the held-out speakers (s28-s32 of the default corpus): our table,
-the targets of the CPU recipe with holds / does not hold, the paper's Table 3 beside ours and its
-orderings here, then the shipped ablation runs (Table 2) with the paper's claims. Reads only checkpoints/ (written by tools/make_shipped.py evaluate); no training.
+"""Print the shipped results on the held-out speakers of the default corpus: our table (the models,
+the controls and the audio-only ceiling as an oracle row, with the fraction of the static-to-ceiling
+LMD gap each model closes), the targets with holds / missed, the paper's Table 3 beside ours and its
+orderings here, then the shipped ablation runs (Table 2) with the paper's claims, and the
+photographic style's table. Reads only checkpoints/ (written by tools/make_shipped.py evaluate,
+``evaluate ceiling`` for the oracle row); no training.
 
     python tools/results_table.py            # print
     python tools/results_table.py --write    # also write figures/eval_table.md (the README's table)

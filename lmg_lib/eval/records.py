@@ -1,0 +1,92 @@
+"""Facts for the generated text of ``results.py``, read from data instead of typed: what a table was
+measured on (speakers, sentences, clips, corpus style: what ``tools/make_shipped.py evaluate`` wrote
+under ``checkpoints/``), each run's seed and schedule (its ``record.json`` and generator header),
+and the paper's numbers (``paper_tables.json``)."""
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+
+
+def thousands(k: int) -> str:
+    """1500 -> '1 500' (the repository's thousands separator)."""
+    return f"{int(k):,}".replace(",", " ")
+
+
+def and_list(items) -> str:
+    """[0, 1, 2] -> '0, 1 and 2'."""
+    items = [str(i) for i in items]
+    return " and ".join([", ".join(items[:-1]), items[-1]]) if len(items) > 1 else "".join(items)
+
+
+def speaker_range(ids) -> str:
+    """['s28', ..., 's32'] -> 's28-s32' when consecutive, else listed."""
+    ids = list(ids)
+    num = sorted(int(s[1:]) for s in ids if s[:1] == "s" and s[1:].isdigit())
+    if len(num) == len(ids) > 1 and num == list(range(num[0], num[-1] + 1)):
+        return f"s{num[0]}-s{num[-1]}"
+    return ", ".join(sorted(ids))
+
+
+def evaluated_on(root, controls: str = "controls") -> dict | None:
+    """What a held-out table was measured on, counted from its controls' per-clip file: speakers
+    ('s28-s32'), sentences, clips, and the corpus style (``evaluated_on.json``); None if missing."""
+    p = Path(root) / controls / "static_per_clip.csv"
+    if not p.exists():
+        return None
+    d = pd.read_csv(p, usecols=["speaker", "utterance"])
+    rec = Path(root) / controls / "evaluated_on.json"
+    cfg = (json.loads(rec.read_text()).get("corpus_config") or {}) if rec.exists() else {}
+    return dict(speakers=speaker_range(d.speaker.unique()), sentences=len(d.groupby(["speaker", "utterance"])),
+                clips=len(d), style=cfg.get("style", "rendered"))
+
+
+def run_facts(root, run: str) -> dict:
+    """A shipped run's ``seed`` (its ``record.json``) and schedule (``gan_start``, ``steps``: the
+    configuration in its generator's header); a key is missing where its file is."""
+    d, out = Path(root) / run, {}
+    if (d / "record.json").exists():
+        out["seed"] = json.loads((d / "record.json").read_text()).get("seed")
+    if (d / "generator.safetensors").exists():
+        from ..util.weights import read_weights_metadata
+        train = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}")).get("train", {})
+        out.update({k: train[k] for k in ("gan_start", "steps") if k in train})
+    return out
+
+
+def held_out(root, controls: str, corpus: str) -> str:
+    """'held-out speakers s28-s32 of the <corpus> (1 138 clips of 200 sentences)', counted."""
+    e = evaluated_on(root, controls)
+    if e is None:
+        return f"held-out speakers of the {corpus}"
+    return (f"held-out speakers {e['speakers']} of the {corpus} ({thousands(e['clips'])} clips of "
+            f"{thousands(e['sentences'])} sentences)")
+
+
+def paper_psnr_note() -> str:
+    """The paper's two printings of its full model's GRID PSNR (Table 3 and Table 2), read."""
+    from ..config import PAPER_LETTER
+    from .paper import table2, table3
+    t3 = table3("GRID").set_index("method").loc["full model", "PSNR"]
+    t2 = table2().set_index("variant").loc[PAPER_LETTER["full"], "PSNR"]
+    return f"the full model's GRID PSNR is {t3:.2f} here and {t2:.2f} in their Table 2, both as printed"
+
+
+def probe_recipes(root, runs: list[str], full: dict) -> str:
+    """What each probe changes in the full recipe, its seeds and folders, read from the runs."""
+    facts = {r: run_facts(root, r) for r in runs}
+    groups: dict = {}
+    for r in runs:
+        groups.setdefault((facts[r].get("gan_start"), facts[r].get("steps")), []).append(r)
+    out = []
+    for (g, n), rs in groups.items():
+        what = ("the full recipe" if g is None or n is None else
+                f"the full recipe with the discriminator, L_gen and L_perc from step {thousands(g)}"
+                + (f" instead of {thousands(full['gan_start'])}" if "gan_start" in full else "")
+                + f" (`train.gan_start={g}`: the last {thousands(n - g)} of the {thousands(n)} steps)")
+        seeds = sorted(facts[r]["seed"] for r in rs if facts[r].get("seed") is not None)
+        out.append(what + (f", seed{'s' if len(seeds) > 1 else ''} {and_list(seeds)}" if seeds else "")
+                   + " (" + ", ".join(f"`checkpoints/{r}/`" for r in rs) + ")")
+    return "; ".join(out)
