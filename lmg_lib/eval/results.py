@@ -288,9 +288,9 @@ def photo_markdown(root) -> str | None:
     t = _shown(targets(root, PHOTO_MODELS, "photo_controls", ceiling="photo_ceiling"))
     return "\n\n".join([
         f"The full recipe on the photographic corpus style (`checkpoints/photo_full/`): "
-        f"{held_out(root, 'photo_controls', 'photographic style')} (`lmg corpus --style photo`: same speakers, "
-        "sentences and mouths as the default style, photographic texture and camera); controls from the same "
-        "clips (`checkpoints/photo_controls/`). LMD from the lip-landmark regressor trained on the default "
+        f"{held_out(root, 'photo_controls', 'photographic style')}. That style (`lmg corpus --style photo`) has the "
+        "same speakers, sentences and mouths as the default style, photographic texture and camera; controls from "
+        "the same clips (`checkpoints/photo_controls/`). LMD from the lip-landmark regressor trained on the default "
         "style; its own error on this style's real frames%s. " % _regressor_error(root)
         + _ceiling_note(root, "photo_controls", "photo_ceiling"),
         to_markdown(ours), "Targets of the CPU recipe on this style:", to_markdown(t, index=False)])
