@@ -82,6 +82,10 @@ RUNS["full_warmup1200_seed1"] = [*RUNS["full_warmup1200"], "--seed", "1"]
 # longer runs whose pixel (+ corr) phase is cheap (about 1.1 s a step against 3.7 s with D), the
 # adversarial terms for the last 300 steps as in full_warmup1200, the cosine over all the steps.
 RUNS["search_long3000"] = [*RUNS["full"], "--steps", "3000", "--set", "train.gan_start=2700"]
+RUNS["search_long3000_seed1"] = [*RUNS["search_long3000"], "--seed", "1"]
+# Speech2Vid (L1 only, so gan_start changes nothing but keeps the schedule's numbers equal) at the
+# same 3000 steps: does the stronger baseline also gain from the longer schedule?
+RUNS["speech2vid_long3000"] = [*RUNS["speech2vid"], "--steps", "3000", "--set", "train.gan_start=2700"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
