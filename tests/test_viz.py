@@ -107,3 +107,78 @@ def test_notebooks_print_no_absolute_paths_or_wall_times():
             times = [a for a in ast.walk(call) if isinstance(a, ast.Attribute) and isinstance(a.value, ast.Name)
                      and a.value.id == "time" and a.attr in ("time", "perf_counter")]
             assert not times, f"{nb.name}:{call.lineno} prints a wall time"
+
+
+# ------------------------------------------------------------------ the results figures (notebooks 5, 6)
+def _ablation_long():
+    """Fake ablation runs, listed alphabetically (as the folders are), two seeds of l1."""
+    import pandas as pd
+    from lmg_lib.config import PAPER_LETTER
+    rows = []
+    for k, v in enumerate(sorted(PAPER_LETTER)):
+        if PAPER_LETTER[v] is None:
+            continue
+        for seed in ((0, 1) if v == "l1" else (0,)):
+            for m, base in (("lmd", 1.85), ("ssim", 0.75), ("psnr", 25.0), ("cpbd", 0.5), ("opening_r", 0.55),
+                            ("cpbd_real", 0.16)):
+                mean = base + 0.01 * k + 0.03 * seed
+                rows.append(dict(variant=v, letter=PAPER_LETTER[v], seed=seed, metric=m, mean=mean,
+                                 ci_low=mean - 0.02, ci_high=mean + 0.02, n=200))
+    return pd.DataFrame(rows)
+
+
+def test_ablation_figure_rows_in_paper_order_beside_table2():
+    """Rows (a)-(i) in the paper's order, not the alphabet; ours' LMD axis does not start at 0 (a
+    0.05 px difference must show); the second seed is drawn; the paper's values sit in their own
+    panels on the same rows."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    from lmg_lib.config import PAPER_LETTER
+    from lmg_lib.eval.paper import table2
+    from lmg_lib.viz import ablation_figure
+    long = _ablation_long()
+    fig = ablation_figure(long, table2().set_index("variant"), PAPER_LETTER, real_cpbd=(0.16, 0.141))
+    ours_lmd, paper_lmd = fig.axes[0], fig.axes[5]
+    rows = [t.get_text().split(")")[0] + ")" for t in ours_lmd.get_yticklabels()]
+    assert rows == [f"({c})" for c in "abcdefghi"]
+    lo, hi = ours_lmd.get_xlim()
+    assert 1.5 < lo < 1.85 and hi - lo < 0.5                                  # spans the values, not from 0
+    xs = [x for c in ours_lmd.containers for x in c.lines[0].get_xdata()]          # the dots, not the caps
+    assert any(abs(x - (1.85 + 0.01 * sorted(PAPER_LETTER).index("l1") + 0.03)) < 1e-9 for x in xs)   # seed 1
+    paper = table2().set_index("variant")["LMD"]
+    got = sorted(x for c in paper_lmd.containers for x in c.lines[0].get_xdata())
+    assert got == sorted(paper.tolist())
+    assert "Table 2" in paper_lmd.get_title()
+    plt.close(fig)
+
+
+def test_dot_axes_clip_one_far_value_and_keep_it_visible():
+    import numpy as np
+    from lmg_lib.viz import _limits
+    lo = np.array([1.8, 1.85, 1.9, 1.87, 2.4]) - 0.02
+    a, b, out = _limits(lo, lo + 0.04, clip_outlier=True)
+    assert out == 4 and b < 2.4                      # (a) left out of the span, drawn at the edge
+    a, b, out = _limits(lo, lo + 0.04)
+    assert out is None and b > 2.4
+
+
+def test_comparison_figure_same_rows_in_every_panel_with_shuffled_audio():
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from lmg_lib.viz import comparison_figure
+    rows = [("full model, cpu recipe", "lmd", 1.8), ("full model, cpu recipe", "lmd_shuffled", 2.3),
+            ("full model, cpu recipe", "cpbd", 0.5), ("static reference", "lmd", 2.2),
+            ("real frames", "cpbd", 0.16)]
+    long = pd.DataFrame([dict(model=m, metric=k, mean=v, ci_low=v - 0.03, ci_high=v + 0.03) for m, k, v in rows])
+    fig = comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("cpbd",)))
+    assert [t.get_text() for t in fig.axes[0].get_yticklabels()] == ["full model, cpu recipe", "static reference",
+                                                                      "real frames"]
+    assert fig.axes[0].get_shared_y_axes().joined(fig.axes[0], fig.axes[1])          # the same rows in both
+    cpbd = sorted(c.lines[0].get_ydata()[k] for c in fig.axes[1].containers for k in range(len(c.lines[0].get_ydata())))
+    assert cpbd == [0.0, 2.0]                      # full model on row 0, real frames on row 2 (static: none)
+    xs = sorted(x for c in fig.axes[0].containers for x in c.lines[0].get_xdata())
+    assert any(abs(x - 2.3) < 1e-9 for x in xs) and fig.axes[0].get_xlim()[0] > 1.0   # shuffled drawn, not from 0
+    plt.close(fig)
