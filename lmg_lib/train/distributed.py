@@ -3,6 +3,13 @@
 ``ResumableSampler`` gives each rank its share of a seeded permutation per epoch and can start in the
 middle of an epoch, so a resumed run continues on exactly the next batch. ``init_distributed`` joins
 the process group torchrun describes (NCCL on CUDA, gloo on CPU).
+
+BatchNorm under DDP: every rank normalises with its own batch statistics (the authors' 4-GPU
+``DataParallel`` did the same: BN statistics per GPU of 6 clips). The running statistics are
+broadcast from rank 0 at each forward (``broadcast_buffers``), so every rank holds rank 0's buffers
+and the exported generator is the same whichever rank wrote it. ``sync_bn=True`` (``--sync-bn``,
+CUDA/NCCL only) converts every BatchNorm to ``SyncBatchNorm`` for statistics over the global batch,
+which matters when the per-GPU batch is small (< 8 clips).
 """
 from __future__ import annotations
 

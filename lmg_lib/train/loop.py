@@ -13,15 +13,10 @@
   data position, running log sums) written atomically every ``checkpoint_every`` steps and at the
   end; ``resume=True`` continues on exactly the next batch (bit-identical on CPU); a non-finite loss
   stops the run with ``NonFiniteLossError`` naming the step and the last good checkpoint;
-* logs: ``train_log.csv`` (one row per log step), TensorBoard if importable, tqdm (``logs.py``);
-* multi-GPU / multi-node: run under ``torchrun``; DistributedDataParallel, only rank 0 writes.
-
-BatchNorm under DDP: every rank normalises with its own batch statistics (the authors' 4-GPU
-``DataParallel`` did the same: BN statistics per GPU of 6 clips). The running statistics are
-broadcast from rank 0 at each forward (``broadcast_buffers``), so every rank holds rank 0's buffers
-and the exported generator is the same whichever rank wrote it. ``sync_bn=True`` (``--sync-bn``,
-CUDA/NCCL only) converts every BatchNorm to ``SyncBatchNorm`` for statistics over the global batch,
-which matters when the per-GPU batch is small (< 8 clips).
+* logs: ``train_log.csv`` (one row per log step), ``val_log.csv`` with the CPU / wall seconds spent,
+  TensorBoard if importable, tqdm (``logs.py``);
+* multi-GPU / multi-node: run under ``torchrun``; DistributedDataParallel, only rank 0 writes
+  (BatchNorm under DDP: ``distributed.py``).
 """
 from __future__ import annotations
 
@@ -37,6 +32,7 @@ from ..config import Config, make_config, variant_of
 from ..data.dataset import collate_clips
 from ..model.generator import LipGenerator
 from ..model.perceptual import LipAutoencoder
+from ..util.clock import RunClock
 from ..util.files import atomic_write
 from ..util.pixels import to_uint8_frames
 from .baselines import Speech2VidBaseline
@@ -142,10 +138,7 @@ class Trainer:
         self._acc_n = 0
         self._first_bad = torch.full((), -1, dtype=torch.long, device=self.device)
         self._last_good: tuple[Path, int] | None = None
-        # compute spent on this run so far (training and validation, this process; carried by
-        # the checkpoint over a resume): the x axis of the learning curves against compute
-        self._clock0 = {"cpu_s": 0.0, "wall_s": 0.0}
-        self._mark = (time.process_time(), time.time())
+        self.clock = RunClock()        # compute spent (training and validation): val_log's x axis
         if resume:
             self.load_checkpoint(self.ckpt_path)
         self.sample_batch = sample_batch
@@ -196,7 +189,7 @@ class Trainer:
                 "rng": rng_state(self.device), "log_acc": {k: float(v) for k, v in self._acc.items()},
                 "log_acc_n": self._acc_n,
                 "ema_G": self.ema.net.state_dict() if self.ema is not None else None,
-                "clock": self.clock(),
+                "clock": self.clock.state(),
                 "best": self.validator.best if self.validator is not None else None}
 
     def save_checkpoint(self) -> Path:
@@ -223,14 +216,8 @@ class Trainer:
         if self.validator is not None:
             self.validator.best = ck.get("best") or self.validator.best
             self.validator.truncate(self.step)
-        self._clock0 = dict(ck.get("clock") or self._clock0)
-        self._mark = (time.process_time(), time.time())
+        self.clock.load(ck.get("clock"))
         self._last_good = (Path(path), self.step)
-
-    def clock(self) -> dict:
-        """CPU and wall seconds this run has spent up to now, over every resume."""
-        return {"cpu_s": round(self._clock0["cpu_s"] + time.process_time() - self._mark[0], 1),
-                "wall_s": round(self._clock0["wall_s"] + time.time() - self._mark[1], 1)}
 
     # -------------------------------------------------------------------------- logging
     def _gather(self) -> dict:
