@@ -22,7 +22,8 @@ from PIL import Image
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-from lmg_lib.export import discover_models, explorer_data, explorer_html, model_label  # noqa: E402
+from lmg_lib.export import (describe_run, discover_models, explorer_data, explorer_html, model_label,  # noqa: E402
+                            recipe_of, representative_clip, run_group)
 from tools import check_html, export_notebooks  # noqa: E402
 
 pytest.importorskip("latex2mathml")
@@ -147,16 +148,16 @@ class _Shift(torch.nn.Module):
         return (ref.unsqueeze(2).repeat(1, 1, 16, 1, 1) * 0.5 + self.b).clamp(-1, 1), None
 
 
-def _explorer(tmp_path, video=True):
+def _explorer(tmp_path, video=True, names=("full", "vgan"), first=()):
     import soundfile as sf
     wav = tmp_path / "s1_aaa.wav"
     sf.write(wav, np.sin(np.arange(16000) / 10.0).astype(np.float32) * 0.1, 16000)
-    models = {"full": (_Shift(0.2), "checkpoints/full"), "vgan": (_Shift(-0.2), "checkpoints/vgan")}
+    models = {n: (_Shift(0.2 - 0.4 * k), f"checkpoints/{n}") for k, n in enumerate(names)}
     table = pd.DataFrame([dict(speaker="s2", utterance="bbb", clip=2, lmd=9.0, psnr=1.0),
                           dict(speaker="s2", utterance="bbb", clip=3, lmd=1.25, psnr=30.0)])
     detect = lambda frames: np.full((len(frames), 20, 2), 4.0)
     return explorer_data(models, _FakeClips(), [0, 1], {"full": table, "vgan": None}, detect=detect,
-                         audio={("s1", "aaa"): wav}, video=video, title="fake models: a test")
+                         audio={("s1", "aaa"): wav}, video=video, title="fake models: a test", first=first)
 
 
 def _page_data(page: str) -> dict:
@@ -209,12 +210,55 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
 
 
 def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
-    for name in ("ablation_l1_seed1", "vgan", "ablation_gan", "full", "speech2vid", "ablation_l1", "controls"):
+    """Table 3 models first, then the ablation variants in the paper's order (a)-(i) -- not the
+    alphabet: (b) l1 before (c) gan --, then probes, second seeds and other runs."""
+    for name in ("ablation_l1_seed1", "vgan", "ablation_gan", "full", "noskips", "speech2vid", "ablation_l1",
+                 "ablation_gan_only", "full_warmup1200", "controls"):
         (tmp_path / name).mkdir()
         if name != "controls":                                    # no generator: not a model
             (tmp_path / name / "generator.safetensors").write_bytes(b"")
-    assert list(discover_models(tmp_path)) == ["full", "speech2vid", "vgan", "ablation_gan", "ablation_l1",
-                                               "ablation_l1_seed1"]
+    assert list(discover_models(tmp_path)) == ["full", "speech2vid", "vgan", "ablation_gan_only", "ablation_l1",
+                                               "ablation_gan", "full_warmup1200", "ablation_l1_seed1", "noskips"]
+    assert [run_group(n) for n in discover_models(tmp_path)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     from lmg_lib.config import PAPER_LETTER
-    assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1 ablation run, seed 1"
-    assert model_label("vgan") == "VGAN (Vondrick)"
+    assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1, seed 1"
+    assert model_label("vgan") == "VGAN (Vondrick)" and model_label("full") == "full model"
+
+
+def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):
+    run = tmp_path / "ablation_l1"
+    run.mkdir()
+    (run / "record.json").write_text(json.dumps({"command": "lmg train --config cpu --model generator --variant l1 "
+                                                 "--steps 600 --set train.gan_start=200 --set train.val_every=150"}))
+    pd.DataFrame([dict(metric="lmd", n=200, mean=1.9, ci_low=1.85, ci_high=1.95, source="per_clip"),
+                  dict(metric="lse_d", n=200, mean=1.1, ci_low=1.0, ci_high=1.2, source="per_utterance_sync")]
+                 ).to_csv(run / "summary.csv", index=False)
+    d = describe_run(run)
+    assert d["recipe"] == "cpu recipe, 600 steps, gan_start=200"          # val_every changes nothing learnt
+    assert d["line"] == "L_pix, no D" and d["label"] == "(b) l1"
+    assert d["summary"] == {"lmd": [1.9, 1.85, 1.95]}
+    assert recipe_of("lmg train --config cpu --model speech2vid --variant l1") == "cpu recipe"
+
+
+def test_representative_clip_is_near_the_median_in_every_metric():
+    """Not the best clip, not the worst, and not one typical in LMD but not in opening r."""
+    ref = pd.DataFrame({"lmd": np.linspace(1.0, 3.0, 101), "opening_r": np.linspace(0.0, 1.0, 101)})   # medians 2, 0.5
+    cand = pd.DataFrame({"lmd": [1.0, 2.0, 2.1, 3.0], "opening_r": [0.9, -0.3, 0.45, 0.5]}, index=[7, 8, 9, 10])
+    assert representative_clip(cand, ref) == 9            # 8 has the median LMD but an r far from 0.5
+    assert representative_clip(cand, ref, metrics=("lmd",)) == 8
+    with pytest.raises(ValueError):
+        representative_clip(cand.assign(lmd=np.nan), ref)
+
+
+def test_explorer_keeps_the_model_order_and_opens_on_the_chosen_pair(tmp_path):
+    """JSON objects lose their order (sorted keys, Object.keys): the page carries the order, the
+    groups and the opening pair as lists, and its script reads them."""
+    data = _explorer(tmp_path, video=False, names=("vgan", "full", "ablation_l1"), first=("full", "vgan"))
+    got = _page_data(explorer_html(data))
+    assert list(got["models"]) == sorted(got["models"])                  # the object is alphabetical ...
+    assert got["order"] == ["vgan", "full", "ablation_l1"]                # ... the order is not
+    assert [g["runs"] for g in got["groups"]] == [["vgan", "full"], ["ablation_l1"]]
+    assert got["defaults"] == {"a": "full", "b": "vgan", "utterance": "s1/aaa"}
+    page = explorer_html(data)
+    assert "D.groups" in page and "Object.keys" not in page and "D.defaults.a" in page
+    assert [n for g in got["groups"] for n in g["runs"]] == got["order"]   # every model once, in order

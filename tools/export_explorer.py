@@ -1,16 +1,21 @@
-"""Write the ablation explorer as a static page: docs/notebooks/explorer.html (no kernel, no network).
+"""Write the explorer as a static page: docs/notebooks/explorer.html (no kernel, no network).
 
     python tools/export_explorer.py [--out docs/notebooks/explorer.html] [--checkpoints checkpoints]
                                     [--utterances 5] [--no-video] [--max-mb 10]
 
-Every shipped run under ``checkpoints/`` (``full``, ``speech2vid``, ``vgan`` and any
-``ablation_<variant>[_seed<k>]``) is run on one sentence of each held-out speaker s28-s32 of the
-default corpus (``notebook.held_out_subset``, rebuilt in a temporary folder, ~10 s): the page embeds,
-per model and sentence, the 16 frames of the sentence's middle clip, the lip landmarks the shipped
-regressor finds on them, that clip's row of the run's ``subset_per_clip.csv`` (else
-``per_clip.csv``), and the whole sentence as an mp4 with its speech. ``lmg_lib.export`` builds the
-page; this script only gathers the inputs. A page over ``--max-mb`` is rewritten without videos.
-Exit 2 when no shipped run is found.
+Every shipped run under ``checkpoints/`` trained on the default corpus style (``full``,
+``speech2vid``, ``vgan``, every ``ablation_<variant>[_seed<k>]``, the probes) is run on one sentence of
+each held-out speaker s28-s32 of the default corpus (``notebook.held_out_subset``, rebuilt in a
+temporary folder, ~10 s): the page embeds, per model and sentence, the 16 frames of one clip, the lip landmarks the shipped regressor finds on them, that clip's row of the run's
+``subset_per_clip.csv`` (else ``per_clip.csv``) beside the run's test-set means and intervals
+(``summary.csv``), and the whole sentence as an mp4 with its speech.
+
+Each speaker's clip is, of the ones the subset rebuilds, the one whose full-model LMD and opening r
+are closest to the full model's medians over all test clips (``per_clip.csv``): a representative
+clip, not a good or a bad one. The page opens on the full model against Speech2Vid on the closest
+of them.
+``lmg_lib.export`` builds the page; this script only gathers the inputs. A page over ``--max-mb`` is
+rewritten without videos. Exit 2 when no shipped run is found.
 """
 from __future__ import annotations
 
@@ -23,12 +28,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-INTRO = ("<p>The shipped networks of this repository (trained on 2 CPU cores at a quarter of the paper's "
-         "width, see the README) on held-out speakers s28-s32 of the embedded corpus, precomputed so that "
-         "this page needs no kernel: pick two models and a sentence. Each row shows the 16 frames of one "
-         "clip (animated on the left, as a strip on the right) with the lip landmarks that the shipped "
-         "regressor detects, and that clip's metrics from the run's shipped per-clip table "
-         "(LMD in px of the 64 px crop, lower is better). The videos are the whole sentence as the "
+INTRO = ("<p>The networks shipped in <code>checkpoints/</code> on held-out speakers s28-s32 of the embedded "
+         "corpus, precomputed so that this page needs no kernel: pick two models and a sentence. The models "
+         "are grouped as the paper's tables are (Table 3: the full model and the baselines; Table 2: the "
+         "ablation variants (a)-(i)); each says its losses and its recipe (the preset it was trained with "
+         "and what its training command changed, from its <code>record.json</code>): none is the paper's "
+         "trained network. Each row shows the 16 frames of one clip (animated on the left, as a strip on "
+         "the right) with the lip landmarks that the shipped regressor detects, that clip's metrics from "
+         "the run's shipped per-clip table, and beside them the run's mean and 95 % interval over all "
+         "held-out sentences (LMD in px of the 64 px crop, lower is better). The page opens on a clip "
+         "where the full model's LMD and mouth-opening r are close to their medians. The videos are the whole sentence as the "
          "evaluation generated it, clip by clip, with its speech; the generated ones are synthetic lip "
          "movements, not recordings. Page written by <code>tools/export_explorer.py</code>.</p>")
 
@@ -37,7 +46,7 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
     import pandas as pd
     from lmg_lib.corpus.build import utterance_paths
     from lmg_lib.data.dataset import LipClipDataset
-    from lmg_lib.export import discover_models, explorer_data
+    from lmg_lib.export import describe_run, discover_models, explorer_data, representative_clip
     from lmg_lib.notebook import held_out_subset, landmark_detector
     from lmg_lib.train.baselines import BASELINES
     from lmg_lib.train.checkpoints import load_network
@@ -54,15 +63,35 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
     with tempfile.TemporaryDirectory(prefix="explorer_") as work:
         prep = held_out_subset(Path(work) / "heldout")
         ds = LipClipDataset(prep, "test")
-        picks, first = [], {}
-        for i, c in enumerate(ds.clips):                 # the first sentence of each speaker
-            first.setdefault(c["speaker"], c["utterance"])
-        for spk, utt in sorted(first.items())[:n_utterances]:
-            idx = [i for i, c in enumerate(ds.clips) if (c["speaker"], c["utterance"]) == (spk, utt)]
-            picks.append(idx[len(idx) // 2])                   # its middle clip
-        audio = {k: utterance_paths(Path(work) / "heldout" / "corpus", *k)["audio"] for k in first.items()}
+        index = {(c["speaker"], c["utterance"], int(c["clip"])): i for i, c in enumerate(ds.clips)}
+        # Why these clips: the page should open on what the full model typically does, neither its best
+        # nor its worst. So, per speaker, the clip of the subset whose full-model LMD and opening r are
+        # closest to the full model's medians over every test clip (per_clip.csv); the closest of these
+        # comes first and the page opens on it, against Speech2Vid.
+        sub, ref = (Path(checkpoints) / "full" / f for f in ("subset_per_clip.csv", "per_clip.csv"))
+        if sub.exists() and ref.exists():
+            sub, ref = pd.read_csv(sub), pd.read_csv(ref)
+            sub = sub[[k in index for k in zip(sub["speaker"], sub["utterance"], sub["clip"].astype(int))]]
+            best = [representative_clip(g, ref) for _, g in sub.groupby("speaker")]
+            first = representative_clip(sub.loc[best], ref)
+            rows = [first, *[b for b in best if b != first]]
+            keys = [(sub.at[r, "speaker"], sub.at[r, "utterance"], int(sub.at[r, "clip"])) for r in rows]
+        else:            # no evaluated full model: the middle clip of each speaker's first sentence
+            firsts = {}
+            for c in ds.clips:
+                firsts.setdefault(c["speaker"], (c["speaker"], c["utterance"]))
+            keys = []
+            for spk_utt in sorted(firsts.values()):
+                clips = [k for k in index if k[:2] == spk_utt]
+                keys.append(clips[len(clips) // 2])
+        keys = keys[:n_utterances]
+        picks = [index[k] for k in keys]
+        chosen = [k[:2] for k in keys]
+        audio = {k: utterance_paths(Path(work) / "heldout" / "corpus", *k)["audio"] for k in chosen}
         return explorer_data(models, ds, picks, metrics, detect=landmark_detector().detect, audio=audio,
-                             video=video, fmt=fmt, title="Ablation explorer: the shipped models on held-out speakers")
+                             video=video, fmt=fmt, about={n: describe_run(d) for n, d in runs.items()},
+                             first=("full", "speech2vid"),
+                             title="Explorer: the shipped models on held-out speakers")
 
 
 def main(argv=None) -> int:
