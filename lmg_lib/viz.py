@@ -451,11 +451,11 @@ def trace_model(G, lms, lip, C=None, D=None) -> dict:
         after(D.audio_fc, "d_audio"); after(D.video[-1], "d_video"); before(D.joint, "d_joint")
         after(D, "logit")
     modules = [m for m in (G, C, D) if m is not None]
-    modes, fast = [m.training for m in modules], G.fast_fusion
+    modes, fast = [m.training for m in modules], G.fast_forms
     try:
         for m in modules:
             m.eval()
-        G.fast_fusion = False
+        G.fast_forms = False          # the paper's forms: the fused tensor exists to be traced
         with torch.no_grad():
             video, f_s = G(lms, lip)
             if C is not None:
@@ -463,7 +463,7 @@ def trace_model(G, lms, lip, C=None, D=None) -> dict:
             if D is not None:
                 D(lms, video)
     finally:
-        G.fast_fusion = fast
+        G.fast_forms = fast
         for m, mode in zip(modules, modes):
             m.train(mode)
         for h in handles:

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from lmg_lib.model.blocks import n_params
-from lmg_lib.config import Config, get_config, paper, tiny
+from lmg_lib.config import Config, ModelConfig, get_config, paper, tiny
 from lmg_lib.model.correlation import CorrelationNet, centred_cosine, correlation_loss
 from lmg_lib.model.discriminator import ThreeStreamDiscriminator
 from lmg_lib.model.fusion import fuse
@@ -278,3 +278,102 @@ def test_make_config_is_the_one_override_path():
             make_config("tiny", bad)
     with pytest.raises(ValueError, match="unknown config preset"):
         make_config("huge")
+
+
+# ---------------------------------------------------------------------------------------------
+# the paper's forms (what a reader opens) and the fast forms (model/fast_forms.py, one switch)
+
+def test_fused_conv3d_is_the_conv_of_the_fused_tensor():
+    from lmg_lib.model.fast_forms import fused_conv3d
+    g = torch.Generator().manual_seed(0)
+    fs = torch.randn(2, 5, 6, 7, dtype=torch.float64, generator=g, requires_grad=True)
+    fp = torch.randn(2, 4, 7, 7, dtype=torch.float64, generator=g, requires_grad=True)
+    w = torch.randn(3, 9, 3, 3, 3, dtype=torch.float64, generator=g, requires_grad=True)
+    a, b = torch.nn.functional.conv3d(fuse(fs, fp), w, padding=1), fused_conv3d(fs, fp, w)
+    torch.testing.assert_close(a, b)
+    ga = torch.autograd.grad(a.square().sum(), [fs, fp, w])
+    gb = torch.autograd.grad(b.square().sum(), [fs, fp, w])
+    for x, y in zip(ga, gb):
+        torch.testing.assert_close(x, y)
+
+
+def test_nearest_up_conv3d_is_upsample_then_conv():
+    from lmg_lib.model.decoder import NearestUpConv
+    from lmg_lib.model.fast_forms import nearest_up_conv3d
+    torch.manual_seed(0)
+    m = NearestUpConv(5, 4).double()
+    x = torch.randn(2, 5, 3, 6, 7, dtype=torch.float64, requires_grad=True)
+    a, b = m(x), nearest_up_conv3d(x, m[1].weight)                # the module runs its children
+    assert a.shape == (2, 4, 3, 12, 14)
+    torch.testing.assert_close(a, b)
+    g = torch.randn_like(a)
+    for p, q in zip(torch.autograd.grad(a, [x, m[1].weight], g), torch.autograd.grad(b, [x, m[1].weight], g)):
+        torch.testing.assert_close(p, q)
+
+
+def _both_forms(G, lms, lip):
+    """(video, f_s) and the gradients of every parameter, with G.fast_forms on and off."""
+    out = []
+    for on in (True, False):
+        G.fast_forms = on
+        G.zero_grad(set_to_none=True)
+        video, f_s = G(lms, lip)
+        (video.square().mean() + video[:, :, 1:].sub(video[:, :, :-1]).abs().mean()).backward()
+        out.append((video.detach(), f_s.detach(), [p.grad.clone() for p in G.parameters()]))
+    G.fast_forms = True
+    return out
+
+
+@pytest.mark.parametrize("upsample,skips", [("transpose", False), ("nearest", False), ("nearest", True)])
+def test_generator_fast_forms_equal_the_paper_forms(upsample, skips):
+    """Random weights, float64: the default forward (fast forms) and the paper's forms give the same
+    video, f_s and gradients, in training mode (batch statistics) and in eval mode."""
+    torch.manual_seed(0)
+    G = LipGenerator(ModelConfig(width=4, n_res_blocks=2, out_kernel=3, upsample=upsample,
+                                 identity_skips=skips)).double()
+    lms = torch.randn(2, 1, 64, 128, dtype=torch.float64)
+    lip = torch.rand(2, 3, 64, 64, dtype=torch.float64) * 2 - 1
+    for mode in (True, False):                 # eval: with the running statistics the training passes moved
+        G.train(mode)
+        (va, fa, ga), (vb, fb, gb) = _both_forms(G, lms, lip)
+        assert va.shape == (2, 3, 16, 64, 64) and va.std() > 0.01
+        torch.testing.assert_close(va, vb)
+        torch.testing.assert_close(fa, fb)
+        for x, y in zip(ga, gb):
+            torch.testing.assert_close(x, y)
+
+
+def test_fast_forms_equal_the_paper_forms_on_the_shipped_checkpoint():
+    """checkpoints/full: the trained weights and BN statistics (eval mode), float32 tolerance."""
+    from lmg_lib.train.checkpoints import load_generator
+    from lmg_lib.util.paths import SHIPPED_CHECKPOINTS
+    path = SHIPPED_CHECKPOINTS / "full" / "generator.safetensors"
+    if not path.exists():
+        pytest.skip("no shipped full model")
+    G, cfg, _ = load_generator(path)
+    assert G.cfg.upsample == "nearest" and G.cfg.identity_skips      # both fast forms in play
+    b = batch(cfg, B=2)
+    with torch.no_grad():
+        G.fast_forms = True
+        fast = G(b["lms"], b["ref"])[0]
+        G.fast_forms = False
+        paper_ = G(b["lms"], b["ref"])[0]
+    assert fast.std() > 0.05
+    torch.testing.assert_close(fast, paper_, atol=1e-5, rtol=0)
+
+
+def test_the_generator_runs_the_modules_it_shows():
+    """With the paper's forms every layer of the generator runs in forward (hooks on each leaf);
+    with the fast forms exactly the two regrouped convolutions do not (their weights are used)."""
+    G = LipGenerator(ModelConfig(width=4, n_res_blocks=1, out_kernel=3, upsample="nearest")).eval()
+    leaves = {n: m for n, m in G.named_modules() if not list(m.children())}
+    for on, skipped in ((False, set()), (True, {"decoder.compress.0", "decoder.up.0.0.0", "decoder.up.0.0.1",
+                                                 "decoder.up.1.0.0", "decoder.up.1.0.1"})):
+        ran = set()
+        hooks = [m.register_forward_hook(lambda m, i, o, n=n: ran.add(n)) for n, m in leaves.items()]
+        G.fast_forms = on
+        with torch.no_grad():
+            G(torch.zeros(1, 1, 64, 128), torch.zeros(1, 3, 64, 64))
+        for h in hooks:
+            h.remove()
+        assert set(leaves) - ran == skipped, on

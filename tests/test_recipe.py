@@ -1,50 +1,16 @@
-"""The CPU recipe and the same-maths speed-ups: each piece against its reference."""
+"""The CPU recipe: each piece against its reference (the same-maths speed-ups of the generator are
+tested in test_model.py, the fast inference path in test_generate.py)."""
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from lmg_lib.config import ModelConfig, cpu, tiny
 from lmg_lib.data.dataset import SyntheticClipDataset
-from lmg_lib.infer.fast import fast_generator
 from lmg_lib.model.flow import video_flow
-from lmg_lib.model.fusion import fuse, fused_conv3d
 from lmg_lib.model.generator import LipGenerator
 from lmg_lib.model.losses import mouth_mask, pixel_loss
 from lmg_lib.train import Trainer, param_digest
 from lmg_lib.train.recipe import EMA, RealFlowCache, lr_factor, prefetched, warm_config
-
-
-def test_fused_conv3d_is_the_conv_of_the_fused_tensor():
-    g = torch.Generator().manual_seed(0)
-    fs = torch.randn(2, 5, 6, 7, dtype=torch.float64, generator=g, requires_grad=True)
-    fp = torch.randn(2, 4, 7, 7, dtype=torch.float64, generator=g, requires_grad=True)
-    w = torch.randn(3, 9, 3, 3, 3, dtype=torch.float64, generator=g, requires_grad=True)
-    a, b = F.conv3d(fuse(fs, fp), w, padding=1), fused_conv3d(fs, fp, w)
-    torch.testing.assert_close(a, b)
-    ga = torch.autograd.grad(a.square().sum(), [fs, fp, w])
-    gb = torch.autograd.grad(b.square().sum(), [fs, fp, w])
-    for x, y in zip(ga, gb):
-        torch.testing.assert_close(x, y)
-
-
-@pytest.mark.parametrize("upsample,skips", [("transpose", False), ("nearest", False), ("nearest", True)])
-def test_generator_fast_fusion_and_fast_inference_match_the_reference(upsample, skips):
-    torch.manual_seed(0)
-    G = LipGenerator(ModelConfig(width=4, n_res_blocks=2, out_kernel=3, upsample=upsample, identity_skips=skips))
-    lms, lip = torch.randn(2, 1, 64, 128), torch.rand(2, 3, 64, 64) * 2 - 1
-    G.train()
-    G(lms, lip)                                  # non-trivial BatchNorm statistics
-    G.eval()
-    with torch.no_grad():
-        a = G(lms, lip)[0]
-        G.fast_fusion = False
-        b = G(lms, lip)[0]
-        G.fast_fusion = True
-        c = fast_generator(G)(lms, lip)[0]
-    assert a.shape == (2, 3, 16, 64, 64)
-    torch.testing.assert_close(a, b, atol=1e-5, rtol=0)
-    torch.testing.assert_close(a, c, atol=1e-4, rtol=0)
 
 
 def test_identity_skips_carry_the_reference_image():
@@ -139,18 +105,6 @@ def test_resume_is_exact_with_the_recipe(tmp_path):
     assert all(torch.equal(a, b) for a, b in zip(tr.ema.net.parameters(), want[1]))
     rows = (tmp_path / "b" / "train_log.csv").read_text().splitlines()
     assert len(rows) == 5 and float(rows[1].split(",")[rows[0].split(",").index("gen")]) == 0.0   # warm-up: no D
-
-
-def test_nearest_up_conv_is_upsample_then_conv():
-    from lmg_lib.model.decoder import NearestUpConv
-    torch.manual_seed(0)
-    m = NearestUpConv(5, 4).double()
-    x = torch.randn(2, 5, 3, 6, 7, dtype=torch.float64, requires_grad=True)
-    a, b = m[1](m[0](x)), m(x)
-    torch.testing.assert_close(a, b)
-    g = torch.randn_like(a)
-    for p, q in zip(torch.autograd.grad(a, [x, m[1].weight], g), torch.autograd.grad(b, [x, m[1].weight], g)):
-        torch.testing.assert_close(p, q)
 
 
 def test_keep_freed_memory_applies_on_glibc():

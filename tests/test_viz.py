@@ -47,7 +47,7 @@ G, C, D = LipGenerator(cfg.model), CorrelationNet(cfg.model), ThreeStreamDiscrim
 G.train()
 fig, tr = viz.architecture_diagram(G, torch.zeros(1, *cfg.lms_shape), torch.zeros(1, 3, 64, 64), C, D,
                                    preset="tiny", path={str(tmp_path / 'arch.png')!r})
-assert G.training and G.fast_fusion, "trace_model must restore the generator's mode and path"
+assert G.training and G.fast_forms, "trace_model must restore the generator's mode and path"
 w = cfg.model.width
 assert tuple(tr["f_s"].shape) == (1, 8 * w, 16, 16) and tuple(tr["fused"].shape) == (1, 16 * w, 16, 16, 16)
 assert tuple(tr["v_hat"].shape) == (1, 3, 16, 64, 64) and tuple(tr["flow"].shape) == (1, 2, 15, 16, 16)

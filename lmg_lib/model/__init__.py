@@ -4,6 +4,7 @@ configuration (``lmg_lib.config``).
     encoders.py       audio encoder (LMS -> f_s) and image encoder (lip -> f_p)
     fusion.py         the audio-identity fusion: f_s replicated to T x F x F, f_p tiled over T
     decoder.py        the 3-D convolutional decoder: fused features -> 16 lip frames
+    fast_forms.py     the fusion conv and nearest upsampling regrouped (faster, equal; one switch)
     generator.py      G(s, p) = decoder(fuse(E_s(s), E_p(p)))
     discriminator.py  the three-stream discriminator D(s, v)
     flow.py           the differentiable optical flow F(v)
