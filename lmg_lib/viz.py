@@ -125,13 +125,14 @@ def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | 
     return _save(fig, path)
 
 
-def loss_curves(log, cfg, ax=None, title: str | None = None):
+def loss_curves(log, cfg, ax=None, title: str | None = None, legend_loc: str | None = None):
     """A training log (``train_log.csv`` as a DataFrame) drawn as the generator's loss is summed:
     each term times its weight, ``w_name * L_name`` (the log holds the unweighted terms), with the
     total ``loss_G`` and the discriminator's own loss L_D, on a log scale. A term that ``cfg``
     switches off is not drawn; a term that needs D (L_gen, a discriminator L_perc) and L_D are drawn
     only after ``train.gan_start``, where a dotted line marks when D switched on (before, they were
-    not computed: the log holds 0). Returns the axes."""
+    not computed: the log holds 0). The legend goes right of the axes, or inside at ``legend_loc``
+    (a matplotlib location such as "center right"). Returns the axes."""
     import matplotlib.pyplot as plt
     from .train.logs import log_keys
     from .train.recipe import warm_config
@@ -165,7 +166,10 @@ def loss_curves(log, cfg, ax=None, title: str | None = None):
     ax.set_xlabel("training step")
     ax.set_ylabel("weighted loss term, as summed in L\n(log scale)", fontsize=8)
     ax.grid(alpha=0.3, which="both", lw=0.5)
-    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
+    if legend_loc:
+        ax.legend(fontsize=7, loc=legend_loc, framealpha=0.9)
+    else:
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
     if title:
         ax.set_title(title, fontsize=9)
     return ax
