@@ -1,5 +1,5 @@
-"""Typed configuration for every part of the reproduction, its presets, the ablation variants, and
-the one way to override it (``make_config``).
+"""Typed configuration for every part of the reproduction, its presets, the loss terms
+(``LOSS_TERMS``), the ablation variants, and the one way to override it (``make_config``).
 
 Three presets:
 
@@ -26,7 +26,7 @@ from __future__ import annotations
 import dataclasses
 import json
 from dataclasses import dataclass, field, asdict
-from typing import Any, Literal, Mapping
+from typing import Any, Callable, Literal, Mapping
 
 
 @dataclass(frozen=True)
@@ -224,27 +224,77 @@ def get_config(name: str) -> Config:
         raise ValueError(f"unknown config preset {name!r}; choose one of {sorted(PRESETS)}") from None
 
 
+# ============================================================================== the loss terms
+@dataclass(frozen=True)
+class LossTerm:
+    """One term of the generator's loss L = sum of w_<name> L_<name> over the terms switched on: its
+    weight and switch are the ``LossConfig`` fields ``w_<name>``, ``use_<name>``; its function is
+    ``train.step.TERM_FUNCTIONS[name]``; train_log.csv's column ``<name>`` logs it. ``needs_d``: it
+    reads D's pass on the generated video, so it is off during the warm-up (``train.gan_start``).
+    ``letter``, ``variant``: the row of the paper's ablation study (Chen et al. 2018, Table 2) that
+    adds it to the rows before; None: not in the paper (every variant switches it off)."""
+    name: str
+    needs_d: Callable[[LossConfig], bool]
+    letter: str | None = None
+    variant: str | None = None
+
+    def __post_init__(self):
+        missing = [f for f in (f"w_{self.name}", self.switch) if f not in _LOSS_FIELDS]
+        if missing:
+            raise TypeError(f"loss term {self.name!r}: LossConfig has no field {' or '.join(missing)}")
+
+    @property
+    def switch(self) -> str:                # --set loss.use_<name>=false
+        return f"use_{self.name}"
+
+    def on(self, L: LossConfig) -> bool:
+        return getattr(L, self.switch)
+
+    def weight(self, L: LossConfig) -> float:
+        return getattr(L, f"w_{self.name}")
+
+    def warm(self, L: LossConfig) -> bool:  # on during the warm-up: switched on, needs no D
+        return self.on(L) and not self.needs_d(L)
+
+
+_LOSS_FIELDS = {f.name for f in dataclasses.fields(LossConfig)}
+# In the order of the paper's L = L_corr + 0.5 L_pix + L_perc + L_gen (audio-visual correlation, L1,
+# feature distance in D or in an autoencoder, fooling D): the order of the weighted sum
+# (model.losses.total_generator_loss) and of train_log.csv's columns.
+LOSS_TERMS: tuple[LossTerm, ...] = (
+    LossTerm("corr", needs_d=lambda L: False, letter="e", variant="full"),
+    LossTerm("pix", needs_d=lambda L: False, letter="b", variant="l1"),
+    LossTerm("perc", needs_d=lambda L: L.perceptual == "discriminator", letter="d", variant="perc"),
+    LossTerm("gen", needs_d=lambda L: True, letter="c", variant="gan"),
+)
+
+
 # ================================================================================ ablations
 # The paper's ablation study (Chen et al. 2018, Table 2), one row per variant, with its letter.
 # A variant is a shorthand for ``loss.*`` overrides, resolved by ``make_config(..., variant=...)``
 # (``lmg train --variant``, notebook 5) BEFORE the explicit overrides, so that an explicit
-# ``--set loss.use_gen=false`` always wins. It sets only the fields that define it; everything else
-# (weights, lambda_p, ...) comes from the preset. "corr" is not in the paper.
-_TERMS = dict(use_pix=True, use_gen=True, use_perc=True, use_corr=True)
+# ``--set loss.use_gen=false`` always wins. It sets the switch of every loss term and the fields
+# that define it; everything else (weights, lambda_p, ...) comes from the preset.
+def _terms(*names: str) -> dict[str, bool]:
+    """Every loss term's switch: on for ``names``, off for the others."""
+    assert set(names) <= {t.name for t in LOSS_TERMS}, names
+    return {t.switch: t.name in names for t in LOSS_TERMS}
+
+
+# (b) to (e) add the paper's terms one at a time, in the order of their letters (LossTerm.letter)
+_LADDER = sorted((t for t in LOSS_TERMS if t.letter), key=lambda t: t.letter)
+_ROWS = {t.variant: _terms(*(u.name for u in _LADDER[:i + 1])) for i, t in enumerate(_LADDER)}
 ABLATIONS: dict[str, dict] = {
-    "gan_only":          {**_TERMS, "use_pix": False, "use_perc": False, "use_corr": False},  # (a) GAN only
-    "l1":                {**_TERMS, "use_gen": False, "use_perc": False, "use_corr": False},  # (b) L1
-    "gan":               {**_TERMS, "use_perc": False, "use_corr": False},                    # (c) L1 + GAN
-    "perc":              {**_TERMS, "use_corr": False},                                       # (d) + perceptual
-    "full":              dict(_TERMS),                                                        # (e) + corr: the model
-    "corr_nonderiv":     {**_TERMS, "corr_derivative": False},                                # (f) corr on f_s itself
-    "two_stream":        {**_TERMS, "lambda_u": 0.0},                                         # (g) no mismatch stream
-    "two_stream_nocorr": {**_TERMS, "lambda_u": 0.0, "use_corr": False},                      # (h) (g) without corr
-    "diff_d":            {**_TERMS, "d_input": "differences"},                                # (i) D on differences
-    "corr":              {**_TERMS, "use_perc": False},                                       # not in the paper
+    "gan_only":          _terms("gen"),                                     # (a) GAN only
+    **_ROWS,                              # (b) l1: L1, (c) gan: + GAN, (d) perc: + perceptual, (e) full: + corr
+    "corr_nonderiv":     {**_ROWS["full"], "corr_derivative": False},       # (f) corr on f_s itself
+    "two_stream":        {**_ROWS["full"], "lambda_u": 0.0},                # (g) no mismatch stream
+    "two_stream_nocorr": {**_ROWS["perc"], "lambda_u": 0.0},                # (h) (g) without corr
+    "diff_d":            {**_ROWS["full"], "d_input": "differences"},       # (i) D on differences
+    "corr":              _terms("pix", "gen", "corr"),                      # not in the paper
 }
 PAPER_LETTER: dict[str, str | None] = {
-    "gan_only": "a", "l1": "b", "gan": "c", "perc": "d", "full": "e", "corr_nonderiv": "f",
+    "gan_only": "a", **{t.variant: t.letter for t in _LADDER}, "corr_nonderiv": "f",
     "two_stream": "g", "two_stream_nocorr": "h", "diff_d": "i", "corr": None}
 
 

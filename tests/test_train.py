@@ -4,6 +4,8 @@ CPU only and short: the tiny preset, batch 2, a handful of steps, synthetic clip
 ``LipClipDataset`` dict contract) except where the real dataset class is exercised.
 """
 import csv
+import dataclasses
+import math
 import os
 import subprocess
 import sys
@@ -15,13 +17,15 @@ import torch
 import lmg_lib.train.step as step_mod
 from lmg_lib.train.baselines import Speech2VidBaseline, StaticBaseline, load_baseline
 from lmg_lib.train.checkpoints import export_network, load_generator
-from lmg_lib.config import ABLATIONS, PAPER_LETTER, make_config, tiny, variant_of
-from lmg_lib.model.losses import TERMS
+from lmg_lib.config import ABLATIONS, LOSS_TERMS, PAPER_LETTER, LossConfig, LossTerm, make_config, tiny, variant_of
+from lmg_lib.eval.paper import paper_tables
 from lmg_lib.cli import EXIT_DIVERGED, EXIT_USAGE
 from lmg_lib.cli import main as lmg
 from lmg_lib.data.dataset import SyntheticClipDataset, collate_clips
 from lmg_lib.train import NonFiniteLossError, Trainer, build_models, generator_terms, param_digest, train_step
 from lmg_lib.train.logs import log_keys
+from lmg_lib.train.recipe import warm_config
+from lmg_lib.train.step import needs_discriminator
 
 
 def _rows(path):
@@ -146,29 +150,78 @@ def test_ddp_gloo_two_processes(tmp_path):
     assert ck["world_size"] == 2 and ck["batch_in_epoch"] == 2   # 8 clips / 2 ranks / batch 2
 
 
-def test_ablation_variants_compute_only_their_terms():
-    ds = SyntheticClipDataset(2, tiny())
-    batch = collate_clips([ds[0], ds[1]])
-    everything = set(TERMS)
-    want = {"gan_only": {"gen"}, "l1": {"pix"}, "gan": {"pix", "gen"}, "perc": {"pix", "gen", "perc"},
-            "full": everything, "corr_nonderiv": everything, "two_stream": everything,
-            "two_stream_nocorr": {"pix", "gen", "perc"}, "diff_d": everything, "corr": {"pix", "gen", "corr"}}
-    assert set(ABLATIONS) == set(want) == set(PAPER_LETTER)
-    assert sorted(v for v in PAPER_LETTER.values() if v) == list("abcdefghi")
-    for variant, terms in want.items():
-        cfg = make_config(tiny(), variant=variant)
-        assert {t for t in TERMS if getattr(cfg.loss, f"use_{t}")} == terms
-        models = build_models(cfg)
-        with torch.no_grad():
-            fake, f_s = models.G(batch["lms"], batch["ref"])
-            assert set(generator_terms(models, batch, cfg, fake, f_s)) == terms, variant
-        assert set(log_keys(cfg)) - {"loss_G", "loss_D", "d_real", "d_fake", "d_mismatch"} == terms
-        assert ("loss_D" in log_keys(cfg)) == (variant != "l1")
-        assert ("d_mismatch" in log_keys(cfg)) == (variant not in ("l1", "two_stream", "two_stream_nocorr"))
-        opts = step_mod.build_optimizers(models, cfg)        # one real step logs exactly its keys
-        assert set(train_step(models, opts, batch, cfg)) == set(log_keys(cfg)), variant
+def _switched_on(cfg):
+    return {t.name for t in LOSS_TERMS if t.on(cfg.loss)}
+
+
+def test_ablation_variants_are_the_papers_table_2():
+    """Each variant's loss terms, correlation input and D against the paper's Table 2 as transcribed
+    in eval/paper_tables.json (a loss term is in a row when the row has its column ``l_<name>``);
+    each term's letter is the row that adds it to the row before."""
+    paper = paper_tables()["table2_ablation_grid"]["variants"]
+    assert set(ABLATIONS) == set(PAPER_LETTER)
+    assert sorted(v for v in PAPER_LETTER.values() if v) == sorted(paper)
+    d_kind = {"none": None, "three-stream": ("frames", True), "two-stream": ("frames", False),
+              "three-stream on frame differences": ("differences", True)}
+    for variant, letter in PAPER_LETTER.items():
+        if letter is None:
+            continue
+        row, L = paper[letter], make_config("cpu", variant=variant).loss
+        nonderiv = row["l_corr_nonderivative"]
+        assert _switched_on(make_config("cpu", variant=variant)) == {
+            t.name for t in LOSS_TERMS if row.get(f"l_{t.name}") or (t.name == "corr" and nonderiv)}, variant
+        assert L.corr_derivative == (not nonderiv), variant
+        want_d = d_kind[row["D"]]
+        assert needs_discriminator(make_config("cpu", variant=variant)) == (want_d is not None), variant
+        if want_d is not None:
+            assert (L.d_input, L.lambda_u > 0) == want_d, variant
+    ladder = sorted((t for t in LOSS_TERMS if t.letter), key=lambda t: t.letter)
+    for before, t in zip([None, *ladder], ladder):
+        assert PAPER_LETTER[t.variant] == t.letter and paper[t.letter][f"l_{t.name}"]
+        added = _switched_on(make_config("cpu", variant=t.variant))
+        assert added - (_switched_on(make_config("cpu", variant=before.variant)) if before else set()) == {t.name}
     with pytest.raises(ValueError, match="unknown variant"):
         make_config(tiny(), variant="nope")
+
+
+def test_loss_terms_registry_matches_loss_config_and_step():
+    """config.LOSS_TERMS is the one list of terms: LossConfig has a weight and a switch for each
+    and no switch without a term; the step has one function for each."""
+    switches = {f.name for f in dataclasses.fields(LossConfig) if f.name.startswith("use_")}
+    assert switches == {t.switch for t in LOSS_TERMS}
+    assert all(isinstance(t.weight(LossConfig()), float) for t in LOSS_TERMS)
+    assert set(step_mod.TERM_FUNCTIONS) == {t.name for t in LOSS_TERMS}
+    with pytest.raises(TypeError, match="LossConfig has no field w_nope or use_nope"):
+        LossTerm("nope", needs_d=lambda L: False)
+
+
+@pytest.mark.parametrize("variant", [*ABLATIONS, "every term"])
+def test_variant_computes_logs_and_warms_up_only_its_terms(variant):
+    """The step computes exactly the terms switched on, one real step logs exactly ``log_keys``
+    (finite), D runs only when a term needs it, and the warm-up keeps exactly the terms that need no
+    D; "every term": every entry of LOSS_TERMS switched on (a new term is checked here too)."""
+    ds = SyntheticClipDataset(2, tiny())
+    batch = collate_clips([ds[0], ds[1]])
+    cfg = (make_config(tiny(), {f"loss.{t.switch}": True for t in LOSS_TERMS}) if variant == "every term"
+           else make_config(tiny(), variant=variant))
+    on = _switched_on(cfg)
+    models = build_models(cfg)
+    d_calls = []
+    forward = models.D.forward
+    models.D.forward = lambda *a, _f=forward: d_calls.append(1) or _f(*a)
+    with torch.no_grad():
+        fake, f_s = models.G(batch["lms"], batch["ref"])
+        assert set(generator_terms(models, batch, cfg, fake, f_s)) == on
+    assert bool(d_calls) == any(t.needs_d(cfg.loss) for t in LOSS_TERMS if t.name in on)
+    keys = log_keys(cfg)
+    assert set(keys) - {"loss_G", "loss_D", "d_real", "d_fake", "d_mismatch"} == on
+    assert ("loss_D" in keys) == bool(d_calls) and ("d_mismatch" in keys) == (bool(d_calls) and cfg.loss.lambda_u > 0)
+    opts = step_mod.build_optimizers(models, cfg)        # one real step logs exactly its keys
+    logs = train_step(models, opts, batch, cfg)
+    assert set(logs) == set(keys) and all(math.isfinite(v) for v in logs.values()), logs
+    warm = warm_config(cfg)
+    no_d = {t.name for t in LOSS_TERMS if t.name in on and not t.needs_d(cfg.loss)}
+    assert _switched_on(warm) == (no_d or on) and (not needs_discriminator(warm) or not no_d)
 
 
 def test_set_wins_over_variant_no_gan_term_computed(tmp_path, monkeypatch):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 
-from ..config import LossConfig
+from ..config import LOSS_TERMS, LossConfig
 
 
 def pixel_loss(fake: torch.Tensor, real: torch.Tensor, mouth: torch.Tensor | None = None,
@@ -81,20 +81,18 @@ def mismatched(x: torch.Tensor) -> torch.Tensor:
     return x.roll(1, dims=0)
 
 
-TERMS = ("corr", "pix", "perc", "gen")
-
-
 def total_generator_loss(terms: dict[str, torch.Tensor], cfg: LossConfig) -> tuple[torch.Tensor, dict]:
-    """Weighted sum of the enabled terms. ``terms`` maps corr/pix/perc/gen to scalar losses
-    (a disabled term may be missing). Returns (total, weighted terms for logging)."""
+    """Weighted sum of the terms switched on, in the order of ``config.LOSS_TERMS``. ``terms`` maps
+    each term's name to its scalar loss (a term switched off may be missing). Returns (total,
+    the unweighted terms for logging)."""
     total, logged = None, {}
-    for name in TERMS:
-        if not getattr(cfg, f"use_{name}"):
+    for term in LOSS_TERMS:
+        if not term.on(cfg):
             continue
-        if name not in terms:
-            raise KeyError(f"loss term {name!r} is enabled in LossConfig but was not computed")
-        part = getattr(cfg, f"w_{name}") * terms[name]
-        logged[name] = terms[name].detach()
+        if term.name not in terms:
+            raise KeyError(f"loss term {term.name!r} is switched on in LossConfig but was not computed")
+        part = term.weight(cfg) * terms[term.name]
+        logged[term.name] = terms[term.name].detach()
         total = part if total is None else total + part
     if total is None:
         raise ValueError("every loss term is disabled: enable at least one (e.g. use_pix=True)")

@@ -7,15 +7,15 @@ import io
 import json
 from pathlib import Path
 
-from ..config import Config
-from ..model.losses import TERMS
+from ..config import LOSS_TERMS, Config
 from ..util.files import atomic_write
 from .step import needs_discriminator
 
 
 def log_keys(cfg: Config) -> list[str]:
-    """The scalars ``train_step`` returns for this loss configuration, in CSV column order."""
-    keys = ["loss_G"] + [t for t in TERMS if getattr(cfg.loss, f"use_{t}")]
+    """The scalars ``train_step`` returns for this loss configuration, in CSV column order: the total,
+    every loss term switched on (``config.LOSS_TERMS``), and D's loss with its streams."""
+    keys = ["loss_G"] + [t.name for t in LOSS_TERMS if t.on(cfg.loss)]
     if needs_discriminator(cfg):
         keys += ["loss_D", "d_real", "d_fake"] + (["d_mismatch"] if cfg.loss.lambda_u else [])
     return keys

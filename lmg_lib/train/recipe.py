@@ -28,16 +28,16 @@ from pathlib import Path
 import torch
 import torch.nn as nn
 
-from ..config import Config, TrainConfig
+from ..config import LOSS_TERMS, Config, TrainConfig
 from ..util.files import atomic_write
 
 
 def warm_config(cfg: Config) -> Config:
-    """The loss configuration of the warm-up steps: no L_gen and no discriminator L_perc (the
-    autoencoder L_perc, which needs no D, stays). ``cfg`` itself if nothing would remain."""
-    L = cfg.loss
-    warm = cfg.replace(loss=dict(use_gen=False, use_perc=L.use_perc and L.perceptual == "autoencoder"))
-    return warm if (L.use_pix or L.use_corr or warm.loss.use_perc) else cfg
+    """The loss configuration of the warm-up steps: only the terms that need no D
+    (``LossTerm.warm``: L_pix, L_corr and an autoencoder L_perc; no L_gen, no discriminator L_perc).
+    ``cfg`` itself if no term would remain."""
+    warm = cfg.replace(loss={t.switch: t.warm(cfg.loss) for t in LOSS_TERMS})
+    return warm if any(t.on(warm.loss) for t in LOSS_TERMS) else cfg
 
 
 def lr_factor(t: TrainConfig, step: int) -> float:

@@ -6,9 +6,11 @@
 
 as the authors' trainer does it, with their optimisers (Adam; ``TrainConfig``). A batch is the
 ``LipClipDataset`` dict: ``lms`` (B, 1, 64, 128), ``ref`` (B, 3, 64, 64), ``video`` and optionally
-``mismatch`` (B, 3, 16, 64, 64), ``landmarks`` (B, 16, 20, 2) (for ``w_mouth``) and ``flow_real``. Everything a long run needs around this step (data order,
-checkpoints and resume, logging, AMP, DDP) is ``loop.Trainer``; the ablation variants are
-``config.ABLATIONS``.
+``mismatch`` (B, 3, 16, 64, 64), ``landmarks`` (B, 16, 20, 2) (for ``w_mouth``) and ``flow_real``.
+The loss terms are listed once in ``config.LOSS_TERMS`` (name, weight and switch, whether it needs
+D, its ablation row); each has its function here (``TERM_FUNCTIONS``). Everything a long run needs
+around this step (data order, checkpoints and resume, logging, AMP, DDP) is ``loop.Trainer``; the
+ablation variants are ``config.ABLATIONS``.
 """
 from __future__ import annotations
 
@@ -20,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import Config
+from ..config import LOSS_TERMS, Config
 from ..model.correlation import CorrelationNet, correlation_loss
 from ..model.discriminator import ThreeStreamDiscriminator
 from ..model.generator import LipGenerator
@@ -80,8 +82,8 @@ def build_optimizers(models: Models, cfg: Config) -> dict[str, torch.optim.Optim
 
 
 def needs_discriminator(cfg: Config) -> bool:
-    L = cfg.loss
-    return L.use_gen or (L.use_perc and L.perceptual == "discriminator")
+    """Whether a loss term switched on reads D (then D is trained too)."""
+    return any(t.on(cfg.loss) and t.needs_d(cfg.loss) for t in LOSS_TERMS)
 
 
 def d_view(video: torch.Tensor, cfg: Config) -> torch.Tensor:
@@ -89,44 +91,91 @@ def d_view(video: torch.Tensor, cfg: Config) -> torch.Tensor:
     return frame_differences(video) if cfg.loss.d_input == "differences" else video
 
 
-def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor,
-                    f_s: torch.Tensor) -> dict[str, torch.Tensor]:
-    """Every enabled generator loss term on one batch (differentiable w.r.t. G and phi)."""
-    L, lms, real = cfg.loss, batch["lms"], batch["video"]
-    terms: dict[str, torch.Tensor] = {}
-    if L.use_pix:
-        mouth = mouth_mask(batch["landmarks"], real.shape[-1]) if L.w_mouth and "landmarks" in batch else None
-        terms["pix"] = pixel_loss(fake, real, mouth, L.w_mouth)
-    if needs_discriminator(cfg):
-        logit_fake, feats_fake = models.D(lms, d_view(fake, cfg))
-        if L.use_gen:
-            terms["gen"] = generator_adversarial_loss(logit_fake)
-        if L.use_perc and L.perceptual == "discriminator":
-            if L.perc_batch == "joint":     # one pass: real and generated share BN statistics
-                B = fake.shape[0]
-                _, feats = models.D(torch.cat([lms, lms]), d_view(torch.cat([real, fake]), cfg))
-                feats_real, feats_fake = [f[:B] for f in feats], [f[B:] for f in feats]
-            else:
-                with torch.no_grad():
-                    _, feats_real = models.D(lms, d_view(real, cfg))
-            terms["perc"] = perceptual_loss(feats_fake, feats_real)
-    if L.use_perc and L.perceptual == "autoencoder":
-        ae = models.autoencoder
+# ---------------------------------------------------------------------- the generator's loss terms
+@dataclass
+class TermInputs:
+    """What a loss term's function reads: the networks, the batch, the configuration, G's output
+    v_hat (``fake``) with the audio features f_s, and D's pass on v_hat (logit, features), made
+    once before the first term that needs it (``LossTerm.needs_d``) and shared by the others."""
+    models: Models
+    batch: dict
+    cfg: Config
+    fake: torch.Tensor
+    f_s: torch.Tensor
+    d_fake: tuple[torch.Tensor, list[torch.Tensor]] | None = None
+
+
+def pixel_term(x: TermInputs) -> torch.Tensor:
+    """L_pix: L1 on the frames, plus ``w_mouth`` on the mouth box when the batch has landmarks."""
+    L, real = x.cfg.loss, x.batch["video"]
+    mouth = mouth_mask(x.batch["landmarks"], real.shape[-1]) if L.w_mouth and "landmarks" in x.batch else None
+    return pixel_loss(x.fake, real, mouth, L.w_mouth)
+
+
+def adversarial_term(x: TermInputs) -> torch.Tensor:
+    """L_gen = -log D(s, v_hat)."""
+    return generator_adversarial_loss(x.d_fake[0])
+
+
+def perceptual_term(x: TermInputs) -> torch.Tensor:
+    """L_perc: the distance of v_hat's and v's features in D (paper) or in the frozen lip
+    autoencoder (authors' code, ``LossConfig.perceptual``)."""
+    L, lms, real, fake = x.cfg.loss, x.batch["lms"], x.batch["video"], x.fake
+    if L.perceptual == "autoencoder":
+        ae = x.models.autoencoder
         with torch.no_grad():
             feats_real = ae.video_features(real)
-        terms["perc"] = perceptual_loss(ae.video_features(fake), feats_real)
-    if L.use_corr:
-        # flow and correlation in fp32 even under autocast: bf16 quantises small lip motion
-        with torch.autocast(device_type=fake.device.type, enabled=False):
-            a, b_fake = models.corr(f_s.float(), fake.float(), L.corr_derivative)
-            loss = correlation_loss(a, b_fake, L.corr_negative_weight)
-            if L.corr_real_weight > 0:
-                inner = unwrap(models.corr)        # DDP / compiled wrappers only wrap forward()
-                flow_real = batch.get("flow_real")  # the Trainer's cache of the real videos' flow
-                flow_real = inner.flow(real.float()) if flow_real is None else flow_real.float()
-                loss = (1 - L.corr_real_weight) * loss + L.corr_real_weight * correlation_loss(
-                    a, inner.phi_v(flow_real), L.corr_negative_weight)
-        terms["corr"] = loss
+        return perceptual_loss(ae.video_features(fake), feats_real)
+    if L.perc_batch == "joint":     # one pass: real and generated share BN statistics
+        B = fake.shape[0]
+        _, feats = x.models.D(torch.cat([lms, lms]), d_view(torch.cat([real, fake]), x.cfg))
+        feats_real, feats_fake = [f[:B] for f in feats], [f[B:] for f in feats]
+    else:
+        feats_fake = x.d_fake[1]
+        with torch.no_grad():
+            _, feats_real = x.models.D(lms, d_view(real, x.cfg))
+    return perceptual_loss(feats_fake, feats_real)
+
+
+def correlation_term(x: TermInputs) -> torch.Tensor:
+    """L_corr between f_s and the optical flow of v_hat, mixed with the real video's flow
+    (``corr_real_weight``: the real half trains phi_s / phi_v on true audio-visual pairs)."""
+    L, models, real = x.cfg.loss, x.models, x.batch["video"]
+    # flow and correlation in fp32 even under autocast: bf16 quantises small lip motion
+    with torch.autocast(device_type=x.fake.device.type, enabled=False):
+        a, b_fake = models.corr(x.f_s.float(), x.fake.float(), L.corr_derivative)
+        loss = correlation_loss(a, b_fake, L.corr_negative_weight)
+        if L.corr_real_weight > 0:
+            inner = unwrap(models.corr)          # DDP / compiled wrappers only wrap forward()
+            flow_real = x.batch.get("flow_real")  # the Trainer's cache of the real videos' flow
+            flow_real = inner.flow(real.float()) if flow_real is None else flow_real.float()
+            loss = (1 - L.corr_real_weight) * loss + L.corr_real_weight * correlation_loss(
+                a, inner.phi_v(flow_real), L.corr_negative_weight)
+    return loss
+
+
+# Each term of config.LOSS_TERMS and its function, in the order the G step computes them. The order
+# builds the autograd graph, which fixes the order in which the backward pass sums gradients: a new
+# term goes last, so that the runs of the other terms stay bit-identical.
+TERM_FUNCTIONS = {"pix": pixel_term, "gen": adversarial_term, "perc": perceptual_term, "corr": correlation_term}
+_TERM = {t.name: t for t in LOSS_TERMS}
+if set(TERM_FUNCTIONS) != set(_TERM):
+    raise ImportError(f"train.step.TERM_FUNCTIONS {sorted(TERM_FUNCTIONS)} and config.LOSS_TERMS "
+                      f"{sorted(_TERM)} must name the same loss terms")
+
+
+def generator_terms(models: Models, batch: dict, cfg: Config, fake: torch.Tensor,
+                    f_s: torch.Tensor) -> dict[str, torch.Tensor]:
+    """Every loss term switched on, on one batch (differentiable w.r.t. G and phi)."""
+    x = TermInputs(models, batch, cfg, fake, f_s)
+    terms: dict[str, torch.Tensor] = {}
+    for name, fn in TERM_FUNCTIONS.items():
+        term = _TERM[name]
+        if not term.on(cfg.loss):
+            continue
+        if term.needs_d(cfg.loss) and x.d_fake is None:
+            x.d_fake = models.D(batch["lms"], d_view(fake, cfg))
+        terms[name] = fn(x)
     return terms
 
 
