@@ -90,3 +90,32 @@ def preprocessed_grid(grid_folder, tmp_path_factory) -> _Path:
     out = tmp_path_factory.mktemp("grid_pre")
     preprocess(grid_folder, out, backend="groundtruth", size=32, progress=False, log=lambda *a: None)
     return out
+
+
+# ---------------------------------------------------------------------------------------------
+# `lmg generate --view face / warp` fixtures (tests/test_paste.py, tests/test_warp.py)
+@pytest.fixture(scope="session")
+def photo_files(tmp_path_factory) -> _Path:
+    """A random-weight tiny generator (tiny.safetensors), 0.9 s of speech in syllable-like bursts
+    (speech.wav), the astronaut photo (face.png, and face_odd.png with odd sides) and an 80x80 lip
+    crop of it (lip.png)."""
+    import skimage.data
+    import soundfile as sf
+    import torch
+    from PIL import Image
+    from lmg_lib.config import tiny
+    from lmg_lib.model.generator import LipGenerator
+    from lmg_lib.train.checkpoints import export_network
+    d = tmp_path_factory.mktemp("photo_files")
+    torch.manual_seed(0)
+    cfg = tiny()
+    export_network(LipGenerator(cfg.model).eval(), cfg, d / "tiny.safetensors")
+    sr = 16000
+    t = _np.arange(int(0.9 * sr)) / sr
+    y = _np.clip(_np.sin(2 * _np.pi * 4 * t), 0, None) * _np.sin(2 * _np.pi * 220 * t) * 0.3
+    sf.write(d / "speech.wav", y.astype(_np.float32), sr)
+    face = skimage.data.astronaut()                                   # 512x512 real frontal face
+    Image.fromarray(face).save(d / "face.png")
+    Image.fromarray(face[:511, :509]).save(d / "face_odd.png")        # odd sides
+    Image.fromarray(face[250:330, 180:260]).save(d / "lip.png")       # an 80x80 lip crop
+    return d

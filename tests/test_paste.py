@@ -1,36 +1,9 @@
 """`lmg generate --view face` (beyond the paper): generated lips pasted back into the photo."""
-from pathlib import Path
-
 import numpy as np
 import pytest
-import torch
 
 from lmg_lib.cli import main
 from lmg_lib.infer.paste import FEATHER, FacePaster, colour_match, paste_stream, ring_mask, soft_mask
-
-SR = 16000
-
-
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    import skimage.data
-    import soundfile as sf
-    from PIL import Image
-    from lmg_lib.config import tiny
-    from lmg_lib.model.generator import LipGenerator
-    from lmg_lib.train.checkpoints import export_generator
-    d = tmp_path_factory.mktemp("paste")
-    torch.manual_seed(0)
-    cfg = tiny()
-    export_generator(LipGenerator(cfg.model).eval(), cfg, d / "tiny.safetensors")
-    t = np.arange(int(0.9 * SR)) / SR
-    y = np.clip(np.sin(2 * np.pi * 4 * t), 0, None) * np.sin(2 * np.pi * 220 * t) * 0.3
-    sf.write(d / "speech.wav", y.astype(np.float32), SR)
-    face = skimage.data.astronaut()                                   # 512x512 real frontal face
-    Image.fromarray(face).save(d / "face.png")
-    Image.fromarray(face[:511, :509]).save(d / "face_odd.png")        # odd sides
-    Image.fromarray(face[250:330, 180:260]).save(d / "lip.png")       # an 80x80 lip crop
-    return d
 
 
 def _run(capsys, *argv):
@@ -106,12 +79,12 @@ def test_paste_clips_a_box_that_leaves_the_photo():
 # ---------------------------------------------------------------------------------------------
 # the command
 
-def test_generate_view_face_writes_the_whole_photo(files, tmp_path, capsys):
+def test_generate_view_face_writes_the_whole_photo(photo_files, tmp_path, capsys):
     from PIL import Image
     from lmg_lib.util.video_io import probe, read_frames
     out, strip = tmp_path / "face.mp4", tmp_path / "strip.png"
-    rc, stdout, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "face.png",
-                           "--out", out, "--checkpoint", files / "tiny.safetensors", "--view", "face",
+    rc, stdout, err = _run(capsys, "generate", "--audio", photo_files / "speech.wav", "--image", photo_files / "face.png",
+                           "--out", out, "--checkpoint", photo_files / "tiny.safetensors", "--view", "face",
                            "--strip", strip)
     assert rc == 0, err
     assert "pasted back" in stdout
@@ -119,28 +92,28 @@ def test_generate_view_face_writes_the_whole_photo(files, tmp_path, capsys):
     assert (info["width"], info["height"], info["n_frames"]) == (512, 512, 23)
     assert Image.open(strip).size == (16 * 512, 512)
     first = np.asarray(Image.open(strip))[:, :512]                       # lossless: the exact frame
-    face = np.asarray(Image.open(files / "face.png"))
+    face = np.asarray(Image.open(photo_files / "face.png"))
     np.testing.assert_array_equal(first[:100], face[:100])               # far from the mouth: untouched
     np.testing.assert_array_equal(first[300:], face[300:])
     assert sorted(p.name for p in tmp_path.iterdir()) == ["face.mp4", "strip.png"]
 
 
-def test_generate_view_face_odd_sized_photo(files, tmp_path, capsys):
+def test_generate_view_face_odd_sized_photo(photo_files, tmp_path, capsys):
     from lmg_lib.util.video_io import probe
     out = tmp_path / "odd.mp4"
-    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", files / "face_odd.png",
-                      "--out", out, "--checkpoint", files / "tiny.safetensors", "--view", "face")
+    rc, _, err = _run(capsys, "generate", "--audio", photo_files / "speech.wav", "--image", photo_files / "face_odd.png",
+                      "--out", out, "--checkpoint", photo_files / "tiny.safetensors", "--view", "face")
     assert rc == 0, err
     info = probe(out)
     assert (info["width"], info["height"]) == (510, 512)                 # padded to even sides
 
 
 @pytest.mark.parametrize("extra", [[], ["--image-kind", "lips"]], ids=["lip-crop", "kind-lips"])
-def test_generate_view_face_refuses_a_lip_crop(files, tmp_path, capsys, extra):
+def test_generate_view_face_refuses_a_lip_crop(photo_files, tmp_path, capsys, extra):
     out = tmp_path / "x.mp4"
-    image = files / ("lip.png" if not extra else "face.png")
-    rc, _, err = _run(capsys, "generate", "--audio", files / "speech.wav", "--image", image, "--out", out,
-                      "--checkpoint", files / "tiny.safetensors", "--view", "face", *extra)
+    image = photo_files / ("lip.png" if not extra else "face.png")
+    rc, _, err = _run(capsys, "generate", "--audio", photo_files / "speech.wav", "--image", image, "--out", out,
+                      "--checkpoint", photo_files / "tiny.safetensors", "--view", "face", *extra)
     assert rc == 4
     assert err.count("\n") == 1 and "--view face needs a face photo" in err
     assert not out.exists() and list(tmp_path.iterdir()) == []

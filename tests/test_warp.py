@@ -56,48 +56,28 @@ def test_stream_keeps_the_frame_count_and_smooths():
     np.testing.assert_allclose(crop_to_photo(np.array([[0.0, 0.0]]), (10, 20, 128), 64), [[10.5, 20.5]])
 
 
-@pytest.fixture(scope="module")
-def files(tmp_path_factory):
-    import skimage.data
-    import soundfile as sf
-    import torch
-    from PIL import Image
-    from lmg_lib.config import tiny
-    from lmg_lib.model.generator import LipGenerator
-    from lmg_lib.train.checkpoints import export_generator
-    d = tmp_path_factory.mktemp("warp")
-    torch.manual_seed(0)
-    cfg = tiny()
-    export_generator(LipGenerator(cfg.model).eval(), cfg, d / "tiny.safetensors")
-    t = np.arange(int(0.9 * 16000)) / 16000
-    sf.write(d / "speech.wav", (np.sin(2 * np.pi * 220 * t) * 0.3).astype(np.float32), 16000)
-    Image.fromarray(skimage.data.astronaut()).save(d / "face.png")
-    Image.fromarray(skimage.data.astronaut()[250:330, 180:260]).save(d / "lip.png")
-    return d
-
-
-def test_generate_view_warp_writes_the_photo_with_its_mouth_moved(files, tmp_path, capsys):
+def test_generate_view_warp_writes_the_photo_with_its_mouth_moved(photo_files, tmp_path, capsys):
     """A random-weight tiny generator drives it here (the mechanics, not a result): the output is the
     whole photo, unchanged outside the mouth box."""
     from PIL import Image
     from lmg_lib.cli import main
     out, strip = tmp_path / "warp.mp4", tmp_path / "strip.png"
-    rc = main(["generate", "--audio", str(files / "speech.wav"), "--image", str(files / "face.png"), "--out", str(out),
-               "--checkpoint", str(files / "tiny.safetensors"), "--view", "warp", "--strip", str(strip)])
+    rc = main(["generate", "--audio", str(photo_files / "speech.wav"), "--image", str(photo_files / "face.png"), "--out", str(out),
+               "--checkpoint", str(photo_files / "tiny.safetensors"), "--view", "warp", "--strip", str(strip)])
     cap = capsys.readouterr()
     assert rc == 0, cap.err
     assert "--view warp" in cap.out
     first = np.asarray(Image.open(strip))[:, :512]
-    face = np.asarray(Image.open(files / "face.png"))
+    face = np.asarray(Image.open(photo_files / "face.png"))
     np.testing.assert_array_equal(first[:100], face[:100])
     np.testing.assert_array_equal(first[300:], face[300:])
 
 
-def test_generate_view_warp_refuses_a_lip_crop(files, tmp_path, capsys):
+def test_generate_view_warp_refuses_a_lip_crop(photo_files, tmp_path, capsys):
     from lmg_lib.cli import main
     out = tmp_path / "x.mp4"
-    rc = main(["generate", "--audio", str(files / "speech.wav"), "--image", str(files / "lip.png"), "--out", str(out),
-               "--checkpoint", str(files / "tiny.safetensors"), "--view", "warp"])
+    rc = main(["generate", "--audio", str(photo_files / "speech.wav"), "--image", str(photo_files / "lip.png"), "--out", str(out),
+               "--checkpoint", str(photo_files / "tiny.safetensors"), "--view", "warp"])
     err = capsys.readouterr().err
     assert rc == 4 and err.count("\n") == 1 and "--view warp needs a face photo" in err
     assert not out.exists()
