@@ -131,13 +131,6 @@ def open_dataset(split: str, seed: int = 0):
     return LipClipDataset(manifest.parent, split, seed=seed)
 
 
-def checkpoint_path(spec: str | None = None) -> Path:
-    """A checkpoint spec as ``lmg generate --checkpoint`` reads it (None or "shipped", a path, or
-    "artefacts:<path>", e.g. notebook 4's run), required to exist."""
-    from .train.checkpoints import resolve_checkpoint
-    return require(resolve_checkpoint(spec), "04_training (or use the shipped checkpoint)")
-
-
 def landmark_detector():
     """The shipped lip-landmark regressor that measures LMD (its held-out error in ``.error``)."""
     from .eval.lip_landmarks import load_landmark_regressor

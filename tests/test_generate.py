@@ -40,11 +40,11 @@ def files(tmp_path_factory):
     import soundfile as sf
     from PIL import Image
     import skimage.data
-    from lmg_lib.train.checkpoints import export_generator
+    from lmg_lib.train.checkpoints import export_network
     d = tmp_path_factory.mktemp("generate")
     torch.manual_seed(0)
     cfg = tiny()
-    export_generator(_randomise_bn(LipGenerator(cfg.model)), cfg, d / "tiny.safetensors")
+    export_network(_randomise_bn(LipGenerator(cfg.model)), cfg, d / "tiny.safetensors")
     sf.write(d / "speech.wav", tone_bursts(1.23), SR)
     sf.write(d / "short.wav", tone_bursts(0.30), SR)
     sf.write(d / "tooshort.wav", tone_bursts(0.02), SR)

@@ -65,18 +65,6 @@ class Utterance:
         return (self.speaker, self.utt)
 
 
-def parse_lrw_txt(path) -> dict:
-    """Parse an LRW ``.txt`` ("Text: WORD", "Duration: 0.53 seconds", ...) into a dict."""
-    out = {}
-    for line in Path(path).read_text().splitlines():
-        if ":" in line:
-            k, v = line.split(":", 1)
-            out[k.strip().lower()] = v.strip()
-    if "duration" in out:
-        out["duration"] = float(out["duration"].split()[0])
-    return out
-
-
 def speaker_sort_key(s: str):
     """s1 < s2 < s10 (numeric part), other names alphabetically after."""
     m = re.fullmatch(r"s(\d+)", s)

@@ -124,7 +124,6 @@ def ssim_video(x, y, gray: bool = True, data_range: float | None = None) -> floa
 CPBD_BLOCK = 64          # block side (pixels)
 CPBD_EDGE_FRACTION = 0.002   # a block is an edge block if > 0.2 % of its pixels are Canny edges
 CPBD_BETA = 3.6
-CPBD_P_JNB = 0.63        # edges with P(blur) <= 63 % count as sharp
 
 
 def _runs(mask: np.ndarray, direction: int) -> np.ndarray:

@@ -45,13 +45,6 @@ def side_by_side_frame(left: np.ndarray, frame: np.ndarray) -> np.ndarray:
     return np.concatenate([left, cv2.resize(frame, (fw, height), interpolation=interp)], axis=1)
 
 
-def side_by_side_frames(frames: np.ndarray, image: np.ndarray, box=None,
-                        height: int = SIDE_BY_SIDE_HEIGHT) -> np.ndarray:
-    """[input image (with the crop box drawn) | generated lips, both ``height`` px tall] per frame."""
-    left = side_by_side_panel(image, box, height)
-    return np.stack([side_by_side_frame(left, f) for f in frames])
-
-
 def even_size(frame: np.ndarray) -> np.ndarray:
     """H.264 in yuv420p needs even sides: an odd last row / column is repeated (a face photo of
     odd size with --view face); even frames are returned as they are."""
@@ -64,11 +57,6 @@ def even_size(frame: np.ndarray) -> np.ndarray:
 def strip_indices(n_frames: int, max_frames: int = STRIP_FRAMES) -> np.ndarray:
     """The (up to ``max_frames``) evenly spaced frame indices a strip shows."""
     return np.unique(np.linspace(0, n_frames - 1, min(max_frames, n_frames)).round().astype(int))
-
-
-def frame_row(frames: np.ndarray, max_frames: int = STRIP_FRAMES) -> np.ndarray:
-    """One row of up to ``max_frames`` evenly spaced frames (H, k W, 3) uint8."""
-    return np.concatenate(list(frames[strip_indices(len(frames), max_frames)]), axis=1)
 
 
 def check_writable(path, suffixes=(".mp4",)) -> "Path":

@@ -1,5 +1,5 @@
 """Checkpoints: one export and one load for the generator and every baseline, the full training
-checkpoint, and the checkpoint specs the command line and the notebooks share.
+checkpoint, and the checkpoint specs of the command line.
 
 * ``export_network`` / ``load_network``: the weights as safetensors (fp16 by default, BatchNorm
   statistics included) with the full ``Config`` as JSON in the file's metadata, so a checkpoint
@@ -103,11 +103,6 @@ def load_network(path: str | os.PathLike, classes: dict[str, type] | None = None
     except RuntimeError as e:
         raise CheckpointError(f"checkpoint {path} does not match its own config: {e}") from None
     return net.to(device).eval(), cfg, json.loads(meta.get("extra", "{}"))
-
-
-def export_generator(G: LipGenerator, cfg: Config, path: str | os.PathLike, fp16: bool = True,
-                     extra: dict | None = None) -> Path:
-    return export_network(G, cfg, path, fp16=fp16, extra=extra)
 
 
 def load_generator(path: str | os.PathLike, device: str | torch.device = "cpu",
