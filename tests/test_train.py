@@ -342,3 +342,31 @@ def test_samples_over_time_do_not_change_training(tmp_path):
     x = np.load(samples[-1])
     assert x.shape == (2, 16, 64, 64, 3) and x.dtype == np.uint8
     assert digests[0] == digests[1]
+
+
+def test_pretrain_autoencoder_command_feeds_lmg_train(tmp_path, capsys):
+    """`lmg pretrain-autoencoder` writes the autoencoder that `lmg train --autoencoder` loads for the
+    autoencoder L_perc; bad input is one line with its exit code and leaves no file."""
+    from lmg_lib.cli import EXIT_DATA, EXIT_OUTPUT
+    from lmg_lib.train.autoencoder import load_autoencoder
+    ae_path = tmp_path / "ae.safetensors"
+    args = ["pretrain-autoencoder", "--config", "tiny", "--data", "synthetic:2", "--steps", "2",
+            "--batch-size", "4", "--no-progress"]
+    assert lmg([*args, "--out", str(ae_path)]) == 0
+    assert "last L1" in capsys.readouterr().out
+    ae = load_autoencoder(ae_path)
+    assert not ae.training and not any(p.requires_grad for p in ae.parameters())
+    assert ae.encoder[1][0].out_channels == 2 * tiny().model.width        # the preset's width
+    out = tmp_path / "run"
+    assert lmg(["train", "--config", "tiny", "--data", "synthetic:4", "--out", str(out), "--steps", "1",
+                "--batch-size", "2", "--device", "cpu", "--no-progress", "--set", "loss.perceptual=autoencoder",
+                "--autoencoder", str(ae_path)]) == 0
+    assert float(_rows(out / "train_log.csv")[0]["perc"]) > 0
+    for bad, code in [(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "a.safetensors")], EXIT_DATA),
+                      (["--data", "synthetic:2", "--out", str(tmp_path / "a.pt")], EXIT_OUTPUT),
+                      (["--data", "synthetic:2", "--out", str(tmp_path / "a.safetensors"), "--steps", "0"], EXIT_USAGE)]:
+        capsys.readouterr()
+        assert lmg([*args, *bad]) == code, bad
+        err = capsys.readouterr().err
+        assert err.startswith("lmg: error:") and len(err.strip().splitlines()) == 1, err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ae.safetensors", "run"]

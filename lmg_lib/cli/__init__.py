@@ -6,6 +6,9 @@ here, what each command does is ``commands.py``.
                     [--config PRESET] [--size S] [--box utterance|frame] [--workers N] [--split-rule R]
     lmg train       --data DIR|synthetic:N --out DIR [--config PRESET] [--set KEY=VALUE ...]
                     [--variant full|l1|gan|perc|...] [--steps N] [--batch-size B] [--resume] ...
+    lmg pretrain-autoencoder --data DIR|synthetic:N --out FILE.safetensors [--config PRESET] [--steps N]
+                    (the authors' perceptual network, for ``lmg train --set loss.perceptual=autoencoder
+                    --autoencoder FILE``)
     lmg evaluate    --data DIR [--checkpoint SPEC | --static] [--split test] [--out CSV] ...
     lmg generate    --audio SPEECH --image FACE_OR_LIPS --out MP4 [--checkpoint SPEC] ...
     lmg info        parameter counts and one forward pass of each preset
@@ -40,7 +43,8 @@ import sys
 from .commands import (DEFAULT_CHECKPOINT, DEFAULT_DETECTOR, DEFAULT_FACE_CHECKPOINT, EXIT_AUDIO,  # noqa: F401
                        EXIT_CHECKPOINT, EXIT_DATA, EXIT_DIVERGED, EXIT_IMAGE, EXIT_OK, EXIT_OTHER,
                        EXIT_OUTPUT, EXIT_USAGE, Failure,
-                       cmd_corpus, cmd_evaluate, cmd_generate, cmd_info, cmd_preprocess, cmd_train)
+                       cmd_corpus, cmd_evaluate, cmd_generate, cmd_info, cmd_preprocess,
+                       cmd_pretrain_autoencoder, cmd_train)
 
 
 class _Parser(argparse.ArgumentParser):
@@ -115,8 +119,25 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--detector", default=DEFAULT_DETECTOR,
                    help="lip-landmark regressor for validation (train.val_every > 0)")
     t.add_argument("--autoencoder", default=None, metavar="SAFETENSORS",
-                   help="pretrained lip autoencoder for loss.perceptual=autoencoder (train.autoencoder.pretrain_autoencoder)")
+                   help="pretrained lip autoencoder for loss.perceptual=autoencoder (lmg pretrain-autoencoder)")
     t.set_defaults(fn=cmd_train)
+
+    ae = sub.add_parser("pretrain-autoencoder",
+                        help="train the lip autoencoder whose features define L_perc with loss.perceptual=autoencoder",
+                        description="Train the authors' perceptual network (a lip autoencoder) on single frames of "
+                                    "the training split; the options left out take the defaults of "
+                                    "lmg_lib.train.autoencoder.pretrain_autoencoder.")
+    ae.add_argument("--data", required=True, help="preprocessed dataset folder (its train split), or synthetic:N")
+    ae.add_argument("--out", required=True, metavar="FILE.safetensors", help="the autoencoder's weights")
+    ae.add_argument("--config", default="paper", help=f"preset whose width and clip size to use: {presets}")
+    # defaults: those of train.autoencoder.pretrain_autoencoder (not imported here: no PyTorch for --help)
+    ae.add_argument("--steps", type=int, help="training steps")
+    ae.add_argument("--batch-size", type=int, help="frames per step")
+    ae.add_argument("--lr", type=float, help="Adam learning rate (cosine decay to 0)")
+    ae.add_argument("--max-frames", type=int, help="random training frames kept in memory")
+    ae.add_argument("--seed", type=int, default=0)
+    ae.add_argument("--no-progress", action="store_true")
+    ae.set_defaults(fn=cmd_pretrain_autoencoder)
 
     e = sub.add_parser("evaluate", help="PSNR, SSIM, CPBD, LMD of a checkpoint on a preprocessed split")
     e.add_argument("--data", required=True, help="preprocessed dataset folder")

@@ -168,6 +168,41 @@ def cmd_train(a) -> int:
     return EXIT_OK
 
 
+def cmd_pretrain_autoencoder(a) -> int:
+    from ..config import make_config
+    from ..data.dataset import load_dataset
+    from ..data.shards import ShardError
+    from ..infer.outputs import check_writable
+    from ..train.autoencoder import pretrain_autoencoder, save_autoencoder
+    try:
+        cfg = make_config(a.config, {"seed": a.seed})
+        dataset = load_dataset(a.data, cfg, split="train")
+    except (FileNotFoundError, ShardError) as e:
+        raise Failure(EXIT_DATA, e) from None
+    except ValueError as e:
+        raise Failure(EXIT_USAGE, e) from None
+    try:
+        out = check_writable(a.out, suffixes=(".safetensors",))
+    except OSError as e:
+        raise Failure(EXIT_OUTPUT, e) from None
+    try:
+        given = {k: getattr(a, k) for k in ("steps", "batch_size", "lr", "max_frames") if getattr(a, k) is not None}
+        ae, info = pretrain_autoencoder(dataset, cfg.model, seed=a.seed, progress=not a.no_progress, **given)
+    except ShardError as e:
+        raise Failure(EXIT_DATA, e) from None
+    except ValueError as e:
+        raise Failure(EXIT_USAGE, e) from None
+    info.update(config=a.config, data=str(a.data), clips=len(dataset))
+    try:
+        save_autoencoder(ae, cfg.model, out, info)
+    except OSError as e:
+        raise Failure(EXIT_OUTPUT, f"cannot write {out}: {e}") from None
+    print(f"{out}: lip autoencoder (preset {a.config}, width {cfg.model.width}) trained {info['steps']} steps "
+          f"on frames of {len(dataset)} training clips, last L1 {info['l1_train']:.4f}, {info['cpu_s']:.0f} CPU s; "
+          f"use it with `lmg train --set loss.perceptual=autoencoder --autoencoder {out}`")
+    return EXIT_OK
+
+
 def cmd_evaluate(a) -> int:
     import pandas as pd
     from ..data.dataset import LipClipDataset, evenly_spaced

@@ -1,9 +1,9 @@
 """The authors' perceptual network: a 2-D ResNet lip autoencoder, trained to reconstruct lip frames
 and then frozen; its (8w, 16, 16) encoder features per frame define L_perc in their code
 (``LossConfig.perceptual = "autoencoder"``). The paper's text instead uses the discriminator's
-intermediate features (``"discriminator"``, our default). Their weights were never released, and
-this repository has no pretraining routine for it yet (its place is ``lmg_lib/train/``): pass an
-autoencoder trained to reconstruct lip frames to ``train.step.build_models(cfg, autoencoder=...)``.
+intermediate features (``"discriminator"``, our default). Their weights were never released: train
+one with ``lmg pretrain-autoencoder`` (``train.autoencoder.pretrain_autoencoder``) and pass it to
+``lmg train --autoencoder FILE`` (``train.step.build_models(cfg, autoencoder=...)``).
 """
 from __future__ import annotations
 

@@ -1,7 +1,12 @@
 """The authors' perceptual network, trained: ``pretrain_autoencoder`` fits ``LipAutoencoder`` to
 reconstruct single lip frames of the TRAINING speakers (L1, Adam, cosine schedule), then it is frozen
 and its encoder features define L_perc when ``LossConfig.perceptual == "autoencoder"`` (the
-authors' code; their weights were never released)."""
+authors' code; their weights were never released).
+
+    lmg pretrain-autoencoder --config cpu --data DIR --out runs/ae.safetensors [--steps 1500]
+    lmg train --config cpu --data DIR --out runs/cpu_ae --set loss.perceptual=autoencoder \
+              --autoencoder runs/ae.safetensors
+"""
 from __future__ import annotations
 
 import json
@@ -24,9 +29,14 @@ def pretrain_autoencoder(dataset, cfg: ModelConfig, steps: int = 1500, batch_siz
                          lr: float = 2e-3, seed: int = 0, max_frames: int = 20000,
                          progress: bool = True) -> tuple[LipAutoencoder, dict]:
     """Train on up to ``max_frames`` random frames of ``dataset`` (clip dicts with ``video``).
-    Returns (frozen autoencoder in eval mode, {"l1_train": last L1, "cpu_s": CPU seconds})."""
+    Returns (frozen autoencoder in eval mode, {"l1_train": the last batch's L1, "cpu_s": CPU
+    seconds, "steps": steps})."""
     from tqdm.auto import tqdm
     from ..eval.lip_landmarks import frames_and_landmarks
+    if steps < 1 or batch_size < 1 or max_frames < 1:
+        raise ValueError(f"steps, batch_size and max_frames must be >= 1 (got {steps}, {batch_size}, {max_frames})")
+    if len(dataset) == 0:
+        raise ValueError("the dataset has no clips to train the autoencoder on")
     torch.manual_seed(seed)
     rng = np.random.default_rng(seed)
     t0 = time.process_time()
@@ -43,16 +53,19 @@ def pretrain_autoencoder(dataset, cfg: ModelConfig, steps: int = 1500, batch_siz
         loss.backward()
         opt.step()
         sched.step()
-    return ae.freeze(), {"l1_train": float(loss), "cpu_s": time.process_time() - t0, "steps": steps}
+    return ae.freeze(), {"l1_train": loss.item(), "cpu_s": time.process_time() - t0, "steps": steps}
 
 
 def save_autoencoder(ae: LipAutoencoder, cfg: ModelConfig, path, info: dict | None = None) -> Path:
+    """``ae``'s weights (fp32) with ``cfg`` and ``info`` (``pretrain_autoencoder``'s record), for
+    ``load_autoencoder`` (``lmg train --autoencoder``)."""
     meta = {"format": FORMAT, "model": json.dumps(Config(model=cfg).to_dict()["model"]),
             "info": json.dumps(info or {})}
     return save_weights(path, ae.state_dict(), meta, fp16=False)
 
 
 def load_autoencoder(path: str | os.PathLike) -> LipAutoencoder:
+    """The frozen autoencoder ``save_autoencoder`` wrote (ValueError for any other file)."""
     meta = read_weights_metadata(path)
     if meta.get("format") != FORMAT:
         raise ValueError(f"{path} is not an lmg autoencoder checkpoint")

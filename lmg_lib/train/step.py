@@ -65,8 +65,8 @@ def build_models(cfg: Config, autoencoder: LipAutoencoder | None = None) -> Mode
     if cfg.loss.perceptual == "autoencoder" and cfg.loss.use_perc:
         if autoencoder is None:
             raise ValueError("LossConfig.perceptual='autoencoder' needs a LipAutoencoder trained to "
-                             "reconstruct lip frames (autoencoder=...); this repository has no "
-                             "pretraining routine for it yet")
+                             "reconstruct lip frames (autoencoder=...): train one with `lmg "
+                             "pretrain-autoencoder` and pass it with `lmg train --autoencoder FILE`")
         autoencoder = autoencoder.freeze()
     return Models(G, D, corr, autoencoder)
 
