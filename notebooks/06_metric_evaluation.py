@@ -52,6 +52,14 @@
 # that dlib finds a face, `lmg_lib/eval/dlib_lmd.py`); forcing the regressor on such data warns.
 # Figures then go to the artefact folder.
 
+# %%
+from IPython.display import Markdown, display
+from lmg_lib.train.recipe_table import recipe_markdown
+display(Markdown("**What was trained: the paper's recipe against the `cpu` preset** (generated from the "
+                 "configuration by `lmg_lib/train/recipe_table.py`). The full model, Speech2Vid and VGAN were "
+                 "trained with this recipe's data, optimiser, schedule and steps (the baselines with their own "
+                 "networks and losses); none of them is the paper's trained network.\n\n" + recipe_markdown("cpu")))
+
 # %% tags=["parameters"]
 MAX_TEST_CLIPS = 0       # 0: every test clip of notebook 1's dataset (sections 6-7)
 N_SYNC = 6               # test utterances for the AV-offset check (0: all)
