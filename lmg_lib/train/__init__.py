@@ -5,6 +5,8 @@
     loop.py         Trainer: data order, resume, DDP, AMP, logging, samples; train_baseline
     recipe.py       the CPU recipe around the step: warm-up without D, cosine lr, EMA, validation,
                     the real-flow cache, prefetching
+    recipe_table.py the table "the paper's recipe / what we trained / why" of any preset, generated
+                    from the configuration, and the generator's parameter count
     checkpoints.py  one export / load for the generator and every baseline; training checkpoints
     baselines.py    the static, Speech2Vid and VGAN baselines (networks with the generator's signature)
     autoencoder.py  pretraining the authors' lip autoencoder for the autoencoder L_perc
