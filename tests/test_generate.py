@@ -337,6 +337,105 @@ def test_fast_generator_equals_plain_paper_width():
     assert _equivalence(ModelConfig(n_res_blocks=1), B=1) < 1e-4
 
 
+@pytest.mark.parametrize("upsample,skips", [("nearest", False), ("nearest", True)])
+def test_fast_generator_equals_plain_nearest_and_skips(upsample, skips):
+    assert _equivalence(ModelConfig(width=4, n_res_blocks=2, out_kernel=3, upsample=upsample,
+                                    identity_skips=skips), B=2) < 1e-4
+
+
+def test_fast_generator_equals_plain_on_the_shipped_checkpoint():
+    from lmg_lib.train.checkpoints import load_generator
+    from lmg_lib.util.paths import SHIPPED_CHECKPOINTS
+    path = SHIPPED_CHECKPOINTS / "full" / "generator.safetensors"
+    if not path.exists():
+        pytest.skip("no shipped full model")
+    G, cfg, _ = load_generator(path)
+    lms = torch.rand(2, *cfg.lms_shape, generator=torch.Generator().manual_seed(0)) * 2 - 1
+    lip = (torch.rand(1, 3, 64, 64, generator=torch.Generator().manual_seed(1)) * 2 - 1).expand(2, -1, -1, -1)
+    with torch.inference_mode():
+        G.fast_forms = False                       # the paper's forms
+        ref = G(lms, lip)[0]
+        out = inf.fast_generator(G)(lms, lip)[0]
+    assert ref.std() > 0.05 and (out - ref).abs().max() < 1e-4
+
+
+class _OtherAudioEncoder(torch.nn.Module):
+    """Another audio encoder with the same output (B, C, T, F): no layers(), nothing to fold."""
+
+    def __init__(self, C: int):
+        super().__init__()
+        self.conv = torch.nn.Conv2d(1, C, 5, 1, 2)
+
+    def forward(self, lms):                        # (B, 1, 64, 128) -> (B, C, 16, 16)
+        return torch.nn.functional.adaptive_avg_pool2d(torch.tanh(self.conv(lms)), (16, 16))
+
+
+def test_fast_path_with_another_audio_encoder():
+    """The fast path runs the encoders as they are: a swapped audio encoder works there as in the
+    plain generator, with the same result."""
+    torch.manual_seed(0)
+    G = _randomise_bn(LipGenerator(tiny().model))
+    G.audio_encoder = _OtherAudioEncoder(tiny().model.feature_dim)
+    lms, lip = torch.rand(2, 1, 64, 128) * 2 - 1, (torch.rand(1, 3, 64, 64) * 2 - 1).expand(2, -1, -1, -1)
+    with torch.inference_mode():
+        ref = G.eval()(lms, lip)[0]
+        out = inf.fast_generator(G)(lms, lip)[0]
+    assert (out - ref).abs().max() < 1e-4
+
+
+class _OtherBlock(torch.nn.Module):
+    def __init__(self, c):
+        super().__init__()
+        self.conv = torch.nn.Conv3d(c, c, 3, 1, 1)
+
+    def forward(self, x):
+        return x + torch.relu(self.conv(x))
+
+
+def _swap(G, where: str):
+    """G with one decoder stage replaced by a module the fast path cannot fold."""
+    c = G.cfg.feature_dim
+    if where == "res":                             # a residual block of another kind
+        G.decoder.res[1] = _OtherBlock(c)
+    elif where == "res_layers":                    # a ResBlock3d whose layers are not conv-BN-ReLU-conv-BN
+        G.decoder.res[0].body[1] = torch.nn.GroupNorm(2, c)
+    elif where == "out":                           # an output stage with other layers
+        G.decoder.out = torch.nn.Sequential(G.decoder.out[0], torch.nn.Sigmoid())
+    return G
+
+
+@pytest.mark.parametrize("where,name", [("res", "G.decoder.res.1 (_OtherBlock)"),
+                                        ("res_layers", "G.decoder.res.0 (ResBlock3d)"),
+                                        ("out", "G.decoder.out (Sequential)")])
+def test_fast_path_names_the_module_it_cannot_fold(files, where, name):
+    """Never a wrong result: one line naming the module; the plain path still generates."""
+    from lmg_lib.train.checkpoints import load_generator
+    G, cfg, _ = load_generator(files / "tiny.safetensors")
+    G = _swap(G, where)
+    lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
+    y = tone_bursts(0.7)
+    with pytest.raises(inf.FoldError) as e:
+        inf.generate_video(G, cfg, (y, SR), lip)
+    msg = str(e.value)
+    assert "\n" not in msg and f"cannot fold {name}" in msg and "--plain" in msg
+    assert inf.generate_video(G, cfg, (y, SR), lip, fast=False).shape == (math.ceil(0.7 * 25), 64, 64, 3)
+
+
+def test_cli_generate_says_its_fast_path_cannot_fold(files, tmp_path, capsys, monkeypatch):
+    import lmg_lib.cli.commands as commands
+    load = commands._load_checkpoint
+    monkeypatch.setattr(commands, "_load_checkpoint",
+                        lambda *a, **k: (lambda G, *rest: (_swap(G, "res"), *rest))(*load(*a, **k)))
+    args = ("generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
+            "--checkpoint", files / "tiny.safetensors")
+    rc, _, err = _run(capsys, *args, "--out", tmp_path / "fast.mp4")
+    assert rc != 0 and "cannot fold G.decoder.res.1" in err and len(err.strip().splitlines()) == 1, err
+    assert _leftovers(tmp_path) == []
+    rc, _, err = _run(capsys, *args, "--out", tmp_path / "plain.mp4", "--plain")
+    assert rc == 0, err
+    assert _leftovers(tmp_path) == ["plain.mp4"]
+
+
 def test_generate_video_api(files):
     from lmg_lib.train.checkpoints import load_generator
     G, cfg, _ = load_generator(files / "tiny.safetensors")

@@ -10,8 +10,9 @@ Conv3d (1,3,3), ~17 % in the k7 output Conv3d (3 output channels: oneDNN runs it
    time, so ``conv3d(cat(s_rep, p_tiled)) = conv_s(s_rep) + conv_p(p_tiled)``; s_rep's part is a 2-D
    conv of f_s over (time, rows) with the kernel summed over its column taps (3 variants: interior,
    first and last column, where the zero padding removes a tap), p_tiled's part a 2-D conv of f_p
-   over (rows, cols) with the kernel summed over time taps (interior, first and last frame).
-   29 GFLOP -> 0.9 GFLOP, and the f_p half is computed ONCE for all windows;
+   over (rows, cols) with the kernel summed over time taps (interior, first and last frame); the
+   kernels are ``model.fast_forms.fusion_kernels``. 29 GFLOP -> 0.9 GFLOP, and the f_p half is
+   computed ONCE for all windows;
 3. residual convs (1,3,3) as Winograd F(4x4, 3x3) in channels-last layout: 36 batched matrix
    products (MKL) instead of 9 taps per pixel -- 4x fewer multiplications; exact in exact arithmetic,
    float32 rounding differs by ~1e-6 relative (kernel transforms computed in float64);
@@ -20,56 +21,28 @@ Conv3d (1,3,3), ~17 % in the k7 output Conv3d (3 output channels: oneDNN runs it
 5. the k7 output conv via 3-D real FFTs (cross-correlation by the conjugate spectrum; FFT sizes with
    small prime factors, no wrap-around), ~10x fewer operations; float32 FFT rounding ~1e-6;
 6. the identity features (f_p and its decoder contribution) computed once; windows batched.
+
+The two encoders run as they are (a copy in eval mode: the image encoder runs once per identity,
+and folding the audio encoder's BatchNorms saved nothing measurable), so any encoder with the same
+outputs works here. The decoder is folded stage by stage through what each stage offers: its
+layers in order (``ResBlock3d.layers()``, a ``Sequential``'s children), matched against the forms
+above. A stage it cannot fold raises ``FoldError``, one line naming the module (the plain
+generator, ``lmg generate --plain``, still runs it): never a silently different result.
 """
 from __future__ import annotations
+
+import copy
 
 import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
+from ..model.decoder import ResBlock3d, VideoDecoder
+from ..model.fast_forms import fusion_kernels
 from ..model.generator import check_inputs
+from .fold import FoldError, cannot, check_spatial, fold, fold_conv_bn
 
-
-# ---------------------------------------------------------------------------------------------
-# BatchNorm folding
-
-def _bn_scale_shift(bn: nn.modules.batchnorm._BatchNorm) -> tuple[torch.Tensor, torch.Tensor]:
-    scale = bn.weight.double() / torch.sqrt(bn.running_var.double() + bn.eps)
-    shift = bn.bias.double() - bn.running_mean.double() * scale
-    return scale, shift
-
-
-def fold_conv_bn(conv: nn.Module, bn: nn.Module | None, transposed: bool = False):
-    """(weight, bias) in float64 of ``bn(conv(x))`` as one convolution (eval-mode BN)."""
-    w = conv.weight.detach().double()
-    b = conv.bias.detach().double() if conv.bias is not None else torch.zeros(
-        w.shape[1] if transposed else w.shape[0], dtype=torch.float64)
-    if bn is None:
-        return w, b
-    scale, shift = _bn_scale_shift(bn)
-    shape = [1, -1] + [1] * (w.dim() - 2) if transposed else [-1] + [1] * (w.dim() - 1)
-    return w * scale.view(shape), b * scale + shift
-
-
-def _fold_seq(seq: nn.Sequential) -> nn.Module:
-    """conv-BN-ReLU (or any sequence of them) -> the same with BN folded into the conv."""
-    out, mods, i = [], list(seq), 0
-    while i < len(mods):
-        m = mods[i]
-        if isinstance(m, (nn.Conv2d, nn.Conv3d)) and i + 1 < len(mods) and \
-                isinstance(mods[i + 1], (nn.BatchNorm2d, nn.BatchNorm3d)):
-            w, b = fold_conv_bn(m, mods[i + 1])
-            c = type(m)(m.in_channels, m.out_channels, m.kernel_size, m.stride, m.padding, bias=True)
-            c.weight.data, c.bias.data = w.float(), b.float()
-            out.append(c)
-            i += 2
-        elif isinstance(m, nn.Sequential):
-            out.append(_fold_seq(m))
-            i += 1
-        else:
-            out.append(m)
-            i += 1
-    return nn.Sequential(*out)
+__all__ = ["FastGenerator", "fast_generator", "FoldError"]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -145,20 +118,15 @@ class FusedCompress(nn.Module):
     computed as 2-D convolutions of f_s and f_p (see the module docstring). Channels-last output
     (B, T, F, F, C')."""
 
-    def __init__(self, seq: nn.Sequential, c_s: int):
+    def __init__(self, conv: nn.Conv3d, bn: nn.Module, c_s: int):
         super().__init__()
-        conv, bn = seq[0], seq[1]
         if tuple(conv.kernel_size) != (3, 3, 3) or tuple(conv.padding) != (1, 1, 1) or \
-                tuple(conv.stride) != (1, 1, 1):
+                tuple(conv.stride) != (1, 1, 1) or tuple(conv.dilation) != (1, 1, 1) or conv.groups != 1:
             raise ValueError("FusedCompress needs a k3, stride 1, padding 1 Conv3d")
         w, b = fold_conv_bn(conv, bn)                           # (Co, 2C, kt, kh, kw)
-        ws, wp = w[:, :c_s], w[:, c_s:]
-        # s part: kernel over (kt, kh), summed over the column taps valid at interior/first/last col
-        s_k = [ws.sum(4), ws[..., 1:].sum(4), ws[..., :2].sum(4)]
-        # p part: kernel over (kh, kw), summed over the time taps valid at interior/first/last frame
-        p_k = [wp.sum(2), wp[:, :, 1:].sum(2), wp[:, :, :2].sum(2)]
-        self.register_buffer("ws", torch.cat(s_k).float())      # (3 Co, C, 3, 3)
-        self.register_buffer("wp", torch.cat(p_k).float())      # (3 Co, C', 3, 3)
+        ws, wp = fusion_kernels(w, c_s)                         # (3 Co, C, 3, 3), (3 Co, C', 3, 3)
+        self.register_buffer("ws", ws.float())
+        self.register_buffer("wp", wp.float())
         self.register_buffer("bias", b.float())
         self.co = w.shape[0]
 
@@ -190,11 +158,11 @@ class UpGemm(nn.Module):
     instead of six (1.5x fewer multiplications). Space: each product maps every input pixel to its
     3x3 output taps (C -> 9 C'), scattered to the stride-2 output grid (col2im)."""
 
-    def __init__(self, seq: nn.Sequential):
+    def __init__(self, ct: nn.ConvTranspose3d, bn: nn.Module):
         super().__init__()
-        ct, bn = seq[0], seq[1]
         if tuple(ct.kernel_size) != (3, 3, 3) or tuple(ct.stride) != (1, 2, 2) or \
-                tuple(ct.padding) != (1, 1, 1) or tuple(ct.output_padding) != (0, 1, 1):
+                tuple(ct.padding) != (1, 1, 1) or tuple(ct.output_padding) != (0, 1, 1) or \
+                tuple(ct.dilation) != (1, 1, 1) or ct.groups != 1:
             raise ValueError("UpGemm needs ConvTranspose3d(k3, stride (1,2,2), pad 1, output_padding (0,1,1))")
         w, b = fold_conv_bn(ct, bn, transposed=True)            # (C, Co, kt, kh, kw)
         C, Co = w.shape[:2]
@@ -245,7 +213,8 @@ class FFTConv3d(nn.Module):
     def __init__(self, conv: nn.Conv3d, T: int, H: int, W: int):
         super().__init__()
         k = conv.kernel_size
-        if any(s != 1 for s in conv.stride) or tuple(conv.padding) != tuple(kk // 2 for kk in k):
+        if any(s != 1 for s in conv.stride) or tuple(conv.padding) != tuple(kk // 2 for kk in k) or \
+                any(d != 1 for d in conv.dilation) or conv.groups != 1:
             raise ValueError("FFTConv3d needs stride 1 and 'same' padding")
         self.k, self.shape = k, (T, H, W)
         self.size = tuple(_fft_size(n + kk - 1) for n, kk in zip(self.shape, k))
@@ -275,9 +244,13 @@ class UpNearest(nn.Module):
     """The "nearest" upsampler (nearest x2, Conv3d (1,3,3), BN, ReLU) on channels-last
     (B, T, H, W, C): BN folded, the spatial conv as a 2-D conv of every frame."""
 
-    def __init__(self, seq: nn.Sequential, winograd: bool = True):
+    def __init__(self, up: nn.Upsample, conv: nn.Conv3d, bn: nn.Module, winograd: bool = True):
         super().__init__()
-        w, b = fold_conv_bn(seq[0][1], seq[1])                  # (Co, Ci, 1, 3, 3)
+        sf = up.scale_factor if isinstance(up.scale_factor, (tuple, list)) else (up.scale_factor,)
+        if up.mode != "nearest" or up.size is not None or tuple(sf) != (1, 2, 2):
+            raise ValueError("UpNearest needs Upsample(scale_factor=(1, 2, 2), mode='nearest')")
+        check_spatial(conv, "UpNearest")
+        w, b = fold_conv_bn(conv, bn)                           # (Co, Ci, 1, 3, 3)
         self.conv = (WinogradConv2d if winograd else Conv2dCL)(w[:, :, 0], b, relu=True)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -299,35 +272,40 @@ class FastGenerator(nn.Module):
         cfg = G.cfg
         self.cfg = cfg
         T, S = cfg.n_frames, cfg.image_size
-        self.audio = _fold_seq(nn.Sequential(*G.audio_encoder.trunk, G.audio_encoder.last)).eval()
-        self.image = _fold_seq(G.image_encoder.net).eval()
+        self.audio = copy.deepcopy(G.audio_encoder).requires_grad_(False)      # run as they are
+        self.image = copy.deepcopy(G.image_encoder).requires_grad_(False)
         self.skips = cfg.identity_skips
-        self.compress = FusedCompress(G.decoder.compress, cfg.feature_dim)
+        dec = G.decoder
+        if not isinstance(dec, VideoDecoder):
+            raise cannot("G.decoder", dec, "not a VideoDecoder")
+        self.compress = fold("G.decoder.compress", dec.compress, lambda conv, bn, _: FusedCompress(
+            conv, bn, cfg.feature_dim), nn.Conv3d, nn.BatchNorm3d, nn.ReLU)
         Conv = WinogradConv2d if winograd else Conv2dCL
         self.res = nn.ModuleList()
-        for blk in G.decoder.res:
-            c1, bn1, _, c2, bn2 = blk.body
-            w1, b1 = fold_conv_bn(c1, bn1)
-            w2, b2 = fold_conv_bn(c2, bn2)
-            self.res.append(nn.ModuleList([Conv(w1[:, :, 0], b1, relu=True), Conv(w2[:, :, 0], b2)]))
-        self.up = nn.ModuleList([UpGemm(s) if cfg.upsample == "transpose" else UpNearest(s, winograd)
-                                 for s in G.decoder.up])
-        out = G.decoder.out[0]
-        if fft_out:
-            self.out = FFTConv3d(out, T, S, S)
-        else:
-            self.out = _OutDirect(out)
+        for i, blk in enumerate(dec.res):       # only a ResBlock3d says that it adds its input back
+            name = f"G.decoder.res.{i}"
+            if not isinstance(blk, ResBlock3d):
+                raise cannot(name, blk, "not a ResBlock3d (x + its layers)")
+            self.res.append(fold(name, blk, lambda c1, bn1, _, c2, bn2: _res_block(Conv, c1, bn1, c2, bn2),
+                                  nn.Conv3d, nn.BatchNorm3d, nn.ReLU, nn.Conv3d, nn.BatchNorm3d))
+        up_forms = {"transpose": ((nn.ConvTranspose3d, nn.BatchNorm3d, nn.ReLU),
+                                  lambda ct, bn, _: UpGemm(ct, bn)),
+                    "nearest": ((nn.Upsample, nn.Conv3d, nn.BatchNorm3d, nn.ReLU),
+                                lambda up, conv, bn, _: UpNearest(up, conv, bn, winograd))}
+        kinds, build = up_forms[cfg.upsample]
+        self.up = nn.ModuleList(fold(f"G.decoder.up.{i}", up, build, *kinds) for i, up in enumerate(dec.up))
+        self.out = fold("G.decoder.out", dec.out, lambda conv, _: FFTConv3d(conv, T, S, S) if fft_out
+                         else _OutDirect(conv), nn.Conv3d, nn.Tanh)
+        self.eval()
 
     @torch.inference_mode()
     def identity(self, lip: torch.Tensor):
         """lip (1, 3, S, S) in [-1, 1] -> the identity's decoder term (1, 3, H, W, C), and with
         ``identity_skips`` its channels-last encoder features [(1, S/2, S/2, 4w), (1, S, S, 2w)]."""
-        e1 = self.image[1](self.image[0](lip))
-        e2 = self.image[2](e1)
-        term = self.compress.identity_part(self.image[3](e2))
         if not self.skips:
-            return term
-        return term, [e.permute(0, 2, 3, 1).contiguous() for e in (e2, e1)]
+            return self.compress.identity_part(self.image(lip))
+        f_p, skips = self.image(lip, return_skips=True)
+        return self.compress.identity_part(f_p), [e.permute(0, 2, 3, 1).contiguous() for e in skips]
 
     @torch.inference_mode()
     def decode(self, lms: torch.Tensor, ident: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
@@ -372,6 +350,13 @@ class _OutDirect(nn.Module):
 
     def forward(self, x):
         return torch.tanh(self.conv(x.permute(0, 4, 1, 2, 3)))
+
+
+def _res_block(Conv, c1, bn1, c2, bn2) -> nn.ModuleList:
+    for c in (c1, c2):
+        check_spatial(c, "a residual block")
+    (w1, b1), (w2, b2) = fold_conv_bn(c1, bn1), fold_conv_bn(c2, bn2)
+    return nn.ModuleList([Conv(w1[:, :, 0], b1, relu=True), Conv(w2[:, :, 0], b2)])
 
 
 def fast_generator(G: nn.Module, winograd: bool = True, fft_out: bool = True) -> FastGenerator:
