@@ -21,21 +21,28 @@
 #
 # This notebook walks through every part of `lmg_lib` with its input and output shapes: the audio
 # front end, the two encoders, the fusion, the 3-D decoder, the optical flow and correlation
-# loss, the three-stream discriminator and the total loss. Nothing here is trained (every network
-# has its random initial weights): notebook 4 does that.
+# loss, the three-stream discriminator, the perceptual features and the total loss. Nothing here
+# is trained (every network has its random initial weights): notebook 4 does that.
 #
-# **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404). Each equation below is
-# shown next to the source of the `lmg_lib` function that computes it, read from the package
-# itself, so what you read is what runs.
+# **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404), read the way the
+# *Annotated Transformer* reads its paper: for every component, what the paper says (in our words,
+# with its equation where it has one), then the source of the `lmg_lib` module that computes it,
+# read from the installed package with `inspect` (so what you read is what runs), then the shapes
+# that module really outputs in a forward pass. Where the paper leaves the layers open, ours follow
+# the authors' code (their `3d_gan` repository); where we go beyond both, the text says so.
 #
 # | paper | here |
 # |---|---|
 # | Fig. 2, the full model: audio encoder, identity encoder, audio-identity fusion, 3-D decoder, correlation networks, three-stream discriminator | section 2: the same layout drawn from the real modules, with their output shapes (`figures/model_architecture.png`) |
 # | method, the audio input (log-amplitude mel spectrogram) | section 1 |
-# | method, audio-identity fusion: $f_s \in \mathbb{R}^{T\times F}$ replicated to $T\times F\times F$, $f_p$ tiled over $T$, concatenated | section 3, beside `model/fusion.py` `fuse` |
-# | method, the 3-D decoder | section 4 |
-# | method, correlation loss $L_{corr} = 1 - \cos(\phi_s(f_s'), \phi_v(F(\hat v)))$ | section 5, beside `model/correlation.py` |
-# | method, three-stream discriminator loss $L_D$ with $\lambda_p = \lambda_u = 0.5$, and the total generator loss | section 6, beside `model/losses.py` `discriminator_loss` |
+# | method, the audio encoder: LMS $\to f_s \in \mathbb{R}^{T\times F}$ | section 3, beside `model/encoders.py` `AudioEncoder` |
+# | method, the identity encoder: one lip image $\to f_p \in \mathbb{R}^{H\times W}$ | section 4, beside `model/encoders.py` `ImageEncoder` |
+# | method, audio-identity fusion: $f_s$ replicated to $T\times F\times F$, $f_p$ tiled over $T$, concatenated | section 5, beside `model/fusion.py` `fuse` |
+# | method, the 3-D decoder (and our identity skips, which are **not** in the paper) | section 6, beside `model/decoder.py` `VideoDecoder` |
+# | method, correlation loss $L_{corr} = 1 - \cos(\phi_s(f_s'), \phi_v(F(\hat v)))$ | section 7, beside `model/correlation.py` |
+# | method, the three-stream discriminator $D(s, v)$ | section 8, beside `model/discriminator.py` |
+# | method, perceptual loss on an intermediate layer of $D$ | section 9, beside `model/losses.py` `perceptual_loss` |
+# | method, three-stream discriminator loss $L_D$ with $\lambda_p = \lambda_u = 0.5$, and the total generator loss | section 10, beside `model/losses.py` `discriminator_loss` |
 
 # %% tags=["parameters"]
 PRESET = "paper"        # network shown and counted: "paper" (16.7 M generator) or "tiny"
@@ -54,11 +61,13 @@ from lmg_lib.corpus import speech
 from lmg_lib.data import audio
 from lmg_lib.model.blocks import n_params
 from lmg_lib.model.correlation import CorrelationNet, centred_cosine, correlation_loss
+from lmg_lib.model.decoder import NearestUpConv, ResBlock3d, VideoDecoder, tile_skip, up3d
 from lmg_lib.model.discriminator import ThreeStreamDiscriminator
+from lmg_lib.model.encoders import AudioEncoder, ImageEncoder, audio_trunk
 from lmg_lib.model.flow import video_flow
 from lmg_lib.model.fusion import fuse
 from lmg_lib.model.generator import LipGenerator
-from lmg_lib.model.losses import discriminator_loss, mismatched, total_generator_loss
+from lmg_lib.model.losses import discriminator_loss, mismatched, perceptual_loss, total_generator_loss
 from lmg_lib.notebook import SAVE, figure_path, show_source
 from lmg_lib.train import build_models, generator_terms, seed_everything
 from lmg_lib.viz import architecture_diagram
@@ -121,14 +130,87 @@ for name, t in trace.items():
     print(f"{name:<9} {tuple(t.shape)}")
 
 # %% [markdown]
-# The generator's forward pass, from the library:
+# The generator's forward pass, from the library. Its last line is the paper's equation. The two
+# lines before it are one switch, `G.fast_forms` (on by default, used on a CPU): it computes two
+# of the decoder's convolutions with the same sums in another order, which is measured faster on a
+# CPU (`model/fast_forms.py`; the tests hold both forms equal, outputs and gradients). The `skips`
+# line is ours, not the paper's (section 6).
 
 # %%
 show_source(LipGenerator.forward,
             equation=r"\hat v = G(s, p) = \mathrm{Dec}\big(\mathrm{fuse}(E_s(s),\, E_p(p))\big)")
 
 # %% [markdown]
-# ## 3. Fusion: $T \times F \times F$
+# To annotate each module below with its shapes we run it once with forward hooks on some of its
+# parts and print what goes in and what comes out (batch axis dropped): the shapes are read from
+# the tensors, not typed.
+
+# %%
+def io_shapes(module, names, *inputs, **kw):
+    """One forward pass of ``module`` without gradients; for each named submodule, the shapes of
+    its first input and of its output (batch axis dropped), read by forward hooks."""
+    subs, rows, hooks = dict(module.named_modules()), {}, []
+
+    def record(name):
+        def hook(m, inputs, output):          # returns None: the output is left as it is
+            rows.setdefault(name, (tuple(inputs[0].shape[1:]), tuple(output.shape[1:])))
+        return hook
+    for n in names:
+        hooks.append(subs[n].register_forward_hook(record(n)))
+    try:
+        with torch.no_grad():
+            module(*inputs, **kw)
+    finally:
+        for h in hooks:
+            h.remove()
+    return rows
+
+
+def print_shapes(title, rows):
+    print(title)
+    for n, (i, o) in rows.items():
+        print(f"  {n:<16} {str(i):>22} -> {o}")
+
+# %% [markdown]
+# ## 3. The audio encoder $E_s$: LMS $\to f_s$
+#
+# **Paper, in our words.** The speech enters as its log-amplitude mel spectrogram, and a
+# convolutional encoder turns it into the speech feature $f_s \in \mathbb{R}^{T\times F}$: one
+# $F$-dimensional vector for each of the $T$ frames to generate (per channel: $f_s$ has $C$
+# channels). **Our code.** The layers are those of the authors' code: five conv–BN–ReLU blocks
+# with 3×3 kernels over the (time, mel) image; two strides of 2 along time take the 64 LMS steps
+# to $T = 16$ (one step per video frame), three strides of 2 along the mel axis take 128 bands to
+# $F = 16$, and the channels grow to $C = 8w$ ($w$ = the preset's width). The discriminator has its
+# own copy of the first four blocks (`audio_trunk`, section 8).
+
+# %%
+show_source(audio_trunk, AudioEncoder,
+            equation=r"f_s = E_s(s) \in \mathbb{R}^{C\times T\times F}, \qquad T = F = 16")
+
+# %%
+print_shapes(f"E_s of the {PRESET} preset (w = {cfg.model.width}): in -> out",
+             io_shapes(G.audio_encoder, ["trunk.0", "trunk.1", "trunk.2", "trunk.3", "last"], lms_b))
+
+# %% [markdown]
+# ## 4. The identity encoder $E_p$: one lip image $\to f_p$
+#
+# **Paper, in our words.** A second convolutional encoder reads the single lip image $p$ of the
+# person and gives the identity feature $f_p \in \mathbb{R}^{H\times W}$ (again per channel), at the
+# same size as the audio feature, $H = W = F$, so that the two can be stacked (section 5).
+# **Our code.** As the authors' code: reflection padding and a 7×7 conv, then two 3×3 convs of
+# stride 2 (64 → 32 → 16 pixels), each with BatchNorm and ReLU, ending at $C = 8w$ channels like
+# $f_s$. With `return_skips` the encoder also returns its 32×32 and 64×64 intermediate maps: the
+# **identity skips**, which are our addition, not the paper's (section 6).
+
+# %%
+show_source(ImageEncoder, equation=r"f_p = E_p(p) \in \mathbb{R}^{C\times H\times W}, \qquad H = W = F = 16")
+
+# %%
+print_shapes(f"E_p of the {PRESET} preset: in -> out",
+             io_shapes(G.image_encoder, ["net.0", "net.1", "net.2", "net.3"], lip_b))
+
+# %% [markdown]
+# ## 5. Fusion: $T \times F \times F$
 #
 # The paper's key layout trick: $f_s$ $(C, T, F)$ is **replicated along a new last axis** into
 # $(C, T, F, F)$, so that at frame $t$ every column of an $F\times F$ plane holds the same audio
@@ -136,9 +218,11 @@ show_source(LipGenerator.forward,
 # channels. Every output frame thus sees the whole identity plane and its own audio feature at
 # every spatial position, and the 3-D decoder can mix them locally.
 #
-# In `lmg_lib` the fusion is one function (the generator's default path computes the first decoder
-# convolution of the fused tensor without building it, `fused_conv3d`, with the same result; the
-# exercises check that):
+# In `lmg_lib` the fusion is one function, `fuse`, which the generator runs with
+# `G.fast_forms = False`. By default (`fast_forms = True`, on a CPU) the generator computes the decoder's
+# first convolution of the fused tensor without building it (`fast_forms.fused_conv3d`): the
+# same sums regrouped, about 30 times fewer multiply-adds for that layer; Exercise 3 checks that
+# the two agree.
 
 # %%
 show_source(fuse, equation=r"f_v = \big[\,\underbrace{f_s \otimes \mathbf{1}_F}_{C\times T\times F\times F}\;;\;"
@@ -164,12 +248,50 @@ fig.tight_layout(); fig.savefig(figure_path("model_fusion.png"), **SAVE)
 assert torch.equal(fused[0, :cfg.model.feature_dim, 5, :, 3], f_s[0, :, 5, :])
 
 # %% [markdown]
-# ## 4. The 3-D decoder and parameter counts
+# ## 6. The 3-D decoder, with the identity skips
 #
-# A Conv3d compresses the $2C$ fused channels, nine residual blocks with spatial-only (1, 3, 3)
-# kernels refine each frame, two transposed 3-D convs upsample $16 \to 64$ pixels, and a Conv3d
-# with tanh outputs RGB in $[-1, 1]$. The parameter counts below match the authors' model
-# definitions (generator 16.70 M, discriminator 55.59 M) for the `paper` preset.
+# **Paper, in our words.** A decoder of 3-D convolutions (over time, height and width) turns the
+# fused $2C \times T\times F\times F$ volume into all $T$ frames at once, so that neighbouring frames
+# are made together rather than one by one. **Our code.** The layers follow the authors' code: a
+# Conv3d compresses the $2C$ fused channels to $C$, residual blocks with spatial-only (1, 3, 3)
+# kernels refine each frame (nine in `paper`), two upsamplings double height and width
+# ($16 \to 32 \to 64$ pixels; transposed 3-D convs as the authors, or nearest-neighbour + conv with
+# `upsample="nearest"`), and a Conv3d with tanh outputs RGB in $[-1, 1]$.
+#
+# **The identity skips are not in the paper** (nor in the authors' code). With
+# `ModelConfig.identity_skips` the image encoder's 32×32 and 64×64 maps are tiled over time and
+# concatenated to the decoder's features after each upsampling (U-Net style), so the decoder can
+# copy the person's appearance instead of rebuilding it from the 16×16 $f_p$. The `paper` preset
+# leaves them off; the `cpu` preset, the recipe of our trained models, switches them on (printed
+# below; notebook 5 compares a model trained without them).
+
+# %%
+show_source(VideoDecoder, ResBlock3d, up3d, NearestUpConv, tile_skip,
+            equation=r"\hat v = \mathrm{Dec}(f_v) \in [-1, 1]^{3\times T\times 64\times 64}")
+
+# %% [markdown]
+# The decoder's stages in one pass, for the `paper` preset (above) and for the `cpu` preset with
+# its identity skips: after each upsampling of the `cpu` decoder the next stage's input has twice
+# the channels of the upsampling's output, the skip's half (the `fast_forms` switch is off here so
+# that every stage runs as the module shown above).
+
+# %%
+cpu_cfg = make_config("cpu")
+for name, c in (("paper", make_config("paper")), ("cpu", cpu_cfg)):
+    print(f"{name}: upsample={c.model.upsample!r}, identity_skips={c.model.identity_skips}")
+stages = ["decoder.compress", "decoder.res", "decoder.up.0", "decoder.up.1", "decoder.out"]
+G.fast_forms = False
+print_shapes(f"decoder of the {PRESET} preset: in -> out", io_shapes(G, stages, lms_b, lip_b))
+G.fast_forms = True
+G_cpu = LipGenerator(cpu_cfg.model).eval()
+G_cpu.fast_forms = False
+cpu_rows = io_shapes(G_cpu, stages, lms_b, lip_b)
+print_shapes("decoder of the cpu preset (identity skips): in -> out", cpu_rows)
+assert cpu_rows["decoder.up.1"][0][0] == 2 * cpu_rows["decoder.up.0"][1][0]     # a skip doubles the channels
+
+# %% [markdown]
+# The parameter counts below match the authors' model definitions (generator 16.70 M,
+# discriminator 55.59 M) for the `paper` preset.
 
 # %%
 counts = {"audio encoder": n_params(G.audio_encoder), "image encoder": n_params(G.image_encoder),
@@ -179,7 +301,7 @@ for k, v in counts.items():
     print(f"{k:<20} {v / 1e6:8.3f} M")
 
 # %% [markdown]
-# ## 5. Optical flow and the correlation loss
+# ## 7. Optical flow and the correlation loss
 #
 # The paper's key observation: lips often **lead** the sound by a delay that is not fixed, so
 # matching audio and video frame by frame is brittle. What does line up is **change**: when the
@@ -204,6 +326,15 @@ show_source(CorrelationNet.forward, AudioDerivativeEncoder.forward, FlowEncoder.
                      r"f_s'[t] = f_s[t+1] - f_s[t],\; t = 1..T-1")
 
 # %% [markdown]
+# The shapes of section 2's pass through the correlation branch: the derivative of $f_s$ (15
+# transitions), the flow of $\hat v$ (two components, 15 transitions, at the $F \times F$ size of
+# $f_s$), and the two 15-step curves the loss compares.
+
+# %%
+for k in ("f_s", "df_s", "phi_s", "v_hat", "flow", "phi_v"):
+    print(f"  {k:<6} {tuple(trace[k].shape[1:])}")
+
+# %% [markdown]
 # Now the flow itself, on a dark "mouth" that opens and closes: the vertical flow points up above
 # the mouth and down below it.
 
@@ -218,14 +349,16 @@ mouth = torch.tensor(np.stack(frames)).permute(3, 0, 1, 2)[None].float() / 127.5
 flow = video_flow(mouth, out_size=None)                                                  # (1, 2, 15, 64, 64)
 far = cv2.calcOpticalFlowFarneback(cv2.cvtColor(frames[1], cv2.COLOR_RGB2GRAY), cv2.cvtColor(frames[2], cv2.COLOR_RGB2GRAY),
                                    None, 0.5, 3, 15, 3, 5, 1.2, 0)
-fig, ax = plt.subplots(1, 3, figsize=(10, 3))
+fig, ax = plt.subplots(1, 3, figsize=(10.5, 3.2), layout="constrained")
 ax[0].imshow(frames[1]); ax[0].set_title("frame 1 (mouth opening)")
 vmax = float(np.abs(far[..., 1]).max())
 ax[1].imshow(flow[0, 1, 1].numpy(), cmap="coolwarm", vmin=-vmax, vmax=vmax); ax[1].set_title("Horn-Schunck (ours), vertical flow")
-ax[2].imshow(far[..., 1], cmap="coolwarm", vmin=-vmax, vmax=vmax); ax[2].set_title("OpenCV Farneback, vertical flow")
+im = ax[2].imshow(far[..., 1], cmap="coolwarm", vmin=-vmax, vmax=vmax); ax[2].set_title("OpenCV Farneback, vertical flow")
 for a in ax:
     a.axis("off")
-fig.tight_layout(); fig.savefig(figure_path("model_flow_vs_farneback.png"), **SAVE)
+fig.colorbar(im, ax=list(ax[1:]), shrink=0.9,
+             label="vertical flow v, frame 1 -> 2\n(pixels per frame, 64 px image;\n> 0 downward, < 0 upward)")
+fig.savefig(figure_path("model_flow_vs_farneback.png"), **SAVE)
 flow_r = float(np.corrcoef(flow[0, 1, 1].numpy().ravel(), far[..., 1].ravel())[0, 1])
 print(f"correlation of the two vertical flow fields: r = {flow_r:.2f}")
 
@@ -258,21 +391,71 @@ fig.tight_layout(); fig.savefig(figure_path("model_corr_collapse.png"), **SAVE)
 print(f"constant encoders: authors' loss -> {h_auth[-1]:.4f}, ours -> {h_ours[-1]:.4f}")
 
 # %% [markdown]
-# ## 6. Three-stream discriminator and the total loss
+# ## 8. The three-stream discriminator $D(s, v)$
 #
-# The discriminator judges (speech, video) pairs. Real recordings $[s, v]$ should score high; two
-# kinds of pairs should score low: generated video $[s, \hat v]$, and a **real but mismatched** video
-# of another clip $[s, v_u]$, which forces $D$ (and so $G$) to care about audio-visual agreement,
-# not only about realistic lips:
+# **Paper, in our words.** $D$ reads a speech clip and a video together and outputs the
+# probability that the video is a real recording *of that speech*. It is trained on three streams
+# of pairs: real recordings $[s, v]$ should score high; generated video $[s, \hat v]$ and a **real
+# but mismatched** video of another clip $[s, v_u]$ should score low. The third stream forces $D$
+# (and so $G$) to care about audio-visual agreement, not only about realistic lips (its loss is in
+# section 10). **Our code.** The layers are the authors': an audio branch (its own copy of the
+# first four audio convs, then a linear layer to one vector), a video branch of four stride-2
+# Conv3d with 4×4×4 kernels, and a joint head on both; it returns a logit (the sigmoid lives in the
+# loss) and the video branch's four feature maps (section 9). The three streams are three calls of
+# the same network.
+
+# %%
+show_source(ThreeStreamDiscriminator,
+            equation=r"D(s, v) = \sigma\big(\mathrm{joint}\big[\mathrm{video}(v);\; \mathrm{tile}(\mathrm{audio}(s))\big]\big) \in (0, 1)")
+
+# %%
+d_rows = io_shapes(D, ["audio", "audio_fc", "video.0", "video.1", "video.2", "video.3", "joint"], lms_b, video)
+print_shapes(f"D of the {PRESET} preset on (s, v_hat): in -> out", d_rows)
+
+# %% [markdown]
+# ## 9. Perceptual features: which layers of $D$ feed $L_\mathrm{perc}$
+#
+# **Paper, in our words.** Besides the pixel loss, the generated video should look like the real
+# one to the discriminator: $L_\mathrm{perc}$ is the squared $L_2$ distance between $D$'s responses to
+# $v$ and to $\hat v$ at an intermediate layer, $\|\phi(v) - \phi(\hat v)\|_2^2$. The text does not say
+# which layer. **Our code.** $\phi$ is every layer of $D$'s video branch: the four feature maps
+# `ThreeStreamDiscriminator.forward` collects in `feats` (after the LeakyReLU of the first Conv3d
+# and after each later conv–BN–ReLU), each compared by its mean squared error, the four averaged;
+# the real video's features count as constants. The training step (`lmg_lib/train/step.py`)
+# passes $D$'s `feats` of $\hat v$ and $v$ to this function. (The authors' code used a frozen lip
+# autoencoder's features instead, one switch away: `LossConfig.perceptual = "autoencoder"`.)
+
+# %%
+show_source(perceptual_loss, equation=r"L_\mathrm{perc} = \frac{1}{4}\sum_{l=1}^{4} "
+                                      r"\mathrm{mean}\big(\phi_l(v) - \phi_l(\hat v)\big)^2")
+
+# %% [markdown]
+# The four maps for a (noise) real video and section 2's generated one, and $L_\mathrm{perc}$ from
+# them, once by the library and once by hand:
+
+# %%
+v_real = torch.rand(1, 3, 16, 64, 64, generator=torch.Generator().manual_seed(SEED)) * 2 - 1
+with torch.no_grad():
+    _, feats_real = D(lms_b, v_real)
+    _, feats_fake = D(lms_b, video)
+for l, (r, f) in enumerate(zip(feats_real, feats_fake), 1):
+    print(f"  phi_{l} = D.video[{l - 1}] output {tuple(f.shape[1:])}: mean squared difference {torch.mean((r - f) ** 2).item():.4f}")
+l_perc = perceptual_loss(feats_fake, feats_real)
+by_hand_perc = torch.stack([torch.mean((r - f) ** 2) for r, f in zip(feats_real, feats_fake)]).mean()
+print(f"L_perc = {l_perc.item():.4f} (by hand {by_hand_perc.item():.4f})")
+assert len(feats_fake) == len(D.video) and torch.isclose(l_perc, by_hand_perc)
+
+# %% [markdown]
+# ## 10. The discriminator's loss and the total loss
+#
+# The three streams of section 8 enter $D$'s loss with the weights $\lambda_p$ and $\lambda_u$:
 #
 # $$L_D = -\log D(s, v) - \lambda_p \log(1 - D(s, \hat v)) - \lambda_u \log(1 - D(s, v_u)), \quad \lambda_p = \lambda_u = 0.5.$$
 #
-# The generator minimises $L = L_\mathrm{corr} + 0.5\,L_\mathrm{pix} + 1.0\,L_\mathrm{perc} + 1.0\,L_\mathrm{gen}$,
-# with $L_\mathrm{perc}$ the squared distance of $D$'s intermediate features of $v$ and $\hat v$
-# (the paper's text; the authors' code used a frozen lip autoencoder instead, one switch away:
-# `LossConfig.perceptual = "autoencoder"`). The discriminator's loss in `lmg_lib` (the logits go
-# through a sigmoid inside the binary cross-entropy, the same maths as $-\log D$ and
-# $-\log(1 - D)$):
+# The generator minimises $L = L_\mathrm{corr} + 0.5\,L_\mathrm{pix} + 1.0\,L_\mathrm{perc} + 1.0\,L_\mathrm{gen}$
+# (the paper's weights; the `cpu` recipe of our trained models changes some, see notebook 4). The
+# discriminator's loss in `lmg_lib` (the logits go through a sigmoid inside the binary
+# cross-entropy, the same maths as $-\log D$ and $-\log(1 - D)$):
 
 # %%
 show_source(discriminator_loss,
@@ -363,9 +546,10 @@ print(f"authors' 1 - cos: loss {l_a:.3f}, output spread / mean {spread_a:.2f} | 
 assert l_a < 0.05 and l_o > 0.7       # the authors' loss is 'solved' on pure noise; ours is not
 
 # %% [markdown]
-# **Exercise 3 · Check the fusion layout and its fast path.** Verify on the tensors of section 2 that
+# **Exercise 3 · Check the fusion layout and its fast form.** Verify on the tensors of section 2 that
 # the identity half of the fused tensor is the same at every frame, that the audio half is constant
-# along its last axis, and that `fused_conv3d` equals a 3-D convolution of `fuse(f_s, f_p)`.
+# along its last axis, and that `fast_forms.fused_conv3d` (what the generator runs by default)
+# equals a 3-D convolution of `fuse(f_s, f_p)` (what it runs with `G.fast_forms = False`).
 #
 # <details><summary>Hint</summary>
 #
@@ -374,7 +558,7 @@ assert l_a < 0.05 and l_o > 0.7       # the authors' loss is 'solved' on pure no
 # </details>
 
 # %%
-from lmg_lib.model.fusion import fused_conv3d
+from lmg_lib.model.fast_forms import fused_conv3d
 Cf = f_s.shape[1]
 assert torch.equal(fused[:, Cf:], fused[:, Cf:, :1].expand_as(fused[:, Cf:]))        # f_p tiled over T
 assert torch.equal(fused[:, :Cf], fused[:, :Cf, ..., :1].expand_as(fused[:, :Cf]))   # f_s copied along the last axis
