@@ -42,7 +42,8 @@ def _summary(root: Path, run: str) -> pd.DataFrame | None:
 
 
 # probes of the full recipe (docs/TRAINING.md): display name -> run folder; shown beside the full model
-PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1"}
+PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1",
+          "3 000 steps, D for the last 300, seed 0": "search_long3000"}
 
 # the same for the photographic corpus style (its own held-out clips and controls: issue "real faces")
 PHOTO_MODELS = {"full model": "photo_full"}
