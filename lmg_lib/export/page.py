@@ -1,177 +1,15 @@
-"""The explorer without a kernel: one self-contained HTML page (inline JavaScript only).
-
-Notebook 5's explorer runs Python on every change; a page read without a kernel cannot, so every
-combination is computed here, once, and embedded: for every model (the shipped runs under
-``checkpoints/``) and every utterance of a small held-out set, the 16 frames of one clip as an image
-strip (WebP or PNG), the lip landmarks the shipped regressor detects on them, that clip's row of the
-run's per-clip metrics beside the run's test-set means and intervals, and optionally the whole
-sentence as a playable mp4 with its speech. The page's select boxes (model A, model B, utterance)
-only choose among these; the models are grouped (Table 3 models, Table 2 variants (a)-(i), probes
-and seeds) and each says its paper letter, its losses and its recipe (``describe_run``).
-
-    runs = discover_models("checkpoints")                       # name -> run folder, in page order
-    models = {name: (model, "checkpoints/<name>") ...}          # + notebook.shipped_model
-    data = explorer_data(models, dataset, picks, metrics, detect, audio,
-                         about={n: describe_run(d) for n, d in runs.items()}, first=("full", "speech2vid"))
-    Path("explorer.html").write_text(explorer_html(data))
-
-Deterministic: the same models and clips give byte-identical pages (images without timestamps, mp4
-from a fixed encoder setting, JSON with sorted keys; the order of models and groups is kept in
-explicit lists, since a JSON object's key order is not).
-"""
+"""The explorer page itself: media as data URIs, the embedded data, the inline CSS and JavaScript."""
 from __future__ import annotations
 
 import base64
 import html
 import io
 import json
-import shlex
 from pathlib import Path
 
 import numpy as np
 
-from .eval.results import MODELS, PROBES
-
-METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
-TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
-GROUPS = ("Table 3: the full model and the baselines (Chen et al. 2018, Table 3)",
-          "Table 2: the ablation variants (a)-(i) (Chen et al. 2018, Table 2)",
-          "Probes of the recipe, second seeds and other runs")
-# what each baseline's network is (its losses come from the run's --variant, its recipe from --config)
-ARCHITECTURE = {"speech2vid": "per-frame 2-D encoder-decoder (Chung et al.)",
-                "vgan": "audio-conditioned video GAN (Vondrick et al.)"}
-# --set keys that change only what a run writes, not what it learns (left out of its recipe line)
-BOOKKEEPING = {"log_every", "val_every", "sample_every", "checkpoint_every"}
-
-
-def _split(name: str) -> tuple[str, int]:
-    """``ablation_l1_seed1`` -> (``ablation_l1``, 1); a name without ``_seed<k>`` is seed 0."""
-    base, _, seed = name.partition("_seed")
-    return (base, int(seed)) if seed.isdigit() else (name, 0)
-
-
-def run_group(name: str) -> int:
-    """The explorer's group of a shipped run (an index of ``GROUPS``): the Table 3 models, the
-    Table 2 variants (seed 0), then everything else (probes, second seeds, other runs)."""
-    base, seed = _split(name)
-    if seed:
-        return 2
-    return 0 if base in TABLE3_RUNS else 1 if base.startswith("ablation_") else 2
-
-
-def _order_key(name: str):
-    """Table 3's order, then the paper letters (a)-(i); in the last group the probes first, then
-    second seeds in the same order, then other runs."""
-    from .config import PAPER_LETTER
-    base, seed = _split(name)
-    if base in PROBES.values():
-        k = (0, list(PROBES.values()).index(base))
-    elif base in TABLE3_RUNS:
-        k = (1, TABLE3_RUNS.index(base))
-    elif base.startswith("ablation_"):
-        k = (2, PAPER_LETTER.get(base[len("ablation_"):]) or "~")
-    else:
-        k = (3, 0)
-    return run_group(name), k, base, seed
-
-
-def discover_models(root) -> dict[str, Path]:
-    """Every shipped run under ``root`` (a folder with ``generator.safetensors``) trained on the
-    default corpus style, in the explorer's order: the Table 3 models (full, Speech2Vid, VGAN), the
-    ablation variants in the paper's order (a)-(i), then probes, second seeds and other runs."""
-    found = {p.parent.name: p.parent for p in Path(root).glob("*/generator.safetensors")
-             if _style(p.parent) == "rendered"}       # the page's clips are the default style's
-    return {n: found[n] for n in sorted(found, key=_order_key)}
-
-
-def _style(run: Path) -> str:
-    """The corpus style a shipped run was trained on (its ``record.json``; the default if unrecorded)."""
-    rec = run / "record.json"
-    cfg = json.loads(rec.read_text()).get("corpus_config") if rec.exists() else None
-    return (cfg or {}).get("style", "rendered")
-
-
-def recipe_of(command: str) -> str:
-    """The recipe a training command ran, in words: its preset and what the command changed
-    (``lmg train --config cpu --steps 600 --set train.gan_start=200 ...`` -> ``cpu recipe, 600 steps,
-    gan_start=200``); a key set twice shows its last value (the one that won), and settings that only
-    change what a run writes are left out."""
-    toks, preset, steps, sets = shlex.split(command), "paper", None, {}
-    for k, t in enumerate(toks[:-1]):
-        if t == "--config":
-            preset = toks[k + 1]
-        elif t == "--steps":
-            steps = toks[k + 1]
-        elif t == "--set":
-            key, _, value = toks[k + 1].partition("=")
-            if key.rsplit(".", 1)[-1] not in BOOKKEEPING:
-                sets[key.rsplit(".", 1)[-1]] = value
-    return ", ".join([f"{preset} recipe", *([f"{steps} steps"] if steps else []), *(f"{k}={v}" for k, v in sets.items())])
-
-
-def _flag(command: str, flag: str) -> str | None:
-    toks = shlex.split(command)
-    return toks[toks.index(flag) + 1] if flag in toks[:-1] else None
-
-
-def model_label(name: str) -> str:
-    """The select box's name for a shipped run: the paper's names for the full model and the
-    baselines, ``(letter) variant`` for ``ablation_<variant>``, ``, seed k`` for a second seed."""
-    from .config import PAPER_LETTER
-    base, seed = _split(name)
-    table3 = {run: label for label, run in MODELS.items()}
-    probes = {run: label for label, run in PROBES.items()}
-    if name in probes:
-        return f"full model, probe: {probes[name]}"
-    if base in table3:
-        label = table3[base]
-    elif base == "noskips":
-        label = "(e) full, without the identity skips"
-    elif base.startswith("ablation_"):
-        variant = base[len("ablation_"):]
-        label = f"({PAPER_LETTER.get(variant) or '-'}) {variant}"
-    else:
-        label = base
-    return label + (f", seed {seed}" if seed else "")
-
-
-def describe_run(run: Path) -> dict:
-    """What the explorer says about one shipped run folder: its ``label`` (``model_label``), one
-    ``line`` (its losses and discriminator from its ``--variant``, and its network for a baseline),
-    its ``recipe`` (``recipe_of`` its recorded command), and ``summary``: the test-set mean and 95 %
-    interval of each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
-    import pandas as pd
-    from .config import ABLATIONS
-    from .viz import ablation_line
-    run = Path(run)
-    rec = json.loads((run / "record.json").read_text()) if (run / "record.json").exists() else {}
-    command = rec.get("command", "")
-    variant = _flag(command, "--variant") if command else None
-    line = ablation_line(variant, ABLATIONS[variant]) if variant in ABLATIONS else ""
-    arch = ARCHITECTURE.get(_flag(command, "--model") if command else None)
-    summary = {}
-    if (run / "summary.csv").exists():
-        s = pd.read_csv(run / "summary.csv")
-        s = s[s.source == "per_clip"] if "source" in s else s
-        summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
-                   for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
-    return {"label": model_label(run.name), "line": f"{arch}; {line}" if arch else line,
-            "recipe": recipe_of(command) if command else "recipe not recorded", "summary": summary}
-
-
-def representative_clip(candidates, reference, metrics=("lmd", "opening_r")) -> int:
-    """The row label of ``candidates`` (a per-clip table) closest to the median clip of ``reference``
-    (the same model's per-clip table over the whole test set): the distance sums, per metric, the
-    gap to the reference's median in units of the reference's interquartile range. A clip on which
-    the model does neither well nor badly, in every metric named."""
-    c = candidates.dropna(subset=list(metrics))
-    if c.empty:
-        raise ValueError("no candidate clip has every metric")
-    dist = 0
-    for m in metrics:
-        q1, med, q3 = np.nanpercentile(reference[m].to_numpy(float), [25, 50, 75])
-        dist = dist + (c[m] - med).abs() / (q3 - q1 if q3 > q1 else 1.0)
-    return dist.idxmin()
+from .runs import GROUPS, METRIC_COLUMNS, model_label, run_group
 
 
 def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
@@ -193,7 +31,7 @@ def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
 def mp4_data_uri(frames: np.ndarray, wav=None, comment: str | None = None, crf: int = 23) -> str:
     """uint8 (T, H, W, 3) (+ a wav muxed as AAC) -> an H.264 mp4 data URI."""
     import tempfile
-    from .util.video_io import write_video
+    from ..util.video_io import write_video
     with tempfile.TemporaryDirectory() as d:
         p = write_video(Path(d) / "clip.mp4", frames, audio_path=wav, crf=crf, comment=comment)
         return "data:video/mp4;base64," + base64.b64encode(p.read_bytes()).decode("ascii")
@@ -247,7 +85,7 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
     explicitly: ``order`` (every model), ``groups`` (title and runs, ``run_group``) and
     ``defaults``."""
     import torch
-    from .util.pixels import to_uint8_frames
+    from ..util.pixels import to_uint8_frames
     by_utt: dict = {}
     for i, c in enumerate(dataset.clips):
         by_utt.setdefault((c["speaker"], c["utterance"]), []).append(i)
