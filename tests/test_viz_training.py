@@ -32,7 +32,7 @@ def test_a_grid_title_stays_above_the_column_titles(title, rows):
 
 
 def test_snapshot_columns_carry_the_clips_frame_numbers():
-    kept = np.arange(16)[::5]                                              # what samples.npz keeps
+    kept = np.arange(16)[::5]                                              # what the shipped samples strip keeps
     snaps = {0: np.zeros((1, len(kept), 8, 8, 3), np.uint8), 150: np.ones((1, len(kept), 8, 8, 3), np.uint8)}
     fig = viz.samples_over_time(snaps, frames=(0, 1, 2, 3), frame_numbers=kept,
                                 real=np.zeros((len(kept), 8, 8, 3), np.uint8))

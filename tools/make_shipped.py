@@ -17,8 +17,8 @@
 ``--data DIR`` (default ``data``) holds ``corpus/``, ``prep/`` and the training runs ``runs/<name>``
 (resumable: a stage run again continues from its last checkpoint). Each trained network is shipped
 as ``checkpoints/<name>/``: ``generator.safetensors`` (fp16; the best validation checkpoint),
-``train_log.csv``, ``val_log.csv``, ``samples.npz`` (generated frames of fixed validation clips
-saved during training) and ``record.json`` (the ``lmg train`` command, commit, corpus fingerprint,
+``train_log.csv``, ``val_log.csv``, ``samples.jpg`` + ``samples.json`` (generated frames of fixed
+validation clips saved during training, one JPEG strip: ``lmg_lib.train.samples``) and ``record.json`` (the ``lmg train`` command, commit, corpus fingerprint,
 seed, CPU and wall time). ``evaluate`` writes ``checkpoints/<name>/per_clip.csv`` (every test clip,
 true and shuffled audio), ``per_utterance_sync.csv`` (the sync expert on whole test utterances) and
 ``summary.csv`` (means with 95 % intervals over utterances); ``evaluate controls`` the same for the
@@ -195,6 +195,19 @@ def stage_train(data: Path, args) -> None:
     ship(data, name, argv, timing)
 
 
+def ship_samples(data: Path, out: Path, dest: Path) -> None:
+    """Frames 0, 5, 10, 15 of every sample clip at every saved step, as one JPEG strip
+    (``train.samples.save_samples``), the real frames of those clips first."""
+    from lmg_lib.train.samples import save_samples
+    from lmg_lib.util.pixels import to_uint8_frames
+    steps = sorted(out.glob("samples/step_*.npy"))
+    if steps:
+        kept = list(range(np.load(steps[0]).shape[1]))[::5]
+        arr = np.stack([np.load(p)[:, kept] for p in steps])         # (n_steps, B, 4, S, S, 3)
+        real = np.stack([to_uint8_frames(v) for v in sample_batch(data)["video"].numpy()])[:, kept]
+        save_samples(dest, arr, [int(p.stem[5:]) for p in steps], real, kept)
+
+
 def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     import torch
     out, dest = data / "runs" / name, SHIP / name
@@ -204,11 +217,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     for f in ("train_log.csv", "val_log.csv"):
         if (out / f).exists():
             shutil.copy(out / f, dest / f)
-    steps = sorted(out.glob("samples/step_*.npy"))
-    if steps:               # frames 0, 5, 10, 15 of every sample clip at every saved step
-        arr = np.stack([np.load(p)[:, ::5] for p in steps])         # (n_steps, B, 4, S, S, 3)
-        np.savez_compressed(dest / "samples.npz", frames=arr, steps=[int(p.stem[5:]) for p in steps],
-                            real=sample_batch(data)["video"].numpy())
+    ship_samples(data, out, dest)
     label = os.path.relpath(data.absolute(), ROOT)          # data, data_photo: as the reader types it
     cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else label + a[len(str(data)):] for a in argv
                                if a != "--resume"])

@@ -68,7 +68,7 @@ def samples_over_time(samples: dict, clip: int = 0, frames=(0, 4, 8, 12), real=N
     """Rows = training steps, columns = frames of one sample clip. ``samples`` maps step ->
     uint8 (B, T, S, S, 3) (``Trainer(sample_batch=...)`` files); ``real`` (T, S, S, 3) adds the target row.
     ``frame_numbers``: the clip's frame index of each stored frame, when the snapshots keep only
-    some frames (the shipped ``samples.npz`` keeps 0, 5, 10, 15): the columns are labelled with them."""
+    some frames (the shipped samples strip keeps 0, 5, 10, 15): the columns are labelled with them."""
     rows = {f"step {s}": v[clip] for s, v in sorted(samples.items())}
     if real is not None:
         rows["real"] = real
