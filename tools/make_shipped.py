@@ -53,6 +53,10 @@ SHIP = ROOT / "checkpoints"
 
 from lmg_lib.config import ABLATIONS  # noqa: E402  (after the path insert)
 
+# per-clip tables keep 6 significant digits (half the bytes of Python's repr; the metrics' own
+# noise is far larger and the tests reproduce them to rtol 1e-3)
+TABLE_FLOATS = "%.6g"
+
 # name -> the `lmg train` arguments (besides --data/--out) of each shipped network
 RUNS: dict[str, list[str]] = {
     "full": ["--config", "cpu", "--model", "generator", "--variant", "full"],
@@ -314,13 +318,13 @@ def stage_evaluate(data: Path, args) -> None:
         dest.mkdir(parents=True, exist_ok=True)
         static = evaluate_model(StaticBaseline(get_config("cpu").model), test, detect, shuffled=False,
                                 progress=True)
-        static.to_csv(dest / "static_per_clip.csv", index=False)
+        static.to_csv(dest / "static_per_clip.csv", index=False, float_format=TABLE_FLOATS)
         base = landmark_baselines(test)
         pairs = audio_only_clips(data / "corpus", test.clips)
         base["opening_r_ceiling"] = opening_ceiling(pairs)
-        base.to_csv(dest / "landmark_baselines_per_clip.csv", index=False)
+        base.to_csv(dest / "landmark_baselines_per_clip.csv", index=False, float_format=TABLE_FLOATS)
         sync = utterance_sync(None, None, data)
-        sync.to_csv(dest / "per_utterance_sync.csv", index=False)
+        sync.to_csv(dest / "per_utterance_sync.csv", index=False, float_format=TABLE_FLOATS)
         # the LMD instrument's own error on this DATA's real frames (validation speakers)
         from lmg_lib.data.dataset import evenly_spaced
         from lmg_lib.eval.lip_landmarks import frames_and_landmarks, landmark_error
@@ -351,7 +355,7 @@ def stage_evaluate(data: Path, args) -> None:
             per_clip = pd.read_csv(dest / "per_clip.csv")
         else:
             per_clip = evaluate_model(model, test, detect, shuffled=True, progress=True)
-            per_clip.to_csv(dest / "per_clip.csv", index=False)
+            per_clip.to_csv(dest / "per_clip.csv", index=False, float_format=TABLE_FLOATS)
         if args.name not in PHOTO and args.name not in CEILINGS and not args.trial and not fresh("subset_per_clip.csv"):
             # the same on the subset the tests rebuild (their own reference frames: a smaller pool)
             from lmg_lib.notebook import held_out_subset
@@ -359,9 +363,9 @@ def stage_evaluate(data: Path, args) -> None:
             full_shards = json.loads((data / "prep" / "manifest.json").read_text())["shards"]
             (SHIP / "heldout_subset.json").write_text(json.dumps(      # proof that they are the default's clips
                 {k: full_shards[k]["sha256"] for k in sorted(sub.manifest["shards"])}, indent=1) + "\n")
-            evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False)
+            evaluate_model(model, sub, detect, shuffled=True).to_csv(dest / "subset_per_clip.csv", index=False, float_format=TABLE_FLOATS)
         sync = utterance_sync(model, cfg, data, only=only)
-        sync.to_csv(dest / "per_utterance_sync.csv", index=False)
+        sync.to_csv(dest / "per_utterance_sync.csv", index=False, float_format=TABLE_FLOATS)
         summary = pd.concat([summarize_clips(per_clip).assign(source="per_clip"),
                              summarize_clips(sync.drop(columns=["frames"])).assign(source="per_utterance_sync")])
     summary.to_csv(dest / "summary.csv", index=False)
