@@ -4,8 +4,8 @@ During a run the ``Trainer`` saves the generated frames of a fixed batch every `
 steps (``samples/step_NNNNNN.npy``, uint8 (B, 16, S, S, 3)). What is shipped in
 ``checkpoints/<run>/`` is the picture the notebooks show: for every sample clip one block of rows,
 its real frames first and then one row per saved step, and the kept frames (0, 5, 10, 15) as the
-columns, stored as ONE JPEG (quality 95, no chroma subsampling; ~0.1 MB where the arrays took
-~1.5 MB) with ``samples.json`` (the steps, the frame numbers, the layout). The pixels are thus
+columns, stored as ONE JPEG (quality 95, no chroma subsampling; 0.15-0.5 MB a run where the
+arrays with float32 real clips took 0.8-1.8 MB) with ``samples.json`` (the steps, the frame numbers, the layout). The pixels are thus
 JPEG-compressed pictures of the samples, for looking at: no metric is computed from them.
 """
 from __future__ import annotations
