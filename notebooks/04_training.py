@@ -179,6 +179,41 @@ print(f"with the paper's weights (1, 0.5, 1, 1) the same terms would sum to "
       f"{row['corr'] + 0.5 * row['pix'] + row['perc'] + row['gen']:.2f}")
 
 # %% [markdown]
+# ### 1.1 Validation against compute: what each model buys per CPU-minute
+#
+# The runs of the recipe search (docs/TRAINING.md) log, at every validation, the CPU seconds the
+# run had spent (training and validation, both cores summed: `cpu_s` in `val_log.csv`). Drawn
+# against those CPU-minutes, each model's validation curve says how much compute it needs to get
+# where it gets, and whether it was still improving when it stopped. Colours are models, line
+# styles their runs (seeds); the grey lines are the static reference frame and the average mouth
+# (a constant) scored on the same validation clips (`checkpoints/controls/val_references.json`,
+# `tools/make_shipped.py valref`). The table under the figure is computed from the same logs:
+# `lmd_drop_last_quarter` is how much validation LMD fell over the last quarter of a run's
+# CPU-minutes, and a run counts as flat when that is under `FLAT_PX`.
+
+# %%
+import json
+
+from lmg_lib.eval.results import FLAT_PX, curve_summary, learning_curve_logs
+from lmg_lib.viz import learning_curves
+
+curve_logs, not_shipped = learning_curve_logs(SHIPPED_CHECKPOINTS)
+val_refs = json.loads((SHIPPED_CHECKPOINTS / "controls" / "val_references.json").read_text())
+learning_curves(curve_logs, val_refs, path=figure_path("training_learning_curves.png"),
+                title=f"Validation LMD and opening r against CPU-minutes ({val_refs['clips']} clips of the "
+                      f"validation speakers; shipped runs, their own logs)")
+plt.show()
+curves = curve_summary(curve_logs)
+display(curves.round(3))
+if not_shipped:
+    print("listed in results.CURVES but not shipped in this checkout:", ", ".join(not_shipped))
+for _, c in curves.iterrows():
+    state = "flat" if c["flat"] else "still improving"
+    print(f"{c['model']} ({c['run']}): {c['cpu_min']:.0f} CPU-min, LMD {c['lmd_last']:.2f} at the end, "
+          f"within 0.05 px of its best after {c['cpu_min_within_0.05_of_best']:.0f} CPU-min; "
+          f"fell {c['lmd_drop_last_quarter']:.3f} px over its last quarter: {state} (FLAT_PX = {FLAT_PX})")
+
+# %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu recipe)
 #
 # Rows: training steps; last row: the real frames. Frames 0, 5, 10 and 15 of a fixed clip of a

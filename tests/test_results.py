@@ -158,3 +158,47 @@ def test_probes_paired_difference_and_targets(tmp_path):
     tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
     assert md in results_markdown(tmp_path)
+
+
+def _val_log(root, run, lmd, cpu_s=True):
+    (root / run).mkdir(parents=True, exist_ok=True)
+    n = len(lmd)
+    df = pd.DataFrame({"step": [150 * (i + 1) for i in range(n)], "lmd": lmd, "opening_r": [0.5] * n})
+    if cpu_s:
+        df["cpu_s"] = [600.0 * (i + 1) for i in range(n)]
+    df.to_csv(root / run / "val_log.csv", index=False)
+
+
+def test_learning_curves_name_what_is_missing_and_call_flat_only_a_flat_tail(tmp_path):
+    import pytest
+    from lmg_lib.eval.results import FLAT_PX, curve_summary, learning_curve_logs
+    _val_log(tmp_path, "a", [2.2, 1.9, 1.7, 1.6, 1.55, 1.5, 1.45, 1.40])          # still falling
+    _val_log(tmp_path, "b", [2.2, 1.6, 1.5, 1.5, 1.49, 1.5, 1.5, 1.49])            # flat for its last half
+    curves = {"m1": {"run a": "a"}, "m2": {"run b": "b", "run c": "c"}}
+    logs, missing = learning_curve_logs(tmp_path, curves)
+    assert missing == ["c"] and list(logs) == ["m1", "m2"] and list(logs["m2"]) == ["run b"]
+    s = curve_summary(logs).set_index("run")
+    assert not s.loc["run a", "flat"] and s.loc["run b", "flat"]
+    # the last quarter of 80 CPU-min: from 60 min on; before it, 1.55 at 50 min
+    assert abs(s.loc["run a", "lmd_drop_last_quarter"] - (1.55 - 1.40)) < 1e-9 and 0.15 > FLAT_PX
+    assert s.loc["run a", "cpu_min"] == 80 and s.loc["run b", "cpu_min_within_0.05_of_best"] == 30
+    _val_log(tmp_path, "old", [2.0, 1.8], cpu_s=False)
+    with pytest.raises(ValueError, match="cpu_s"):
+        learning_curve_logs(tmp_path, {"m": {"old": "old"}})
+
+
+def test_shipped_validation_references_sit_above_the_searched_runs():
+    """The static reference and the average mouth on the validation clips (valref) are worse than
+    what the shipped recipe-search runs reached on those clips (could fail: a run that learned
+    nothing would sit on the static line)."""
+    import json
+    from lmg_lib.eval.results import learning_curve_logs
+    from lmg_lib.notebook import SHIPPED_CHECKPOINTS
+    refs = json.loads((SHIPPED_CHECKPOINTS / "controls" / "val_references.json").read_text())
+    assert refs["clips"] == 48 and set(refs["seeds"]) == {"0", "1", "2"}
+    logs, _ = learning_curve_logs(SHIPPED_CHECKPOINTS)
+    assert logs
+    for runs in logs.values():
+        for log in runs.values():
+            for ref in refs["seeds"].values():
+                assert log["lmd"].min() < ref["lmd_average_mouth"] < ref["static"]["lmd"]

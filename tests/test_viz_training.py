@@ -75,3 +75,19 @@ def test_loss_curves_leave_out_a_term_that_is_off():
     ax = viz.loss_curves(_log(np.arange(10, 41, 10), 0), cfg)
     assert sorted(_lines(ax)) == ["0.5 x L_pix", "L (loss_G, the total)"]
     plt.close(ax.figure)
+
+
+def test_learning_curves_one_line_per_run_and_the_validation_references():
+    import pandas as pd
+    from lmg_lib.viz import learning_curves
+    log = lambda k: pd.DataFrame({"cpu_s": [60.0, 120, 180], "lmd": [2.0, 1.8 - k, 1.7 - k], "opening_r": [0.1, 0.5, 0.6]})
+    refs = {"seeds": {"0": {"static": {"lmd": 2.3, "opening_r": 0.0}, "lmd_average_mouth": 1.76},
+                      "1": {"static": {"lmd": 2.4, "opening_r": 0.0}, "lmd_average_mouth": 1.76}}}
+    fig = learning_curves({"full": {"seed 0": log(0), "seed 1": log(0.1)}, "s2v": {"seed 0": log(0.2)}}, refs)
+    lmd_ax, r_ax = fig.axes
+    runs = [ln for ln in lmd_ax.get_lines() if len(ln.get_xdata()) == 3]
+    assert len(runs) == 3 and list(runs[0].get_xdata()) == [1.0, 2.0, 3.0]       # CPU-minutes
+    assert runs[0].get_color() == runs[1].get_color() != runs[2].get_color()      # colour = model
+    flat = sorted(ln.get_ydata()[0] for ln in lmd_ax.get_lines() if len(ln.get_xdata()) == 2)
+    assert np.allclose(flat, [1.76, 2.35])             # average mouth, static (mean over seeds)
+    assert len([ln for ln in r_ax.get_lines() if len(ln.get_xdata()) == 2]) == 1  # no average mouth for r

@@ -382,9 +382,38 @@ def stage_evaluate(data: Path, args) -> None:
     print(f"evaluated in {time.time() - t0:.0f} s; written to {dest}")
 
 
+def stage_valref(data: Path, args) -> None:
+    """The static reference and the average mouth on the clips each run validates on (the
+    ``Validator``'s 48 evenly spaced validation clips; their reference frames depend on the run's
+    seed): the floor lines of the learning curves (notebook 4). Written to
+    ``checkpoints/controls/val_references.json``."""
+    import torch
+    from lmg_lib.config import get_config
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    from lmg_lib.eval.lip_landmarks import load_landmark_regressor
+    from lmg_lib.eval.protocol import landmark_baselines, landmarks_by_utterance, quick_sync_metrics
+    from lmg_lib.train.baselines import StaticBaseline
+    from lmg_lib.train.recipe import VAL_CLIPS
+    torch.set_num_threads(args.threads)
+    check_style(data, "controls")
+    detect = load_landmark_regressor(SHIP / "lip_landmarks.pt").detect
+    out = {"clips": VAL_CLIPS, "split": "val", "commit": git_commit(), **corpus_record(data), "seeds": {}}
+    for seed in (0, 1, 2):
+        val = LipClipDataset(data / "prep", "val", seed=seed)
+        sub = evenly_spaced(val, VAL_CLIPS)
+        items = [sub[i] for i in range(len(sub))]
+        static = quick_sync_metrics(StaticBaseline(get_config("cpu").model), items, detect)
+        avg = landmark_baselines(sub, landmarks_by_utterance(val))["lmd_average_mouth"].mean()
+        out["seeds"][str(seed)] = {"static": static, "lmd_average_mouth": float(avg)}
+        print(f"seed {seed}: static LMD {static['lmd']:.3f}, average mouth LMD {avg:.3f}")
+    dest = SHIP / "controls" / "val_references.json"
+    dest.write_text(json.dumps(out, indent=1) + "\n")
+    print(f"written to {dest}")
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("stage", choices=["corpus", "landmarks", "train", "evaluate"])
+    ap.add_argument("stage", choices=["corpus", "landmarks", "train", "evaluate", "valref"])
     ap.add_argument("name", nargs="?", help="run name (train)")
     ap.add_argument("--data", type=Path, default=ROOT / "data")
     ap.add_argument("--landmark-steps", type=int, default=3000)
@@ -399,7 +428,7 @@ def main() -> int:
     if args.stage == "evaluate" and args.name not in ("controls", "photo_controls", *CEILINGS) and not (SHIP / str(args.name) / "generator.safetensors").exists():
         ap.error(f"evaluate needs 'controls', 'ceiling' or a shipped run: {', '.join(RUNS)}")
     {"corpus": stage_corpus, "landmarks": stage_landmarks, "train": stage_train,
-     "evaluate": stage_evaluate}[args.stage](args.data, args)
+     "evaluate": stage_evaluate, "valref": stage_valref}[args.stage](args.data, args)
     return 0
 
 

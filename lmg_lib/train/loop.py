@@ -40,7 +40,7 @@ from .checkpoints import (TRAIN_FORMAT, atomic_save, export_network, load_traini
                           param_digest, rng_state, set_rng_state)
 from .distributed import ResumableSampler, _EpochIndexed, current_group, init_distributed
 from .logs import TrainLog, log_keys
-from .recipe import EMA, RealFlowCache, Validator, lr_factor, prefetched, to_channels_last, warm_config
+from .recipe import EMA, VAL_CLIPS, RealFlowCache, Validator, lr_factor, prefetched, to_channels_last, warm_config
 from .step import Models, build_models, build_optimizers, needs_discriminator, train_step, unwrap
 
 
@@ -68,7 +68,7 @@ class Trainer:
                  device: str | None = None, resume: bool = False, progress: bool = True,
                  generator: nn.Module | None = None, autoencoder: LipAutoencoder | None = None,
                  sync_bn: bool = False, sample_batch: dict | None = None,
-                 val_dataset=None, detector=None, n_val: int = 48):
+                 val_dataset=None, detector=None, n_val: int = VAL_CLIPS):
         if not isinstance(cfg, Config):
             raise TypeError(f"cfg must be a Config (make_config), not {type(cfg).__name__}")
         self.cfg = cfg

@@ -121,10 +121,13 @@ def prefetched(iterable, enabled: bool = True, depth: int = 2):
         th.join()
 
 
+VAL_CLIPS = 48      # validation clips scored every val_every steps (evenly spaced over the split)
+
+
 class Validator:
     """Fixed clips of the validation split, scored with ``eval.protocol.quick_sync_metrics``."""
 
-    def __init__(self, val_dataset, detector, out_dir, n_clips: int = 48):
+    def __init__(self, val_dataset, detector, out_dir, n_clips: int = VAL_CLIPS):
         from ..data.dataset import evenly_spaced
         sub = evenly_spaced(val_dataset, n_clips)
         self.items = [sub[i] for i in range(len(sub))]

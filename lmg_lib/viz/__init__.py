@@ -12,4 +12,4 @@ from .frames import (_save, _title_rect, compare_videos, explorer_view, frame_st
                      samples_over_time, save_sample_strip)
 from .results import (OUR_UNITS, PAPER_UNITS, _dots, _limits, _rows_axis, ablation_figure,  # noqa: F401
                       ablation_line, comparison_figure, metric_label, metric_table_figure)
-from .training import architecture_diagram, loss_curves, trace_model  # noqa: F401
+from .training import architecture_diagram, learning_curves, loss_curves, trace_model  # noqa: F401

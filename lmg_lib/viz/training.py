@@ -178,3 +178,47 @@ def architecture_diagram(G, lms, lip, C=None, D=None, preset: str = "",
                  f"forward pass, batch axis dropped ({weights}; the shapes do not depend on them)", fontsize=8.5)
     fig.tight_layout(pad=0.4)
     return _save(fig, path), tr
+
+
+# ------------------------------------------------------------------- validation against compute
+def learning_curves(curves: dict, references: dict | None = None, path=None, title: str | None = None,
+                    metrics=(("lmd", "validation LMD (px, lower is better)"),
+                             ("opening_r", "validation mouth-opening r (higher is better)"))):
+    """Validation metrics against the CPU-minutes each run had spent: what a model buys per unit
+    of compute, and whether its curve had flattened when training stopped.
+
+    ``curves``: {model label: {run label: val_log DataFrame with ``cpu_s``}} -- one colour per
+    model, one line style per run (seeds) of it, a dot at each validation. ``references``: the
+    ``val_references.json`` of the shipped controls ({"seeds": {seed: {"static": {...},
+    "lmd_average_mouth": ...}}}): the static reference frame and the average mouth on the same
+    validation clips, averaged over the seeds listed, drawn as horizontal lines."""
+    import matplotlib.pyplot as plt
+    fig, axes = plt.subplots(1, len(metrics), figsize=(6.2 * len(metrics), 3.8), squeeze=False)
+    styles = ["-", "--", ":", "-."]
+    for ax, (key, label) in zip(axes[0], metrics):
+        for i, (model, runs) in enumerate(curves.items()):
+            for j, (run, log) in enumerate(runs.items()):
+                ax.plot(log["cpu_s"] / 60, log[key], styles[j % len(styles)], marker="o", ms=2.5, lw=1.2,
+                        color=f"C{i}", label=f"{model}: {run}")
+        if references:
+            seeds = list(references["seeds"].values())
+            static = float(np.mean([s["static"][key] for s in seeds]))
+            ax.axhline(static, color="0.35", ls="--", lw=1)
+            ax.annotate("static reference frame", (1, static), xycoords=("axes fraction", "data"),
+                        xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=7, color="0.3")
+            if key == "lmd":
+                avg = float(np.mean([s["lmd_average_mouth"] for s in seeds]))
+                ax.axhline(avg, color="0.35", ls=":", lw=1)
+                ax.annotate("average mouth (a constant)", (1, avg), xycoords=("axes fraction", "data"),
+                            xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=7, color="0.3")
+        ax.set_xlabel("CPU-minutes spent (training + validation, both cores summed)")
+        ax.set_ylabel(label.split(" (")[0].replace("validation ", ""))
+        ax.set_title(label, fontsize=9)
+        ax.grid(alpha=0.3, lw=0.5)
+    axes[0][-1].legend(fontsize=7, loc="lower right", framealpha=0.9)
+    if title:
+        fig.suptitle(title, fontsize=10)
+    fig.tight_layout()
+    if path is not None:
+        _save(fig, path)
+    return fig
