@@ -415,7 +415,7 @@ def test_fast_path_names_the_module_it_cannot_fold(files, where, name):
     lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
     y = tone_bursts(0.7)
     with pytest.raises(inf.FoldError) as e:
-        inf.generate_video(G, cfg, (y, SR), lip)
+        inf.generate_video(G, cfg, (y, SR), lip, fast=True)
     msg = str(e.value)
     assert "\n" not in msg and f"cannot fold {name}" in msg and "--plain" in msg
     assert inf.generate_video(G, cfg, (y, SR), lip, fast=False).shape == (math.ceil(0.7 * 25), 64, 64, 3)
@@ -428,7 +428,7 @@ def test_cli_generate_says_its_fast_path_cannot_fold(files, tmp_path, capsys, mo
                         lambda *a, **k: (lambda G, *rest: (_swap(G, "res"), *rest))(*load(*a, **k)))
     args = ("generate", "--audio", files / "speech.wav", "--image", files / "lip.png",
             "--checkpoint", files / "tiny.safetensors")
-    rc, _, err = _run(capsys, *args, "--out", tmp_path / "fast.mp4")
+    rc, _, err = _run(capsys, *args, "--out", tmp_path / "fast.mp4", "--fast")
     assert rc != 0 and "cannot fold G.decoder.res.1" in err and len(err.strip().splitlines()) == 1, err
     assert _leftovers(tmp_path) == []
     rc, _, err = _run(capsys, *args, "--out", tmp_path / "plain.mp4", "--plain")
@@ -441,10 +441,24 @@ def test_generate_video_api(files):
     G, cfg, _ = load_generator(files / "tiny.safetensors")
     lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
     y = tone_bursts(2.05)
-    fast = inf.generate_video(G, cfg, (y, SR), lip)
+    fast = inf.generate_video(G, cfg, (y, SR), lip, fast=True)
     plain = inf.generate_video(G, cfg, y, lip, fast=False)
     assert fast.shape == (math.ceil(2.05 * 25), 64, 64, 3) and fast.dtype == np.uint8
     assert np.abs(fast.astype(int) - plain.astype(int)).max() <= 1    # rounding to uint8 only
+
+
+@pytest.mark.parametrize("width,fast", [(8, False), (31, False), (32, True)])
+def test_default_path_is_the_one_measured_faster_for_the_width(files, width, fast, monkeypatch):
+    """fast=None: the fast path from FAST_MIN_WIDTH on (measured 2.08x at width 32, 0.29x at 8)."""
+    from lmg_lib.infer import generate as gen
+    from lmg_lib.train.checkpoints import load_generator
+    G, cfg, _ = load_generator(files / "tiny.safetensors")
+    cfg = cfg.replace(model=dict(width=width))
+    assert gen.FAST_MIN_WIDTH == 32 and gen.fast_pays(cfg, torch.device("cpu")) is fast
+    assert not gen.fast_pays(cfg, torch.device("cuda"))
+    lip = np.asarray(__import__("PIL.Image").Image.open(files / "lip.png").convert("RGB"))
+    w = gen._windows(G, cfg, (tone_bursts(0.7), SR), lip, 4, None, torch.device("cpu"))
+    assert isinstance(w.model, inf.FastGenerator) is fast
 
 
 @pytest.mark.parametrize("seconds,overlap,batch", [(2.05, 4, 4), (2.05, 8, 3), (0.30, 4, 4), (1.23, 0, 1)])

@@ -178,7 +178,11 @@ def build_parser() -> argparse.ArgumentParser:
     g.add_argument("--threads", type=int, default=None, help="CPU threads (torch.set_num_threads)")
     g.add_argument("--overlap", type=int, default=4, help="frames shared by consecutive clip windows")
     g.add_argument("--batch", type=int, default=4, help="windows per forward pass")
-    g.add_argument("--plain", action="store_true", help="use the plain generator, not the fast CPU path")
+    path = g.add_mutually_exclusive_group()
+    path.add_argument("--plain", action="store_true", help="use the plain generator (the default below the "
+                      "width where the fast CPU path was measured faster: infer.generate.FAST_MIN_WIDTH)")
+    path.add_argument("--fast", action="store_true", help="use the fast CPU path (the default for networks "
+                      "at least infer.generate.FAST_MIN_WIDTH wide)")
     g.set_defaults(fn=cmd_generate)
 
     i = sub.add_parser("info", help="parameter counts and a forward pass of the presets")

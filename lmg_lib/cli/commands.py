@@ -350,7 +350,7 @@ def cmd_generate(a) -> int:
                                   f"use --view lips")
     t1 = time.perf_counter()                        # 5. generate and write, frame by frame (flat memory)
     frames = stream_video(G, cfg, speech, img["lip"], overlap=a.overlap, batch=a.batch,
-                          fast=not a.plain, device=a.device)
+                          fast=True if a.fast else False if a.plain else None, device=a.device)
     if a.view == "face":                            # beyond the paper: paste back into the photo
         from ..infer.paste import FacePaster, paste_stream
         frames = paste_stream(frames, FacePaster(img["image"], img["box"]))

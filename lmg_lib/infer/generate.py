@@ -1,6 +1,7 @@
 """Speech of any length + one lip image -> the lip video: ``generate_video(G, cfg, audio, lip_image)``
 -> ``frames (N, S, S, 3) uint8`` with ``N = ceil(duration * 25)``, generated as overlapping clip
-windows (``windows.py``), on the fast CPU path (``fast.py``) by default. ``stream_video`` yields
+windows (``windows.py``), on the fast CPU path (``fast.py``) where it was measured faster (networks
+at least ``FAST_MIN_WIDTH`` wide; the plain generator otherwise). ``stream_video`` yields
 the same frames one at a time, each as soon as its windows are done, so that memory does not grow
 with the length of the speech (``lmg generate`` encodes them as they come).
 
@@ -70,13 +71,26 @@ class _Windows(NamedTuple):
     lip: torch.Tensor        # (1, 3, S, S) in [-1, 1] on the device
 
 
+# The fast path pays only on wide networks (benchmarks/cpu_rtf.py, docs/PERFORMANCE.md): 2.08x the plain
+# path's speed at the paper's width (32), 0.29x at the cpu preset's width 8 (every shipped model).
+# Below FAST_MIN_WIDTH (no width in between was measured) the default is the plain path.
+FAST_MIN_WIDTH = 32
+
+
+def fast_pays(cfg: Config, device: torch.device) -> bool:
+    """The default of ``fast=None``: the fast path on a CPU for a network at least FAST_MIN_WIDTH wide."""
+    return device.type == "cpu" and cfg.model.width >= FAST_MIN_WIDTH
+
+
 @torch.inference_mode()
-def _windows(G: nn.Module, cfg: Config, audio, lip_image, overlap: int, fast: bool,
+def _windows(G: nn.Module, cfg: Config, audio, lip_image, overlap: int, fast: bool | None,
              device: torch.device) -> _Windows:
     """What both generate_video and stream_video start from: the model to run, the speech, the windows."""
     T, S = cfg.model.n_frames, cfg.model.image_size
     lms, n, _ = speech_lms(audio, cfg)
     lip = prepare_lip(lip_image, S).to(device)
+    if fast is None:
+        fast = fast_pays(cfg, device)
     if isinstance(G, FastGenerator):
         model = G
     elif fast and device.type == "cpu":
@@ -107,12 +121,13 @@ def _window_clips(w: _Windows, cfg: Config, batch: int, device: torch.device,
 
 @torch.inference_mode()
 def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
-                   batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
+                   batch: int = DEFAULT_BATCH, fast: bool | None = None, device: str | torch.device = "cpu",
                    progress=None) -> np.ndarray:
     """Speech of any length + one lip image -> frames (N, S, S, 3) uint8, N = ceil(duration * 25).
 
     ``G``: a ``LipGenerator`` (or a ``FastGenerator``); ``fast=True`` wraps a plain generator with
-    ``fast_generator`` (CPU only; on CUDA the plain module is used). ``audio``: a path, a 1-D array
+    ``fast_generator`` (CPU only; on CUDA the plain module is used), ``fast=False`` runs it as it is,
+    ``fast=None`` takes the path measured faster for its width (``fast_pays``). ``audio``: a path, a 1-D array
     at ``cfg.audio.sample_rate``, ``(array, sample_rate)`` or a ``PreparedSpeech``. ``lip_image``: a lip crop as uint8
     (H, W, 3) RGB (resized to the model's size) or a float tensor in [-1, 1]. Holds every window
     and frame (~0.4 MB a frame at 64 px): for long speech stream the frames with ``stream_video``."""
@@ -129,7 +144,7 @@ def generate_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = D
 
 
 def stream_video(G: nn.Module, cfg: Config, audio, lip_image, overlap: int = DEFAULT_OVERLAP,
-                 batch: int = DEFAULT_BATCH, fast: bool = True, device: str | torch.device = "cpu",
+                 batch: int = DEFAULT_BATCH, fast: bool | None = None, device: str | torch.device = "cpu",
                  progress=None) -> Iterator[np.ndarray]:
     """``generate_video`` one frame at a time: yields the same N frames (S, S, 3) uint8 (equal
     exactly), each as soon as every window covering it is done, so memory does not grow with the
