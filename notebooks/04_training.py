@@ -194,7 +194,7 @@ print(f"with the paper's weights (1, 0.5, 1, 1) the same terms would sum to "
 # %%
 import json
 
-from lmg_lib.eval.results import FLAT_PX, curve_summary, learning_curve_logs
+from lmg_lib.eval.seeds import FLAT_PX, curve_summary, learning_curve_logs
 from lmg_lib.viz import learning_curves
 
 curve_logs, not_shipped = learning_curve_logs(SHIPPED_CHECKPOINTS)

@@ -171,7 +171,7 @@ def _val_log(root, run, lmd, cpu_s=True):
 
 def test_learning_curves_name_what_is_missing_and_call_flat_only_a_flat_tail(tmp_path):
     import pytest
-    from lmg_lib.eval.results import FLAT_PX, curve_summary, learning_curve_logs
+    from lmg_lib.eval.seeds import FLAT_PX, curve_summary, learning_curve_logs
     _val_log(tmp_path, "a", [2.2, 1.9, 1.7, 1.6, 1.55, 1.5, 1.45, 1.40])          # still falling
     _val_log(tmp_path, "b", [2.2, 1.6, 1.5, 1.5, 1.49, 1.5, 1.5, 1.49])            # flat for its last half
     curves = {"m1": {"run a": "a"}, "m2": {"run b": "b", "run c": "c"}}
@@ -192,7 +192,7 @@ def test_shipped_validation_references_sit_above_the_searched_runs():
     what the shipped recipe-search runs reached on those clips (could fail: a run that learned
     nothing would sit on the static line)."""
     import json
-    from lmg_lib.eval.results import learning_curve_logs
+    from lmg_lib.eval.seeds import learning_curve_logs
     from lmg_lib.notebook import SHIPPED_CHECKPOINTS
     refs = json.loads((SHIPPED_CHECKPOINTS / "controls" / "val_references.json").read_text())
     assert refs["clips"] == 48 and set(refs["seeds"]) == {"0", "1", "2"}
@@ -202,3 +202,35 @@ def test_shipped_validation_references_sit_above_the_searched_runs():
         for log in runs.values():
             for ref in refs["seeds"].values():
                 assert log["lmd"].min() < ref["lmd_average_mouth"] < ref["static"]["lmd"]
+
+
+def test_seed_table_and_the_ordering_at_the_level_of_runs(tmp_path):
+    """Means over seeds with their range; the ordering holds only if every seed beats every seed."""
+    from lmg_lib.eval.seeds import run_orderings, run_table, seed_table
+    seeds = {"full model": ("f0", "f1", "f2"), "Speech2Vid (Chung)": ("s0", "s1", "s2"), "VGAN (Vondrick)": ("v0",)}
+    for run, lmd in (("f0", 1.40), ("f1", 1.46), ("f2", 1.43), ("s0", 1.50), ("s1", 1.45), ("v0", 1.70)):
+        _write(tmp_path, run, [("lmd", lmd, 0.03), ("opening_r", 0.7, 0.02)])
+    t = seed_table(tmp_path, seeds)
+    assert t.loc["full model", "seeds"] == 3 and t.loc["full model", "lmd"] == "1.43 (1.40 .. 1.46)"
+    assert t.loc["Speech2Vid (Chung)", "seeds"] == 2 and t.loc["VGAN (Vondrick)", "lmd"] == "1.70"
+    r = run_table(tmp_path, seeds)
+    assert r.loc[("full model", "f1"), "lmd"] == "1.46 [1.43, 1.49]" and len(r) == 6
+    o = run_orderings(tmp_path, seeds).set_index("paper's ordering, at the level of runs")["here"]
+    s2v, vgan = (o[[k for k in o.index if b in k][0]] for b in ("Speech2Vid", "VGAN"))
+    assert s2v.startswith("mixed (5 of 6 seed pairs)")        # only f1 = 1.46 against s1 = 1.45 is lost
+    assert vgan.startswith("holds")
+    _write(tmp_path, "v1", [("lmd", 1.30, 0.03)])
+    seeds["VGAN (Vondrick)"] = ("v0", "v1")
+    o = run_orderings(tmp_path, seeds).set_index("paper's ordering, at the level of runs")["here"]
+    assert o[[k for k in o.index if "VGAN" in k][0]].startswith("mixed (3 of 6")
+    assert run_orderings(tmp_path, {"full model": ("x",), "Speech2Vid (Chung)": ("s0",)})["here"].iloc[0] == "not trained"
+
+
+def test_results_markdown_shows_seeds_once_a_model_has_two(tmp_path):
+    from lmg_lib.eval import seeds
+    _fixture(tmp_path)
+    assert "Across seeds" not in results_markdown(tmp_path)
+    _write(tmp_path, "full_seed1", [("lmd", 1.3, 0.05)])
+    md = results_markdown(tmp_path)
+    assert "Across seeds" in md and "1.25 (1.20 .. 1.30)" in md and "every full model seed < every" in md
+    assert seeds.SEEDS["full model"] == ("full", "full_seed1", "full_seed2")

@@ -49,55 +49,6 @@ PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "
 PHOTO_MODELS = {"full model": "photo_full"}
 
 
-# the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
-# val_log.csv records the CPU seconds spent (``cpu_s``, logged since the recipe search began)
-CURVES = {"full model": {"cpu recipe, 3 000 steps, seed 0": "search_long3000",
-                         "cpu recipe, 4 000 steps, seed 0": "search_long4000"},
-          "Speech2Vid (Chung)": {"3 000 steps, seed 0": "speech2vid_long3000"}}
-
-
-def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:
-    """The validation logs of ``curves`` that are shipped under ``root`` ({model: {run label:
-    DataFrame}}), and the run folders that are not (listed, not silently dropped). A shipped log
-    without ``cpu_s`` is an error: the curve could not be drawn against compute."""
-    logs, missing = {}, []
-    for model, runs in curves.items():
-        for label, run in runs.items():
-            p = Path(root) / run / "val_log.csv"
-            if not p.exists():
-                missing.append(run)
-                continue
-            log = pd.read_csv(p)
-            if "cpu_s" not in log:
-                raise ValueError(f"{p} has no cpu_s column: it was trained before CPU time was logged")
-            logs.setdefault(model, {})[label] = log
-    return logs, missing
-
-
-FLAT_PX = 0.03      # a validation curve is "flat" if LMD fell by less than this over its last quarter of compute
-
-
-def curve_summary(logs: dict) -> pd.DataFrame:
-    """One row per run of ``learning_curve_logs``: CPU-minutes and steps at the end, the last and
-    best validation LMD, how much LMD fell over the last quarter of its CPU-minutes (``FLAT_PX``
-    decides ``flat``), the last opening r, and the CPU-minutes at which LMD first came within
-    0.05 px of its best."""
-    rows = []
-    for model, runs in logs.items():
-        for run, log in runs.items():
-            cpu = log["cpu_s"].to_numpy() / 60
-            lmd = log["lmd"].to_numpy()
-            late = cpu >= 0.75 * cpu[-1]
-            before = lmd[~late][-1] if (~late).any() else lmd[0]
-            drop = float(before - lmd[late].min())
-            rows.append({"model": model, "run": run, "steps": int(log["step"].iloc[-1]),
-                         "cpu_min": float(cpu[-1]), "lmd_last": float(lmd[-1]), "lmd_best": float(lmd.min()),
-                         "lmd_drop_last_quarter": drop, "flat": drop < FLAT_PX,
-                         "opening_r_last": float(log["opening_r"].iloc[-1]),
-                         "cpu_min_within_0.05_of_best": float(cpu[np.argmax(lmd <= lmd.min() + 0.05)])})
-    return pd.DataFrame(rows)
-
-
 def gap_closed(static_lmd: float, lmd: float, ceiling_lmd: float) -> float:
     """The fraction of the static-to-ceiling LMD gap a model closes: 0 = the static reference frame,
     1 = the audio-only ceiling."""
@@ -249,8 +200,21 @@ def results_markdown(root) -> str | None:
         f"{paper_psnr_note()}):",
         to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),
+        *([seeds] if (seeds := _seeds_markdown(root)) else []),
         *([probes] if (probes := probes_markdown(root)) else []),
     ])
+
+
+def _seeds_markdown(root) -> str | None:
+    """Each model's seeds (``seeds.SEEDS``) once a model has more than one evaluated; else None."""
+    from .seeds import run_orderings, run_table, seed_table
+    t = seed_table(root)
+    if t.empty or t["seeds"].max() < 2:
+        return None
+    return "\n\n".join([
+        "Across seeds (same recipe, same steps): each model's mean over its seeds (min .. max across seeds):",
+        to_markdown(t), "Each run, mean [95 % CI over sentences]:", to_markdown(run_table(root)),
+        to_markdown(run_orderings(root), index=False)])
 
 
 def orderings(root) -> pd.DataFrame:

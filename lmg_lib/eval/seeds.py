@@ -1,0 +1,147 @@
+"""Results across runs: each model's seeds (mean over seeds and their range, beside every run's
+own interval over sentences), the paper's Table 3 ordering decided at the level of runs, and the
+validation curves against the compute each run spent (notebook 4).
+
+A model's seeds are listed once, in ``SEEDS`` (display name -> run folders, seed 0 first: the run
+``results.MODELS`` shows). Until a seed is trained and evaluated its folder is simply absent; the
+tables say how many seeds each mean is over, and an ordering needs at least one run on each side.
+"""
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .results import MODELS, _summary
+
+# display name -> the run folders of its seeds (seed 0 first)
+SEEDS = {name: (run, f"{run}_seed1", f"{run}_seed2") for name, run in MODELS.items()}
+SEED_METRICS = ("lmd", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
+
+
+def seed_long(root, seeds: dict = SEEDS, metrics=SEED_METRICS) -> pd.DataFrame:
+    """Rows (model, run, metric, mean, ci_low, ci_high) of every evaluated seed run (per_clip source)."""
+    rows = []
+    for name, runs in seeds.items():
+        for run in runs:
+            s = _summary(root, run)
+            if s is None:
+                continue
+            s = s[s.source == "per_clip"] if "source" in s else s
+            for m in metrics:
+                hit = s[s.metric == m]
+                if len(hit):
+                    r = hit.iloc[0]
+                    rows.append(dict(model=name, run=run, metric=m, mean=float(r["mean"]),
+                                     ci_low=float(r["ci_low"]), ci_high=float(r["ci_high"])))
+    return pd.DataFrame(rows, columns=["model", "run", "metric", "mean", "ci_low", "ci_high"])
+
+
+def seed_table(root, seeds: dict = SEEDS, metrics=SEED_METRICS, digits: int = 2) -> pd.DataFrame:
+    """One row per model: how many seeds are evaluated, and per metric 'mean over seeds
+    (min .. max across seeds)' -- a single seed shows its value alone."""
+    L = seed_long(root, seeds, metrics)
+    f = lambda v: f"{v:.{digits}f}"
+    rows = []
+    for name in seeds:
+        d = L[L.model == name]
+        if d.empty:
+            continue
+        row = {"model": name, "seeds": d.run.nunique()}
+        for m in metrics:
+            v = d[d.metric == m]["mean"]
+            if len(v):
+                row[m] = f(v.mean()) if len(v) == 1 else f"{f(v.mean())} ({f(v.min())} .. {f(v.max())})"
+        rows.append(row)
+    return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
+
+
+def run_table(root, seeds: dict = SEEDS, metrics=("lmd", "opening_r", "psnr", "ssim"), digits: int = 2) -> pd.DataFrame:
+    """One row per evaluated run: 'mean [95 % CI over sentences]' per metric."""
+    L = seed_long(root, seeds, metrics)
+    f = lambda v: f"{v:.{digits}f}"
+    L = L.assign(cell=[f"{f(a)} [{f(b)}, {f(c)}]" for a, b, c in zip(L["mean"], L.ci_low, L.ci_high)])
+    if L.empty:
+        return pd.DataFrame()
+    wide = L.pivot(index=["model", "run"], columns="metric", values="cell")
+    order = [(n, r) for n, runs in seeds.items() for r in runs if (n, r) in wide.index]
+    return wide.loc[order, [m for m in metrics if m in wide.columns]]
+
+
+def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: str = "lmd",
+                  lower: bool = True) -> pd.DataFrame:
+    """The paper's ordering (``model`` better than each baseline on ``metric``) at the level of runs:
+    holds = every seed of ``model`` beats every seed of the baseline; does not hold = every seed
+    of the baseline beats every seed of ``model``; mixed otherwise (the count of seed pairs in
+    ``model``'s favour is given). A run-level statement: sentence intervals are in ``run_table``."""
+    L = seed_long(root, seeds, (metric,))
+    mine = L[L.model == model]["mean"].to_numpy()
+    rows = []
+    for base in seeds:
+        if base == model:
+            continue
+        theirs = L[L.model == base]["mean"].to_numpy()
+        label = f"every {model} seed {'<' if lower else '>'} every {base} seed ({metric.upper()})"
+        if not len(mine) or not len(theirs):
+            rows.append((label, "not trained", len(mine), len(theirs)))
+            continue
+        sign = 1 if lower else -1
+        wins = int(sum(sign * (a - b) < 0 for a in mine for b in theirs))
+        n = len(mine) * len(theirs)
+        verdict = ("holds" if wins == n else "does not hold" if wins == 0 else f"mixed ({wins} of {n} seed pairs)")
+        rng = lambda v: f"{v.min():.3f}" if len(v) == 1 else f"{v.min():.3f}..{v.max():.3f}"
+        rows.append((label, f"{verdict} ({rng(mine)} vs {rng(theirs)})", len(mine), len(theirs)))
+    return pd.DataFrame(rows, columns=["paper's ordering, at the level of runs", "here", f"{model} seeds",
+                                       "baseline seeds"])
+
+
+# the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
+# val_log.csv records the CPU seconds spent (``cpu_s``, logged since the recipe search began)
+CURVES = {"full model": {"cpu recipe, 3 000 steps, seed 0": "search_long3000",
+                         "cpu recipe, 4 000 steps, seed 0": "search_long4000"},
+          "Speech2Vid (Chung)": {"3 000 steps, seed 0": "speech2vid_long3000"}}
+
+
+def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:
+    """The validation logs of ``curves`` that are shipped under ``root`` ({model: {run label:
+    DataFrame}}), and the run folders that are not (listed, not silently dropped). A shipped log
+    without ``cpu_s`` is an error: the curve could not be drawn against compute."""
+    logs, missing = {}, []
+    for model, runs in curves.items():
+        for label, run in runs.items():
+            p = Path(root) / run / "val_log.csv"
+            if not p.exists():
+                missing.append(run)
+                continue
+            log = pd.read_csv(p)
+            if "cpu_s" not in log:
+                raise ValueError(f"{p} has no cpu_s column: it was trained before CPU time was logged")
+            logs.setdefault(model, {})[label] = log
+    return logs, missing
+
+
+FLAT_PX = 0.03      # a validation curve is "flat" if LMD fell by less than this over its last quarter of compute
+
+
+def curve_summary(logs: dict) -> pd.DataFrame:
+    """One row per run of ``learning_curve_logs``: CPU-minutes and steps at the end, the last and
+    best validation LMD, how much LMD fell over the last quarter of its CPU-minutes (``FLAT_PX``
+    decides ``flat``), the last opening r, and the CPU-minutes at which LMD first came within
+    0.05 px of its best."""
+    rows = []
+    for model, runs in logs.items():
+        for run, log in runs.items():
+            cpu = log["cpu_s"].to_numpy() / 60
+            lmd = log["lmd"].to_numpy()
+            late = cpu >= 0.75 * cpu[-1]
+            before = lmd[~late][-1] if (~late).any() else lmd[0]
+            drop = float(before - lmd[late].min())
+            rows.append({"model": model, "run": run, "steps": int(log["step"].iloc[-1]),
+                         "cpu_min": float(cpu[-1]), "lmd_last": float(lmd[-1]), "lmd_best": float(lmd.min()),
+                         "lmd_drop_last_quarter": drop, "flat": drop < FLAT_PX,
+                         "opening_r_last": float(log["opening_r"].iloc[-1]),
+                         "cpu_min_within_0.05_of_best": float(cpu[np.argmax(lmd <= lmd.min() + 0.05)])})
+    return pd.DataFrame(rows)
+
+
