@@ -114,7 +114,7 @@ from lmg_lib.train.samples import load_samples
 from lmg_lib.viz import compare_videos, loss_curves, samples_over_time
 
 seed_everything(SEED)
-SHIPPED = "full model, cpu recipe"          # the label of every figure of the shipped full model
+SHIPPED = f"full model, {shipped_cfg.name} recipe"   # the label of every figure of the shipped full model (its preset)
 show_source(total_generator_loss,
             equation=r"\mathcal{L} = w_{corr}\,\mathcal{L}_{corr} + w_{pix}\,\mathcal{L}_{pix} + w_{perc}\,\mathcal{L}_{perc} "
                      r"+ w_{gen}\,\mathcal{L}_{gen}, \qquad (w) = (1, 0.5, 1, 1) \text{ in the paper}")

@@ -10,6 +10,16 @@ from pathlib import Path
 import pandas as pd
 
 
+# display name -> run folder under checkpoints/ of every trained row of the results table (Table 3)
+MODELS = {"full model": "full", "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
+
+
+def summary(root, run: str) -> pd.DataFrame | None:
+    """``<root>/<run>/summary.csv`` as ``make_shipped evaluate`` wrote it, None if not evaluated."""
+    p = Path(root) / run / "summary.csv"
+    return pd.read_csv(p) if p.exists() else None
+
+
 def thousands(k: int) -> str:
     """1500 -> '1 500' (the repository's thousands separator)."""
     return f"{int(k):,}".replace(",", " ")

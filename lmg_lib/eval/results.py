@@ -18,10 +18,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import held_out, paper_psnr_note, probe_recipes, run_facts, thousands
+from .records import MODELS, held_out, paper_psnr_note, probe_recipes, run_facts, thousands
+from .records import summary as _summary
+from .seeds import run_orderings, run_table, seed_table
 
-# display name -> run folder under checkpoints/ of every trained row of the results table
-MODELS = {"full model": "full", "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
 COLUMNS = ("lmd", "lmd_gap_closed", "lmd_shuffled", "opening_r", "opening_r_shuffled", "psnr", "ssim", "psnr_mouth",
            "ssim_mouth", "cpbd", "lse_d", "lse_d_shuffled", "lse_c", "lse_c_shuffled")
 CEILING = "audio-only ceiling (oracle)"         # its row: checkpoints/ceiling/ (or its landmarks in controls/)
@@ -34,11 +34,6 @@ GAP_CLOSED_MIN = 0.5            # of the static-to-ceiling LMD gap
 LMD_MAX_PX = 1.45
 FRAME_PSNR_DB, FRAME_SSIM = 1.0, 0.05   # whole frame: at most this far below the static reference
 CPBD_RATIO = (0.5, 2.0)         # CPBD / the real frames' CPBD
-
-
-def _summary(root: Path, run: str) -> pd.DataFrame | None:
-    p = Path(root) / run / "summary.csv"
-    return pd.read_csv(p) if p.exists() else None
 
 
 # probes of the full recipe (docs/TRAINING.md): display name -> run folder; shown beside the full model
@@ -207,7 +202,6 @@ def results_markdown(root) -> str | None:
 
 def _seeds_markdown(root) -> str | None:
     """Each model's seeds (``seeds.SEEDS``) once a model has more than one evaluated; else None."""
-    from .seeds import run_orderings, run_table, seed_table
     t = seed_table(root)
     if t.empty or t["seeds"].max() < 2:
         return None

@@ -13,7 +13,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .results import MODELS, _summary
+from .records import MODELS
+from .records import summary as _summary
 
 # display name -> the run folders of its seeds (seed 0 first)
 SEEDS = {name: (run, f"{run}_seed1", f"{run}_seed2") for name, run in MODELS.items()}
