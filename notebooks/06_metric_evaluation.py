@@ -37,7 +37,7 @@
 #
 # | row | what it is |
 # |---|---|
-# | **full model** | the full model of Chen et al. 2018 (variant (e)), trained here with the recipe printed below, `checkpoints/full/` |
+# | **full model** | the full model of Chen et al. 2018 (variant (e)), trained here with the recipe printed below (its folder is printed with it) |
 # | **Speech2Vid (Chung)** | "You said that?"-style per-frame encoder-decoder, L1 only, same data, recipe printed below |
 # | **VGAN (Vondrick)** | audio-conditioned two-stream video GAN, same data, recipe printed below |
 # | **static reference** | the reference frame repeated |
@@ -88,6 +88,7 @@ from lmg_lib.eval import av_sync, metrics as M
 from lmg_lib.eval.protocol import evaluate_model
 from lmg_lib.eval.protocol import mean_ci
 from lmg_lib.eval.results import MODELS, orderings, results_long, results_markdown, results_table, targets, to_markdown
+from lmg_lib.util.paths import SHIPPED_FULL        # the run folder of the shipped full model
 from lmg_lib.export import describe_run
 from lmg_lib.eval.sync import follows_speech, mouth_opening, shuffled_pairs
 from lmg_lib.infer import generate_video
@@ -105,18 +106,19 @@ seed_everything(SEED)
 test_full = open_dataset("test", seed=SEED)             # notebook 1's smoke dataset: sections 6-7
 test_set = evenly_spaced(test_full, MAX_TEST_CLIPS)
 detector = landmark_detector()
-shipped = {name: run for name, run in {"full": "full", "Speech2Vid": "speech2vid", "VGAN": "vgan"}.items()
+shipped = {name: run for name, run in {"full": SHIPPED_FULL, "Speech2Vid": MODELS["Speech2Vid (Chung)"],
+                                       "VGAN": MODELS["VGAN (Vondrick)"]}.items()
            if (SHIPPED_CHECKPOINTS / run / "generator.safetensors").exists()}
 models = {name: shipped_model(run)[0] for name, run in shipped.items()}
-G, cfg = shipped_model("full")
-record = json.loads((SHIPPED_CHECKPOINTS / "full" / "record.json").read_text())
+G, cfg = shipped_model(SHIPPED_FULL)
+record = json.loads((SHIPPED_CHECKPOINTS / SHIPPED_FULL / "record.json").read_text())
 # every trained model is named with its recipe, read from its record.json ("full model, cpu recipe")
 about = {name: describe_run(SHIPPED_CHECKPOINTS / run) for name, run in shipped.items()}
 named = {name: f"{'full model' if name == 'full' else name}, {about[name]['recipe']}" for name in shipped}
 trained = {disp: f"{disp}, {describe_run(SHIPPED_CHECKPOINTS / run)['recipe']}" for disp, run in MODELS.items()}
 for name in shipped:
     print(f"{named[name]}: {about[name]['line']}")
-print(f"the full model was trained by `{record['command']}` "
+print(f"the full model (checkpoints/{SHIPPED_FULL}/) was trained by `{record['command']}` "
       f"({record['cpu_s'] / 60:.0f} CPU-min, {record['wall_s'] / 60:.0f} min wall)")
 print(f"landmark regressor: {detector.error}")
 source = data_source()                                  # the corpus of notebook 1's dataset
@@ -186,7 +188,7 @@ sub = LipClipDataset(held_out_subset(artefact_dir("heldout")), "test")
 want_hashes = json.loads((SHIPPED_CHECKPOINTS / "heldout_subset.json").read_text())
 assert {k: v["sha256"] for k, v in sub.manifest["shards"].items()} == want_hashes
 live = evaluate_model(G, sub, detector.detect, shuffled=True)
-recorded = pd.read_csv(SHIPPED_CHECKPOINTS / "full" / "subset_per_clip.csv")
+recorded = pd.read_csv(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "subset_per_clip.csv")
 cols = ["lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "cpbd"]
 diff = (live[cols] - recorded[cols]).abs().max()
 static_sub = evaluate_model(StaticBaseline(cfg.model), sub, detector.detect, shuffled=False)
@@ -291,7 +293,7 @@ sync
 # %% [markdown]
 # **What the numbers say.** Two measurements, read together: the estimator above on the sentences of
 # notebook 1's dataset (a few, and one sentence is noisy), and the lip-sync expert's offset on every
-# shipped test sentence (`checkpoints/full/per_utterance_sync.csv`, 0 = the corpus's typical lead,
+# shipped test sentence (its `per_utterance_sync.csv`, 0 = the corpus's typical lead,
 # one step = one 40 ms frame). The conclusion below is written from them.
 
 # %%
@@ -302,7 +304,7 @@ def verdict(m, lo, hi, unit="frames"):
 
 gen_minus_real = mean_ci(sync.generated_lag - sync.real_lag)
 miss_real = float((sync.real_lag - sync.true_lag).abs().mean())      # the estimator's own error on real videos
-ups = pd.read_csv(SHIPPED_CHECKPOINTS / "full" / "per_utterance_sync.csv")
+ups = pd.read_csv(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "per_utterance_sync.csv")
 expert = mean_ci(ups.offset)                                         # whole frames; 0 = the typical lead
 counts = ups.offset.value_counts().sort_index()
 tracks = float(np.corrcoef(ups.lag_ms, ups.offset)[0, 1])          # does it follow each sentence's own lag?
@@ -460,7 +462,7 @@ assert np.allclose(list(by_hand.values()), [M.legacy_uint8_psnr(a, x) for x in p
 
 # %% [markdown]
 # **Exercise 4 · Does the sync expert hear the difference?** From
-# `checkpoints/full/per_utterance_sync.csv`, compute the full model's mean LSE-C with its own audio and
+# `per_utterance_sync.csv` of the shipped full model, compute the full model's mean LSE-C with its own audio and
 # with another sentence's audio, and the paired difference per sentence with its 95 % interval. On how
 # many sentences is LSE-C higher with the own audio?
 #
@@ -475,7 +477,7 @@ own, other = ups["lse_c"], ups["lse_c_shuffled"]
 d_c = mean_ci(own - other)
 print(f"LSE-C {own.mean():.3f} own audio, {other.mean():.3f} another sentence's; paired difference "
       f"{d_c[0]:+.3f} [{d_c[1]:+.3f}, {d_c[2]:+.3f}]; higher with the own audio on {(own > other).sum()} of {len(ups)}")
-summary_full = pd.read_csv(SHIPPED_CHECKPOINTS / "full" / "summary.csv").set_index("metric")
+summary_full = pd.read_csv(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "summary.csv").set_index("metric")
 # the evaluation's own summary, from the full-precision values (the csv keeps 6 significant digits)
 assert abs(own.mean() - summary_full.loc["lse_c", "mean"]) < 1e-5
 assert abs(other.mean() - summary_full.loc["lse_c_shuffled", "mean"]) < 1e-5

@@ -18,10 +18,11 @@ from lmg_lib.eval.protocol import evaluate_model
 from lmg_lib.notebook import held_out_subset, shipped_model
 from lmg_lib.train.baselines import StaticBaseline
 from lmg_lib.util.paths import SHIPPED_CHECKPOINTS as SHIP
+from lmg_lib.util.paths import SHIPPED_FULL as FULL
 
 COLUMNS = ["psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd", "lmd", "opening_r", "lmd_shuffled",
            "opening_r_shuffled", "n_failed_frames"]
-needs = pytest.mark.skipif(not (SHIP / "full" / "subset_per_clip.csv").exists(),
+needs = pytest.mark.skipif(not (SHIP / FULL / "subset_per_clip.csv").exists(),
                            reason="no shipped full model (tools/make_shipped.py)")
 
 
@@ -37,7 +38,7 @@ def detect():
 
 @pytest.fixture(scope="module")
 def full_on_subset(subset, detect):
-    model, _ = shipped_model("full")
+    model, _ = shipped_model(FULL)
     return evaluate_model(model, subset, detect, shuffled=True)
 
 
@@ -59,7 +60,7 @@ def _check_reproduced(got: pd.DataFrame, path):
 
 @needs
 def test_shipped_full_model_metrics_reproduce(full_on_subset):
-    _check_reproduced(full_on_subset, SHIP / "full" / "subset_per_clip.csv")
+    _check_reproduced(full_on_subset, SHIP / FULL / "subset_per_clip.csv")
 
 
 @pytest.mark.parametrize("run", ["ablation_l1", "full_warmup1200"])      # an ablation run, the recipe probe
@@ -78,7 +79,7 @@ def test_shipped_full_model_follows_the_speech(full_on_subset, subset, detect):
     assert (per["lmd"] < per["lmd_shuffled"]).all()
     assert per["lmd"].mean() < 0.9 * per["lmd_shuffled"].mean()
     assert per["opening_r"].mean() > 0.4 and per["opening_r_shuffled"].mean() < 0.2
-    static = evaluate_model(StaticBaseline(shipped_model("full")[1].model), subset, detect, shuffled=False)
+    static = evaluate_model(StaticBaseline(shipped_model(FULL)[1].model), subset, detect, shuffled=False)
     assert per["lmd"].mean() < 0.92 * static["lmd"].mean()
 
 

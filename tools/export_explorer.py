@@ -50,6 +50,8 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
     from lmg_lib.notebook import held_out_subset, landmark_detector
     from lmg_lib.train.baselines import BASELINES
     from lmg_lib.train.checkpoints import load_network
+    from lmg_lib.eval.records import MODELS
+    from lmg_lib.util.paths import SHIPPED_FULL
 
     runs = discover_models(checkpoints)
     if not runs:
@@ -68,7 +70,7 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
         # nor its worst. So, per speaker, the clip of the subset whose full-model LMD and opening r are
         # closest to the full model's medians over every test clip (per_clip.csv); the closest of these
         # comes first and the page opens on it, against Speech2Vid.
-        sub, ref = (Path(checkpoints) / "full" / f for f in ("subset_per_clip.csv", "per_clip.csv"))
+        sub, ref = (Path(checkpoints) / SHIPPED_FULL / f for f in ("subset_per_clip.csv", "per_clip.csv"))
         if sub.exists() and ref.exists():
             sub, ref = pd.read_csv(sub), pd.read_csv(ref)
             sub = sub[[k in index for k in zip(sub["speaker"], sub["utterance"], sub["clip"].astype(int))]]
@@ -90,7 +92,7 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
         audio = {k: utterance_paths(Path(work) / "heldout" / "corpus", *k)["audio"] for k in chosen}
         return explorer_data(models, ds, picks, metrics, detect=landmark_detector().detect, audio=audio,
                              video=video, fmt=fmt, about={n: describe_run(d) for n, d in runs.items()},
-                             first=("full", "speech2vid"),
+                             first=(SHIPPED_FULL, MODELS["Speech2Vid (Chung)"]),
                              title="Explorer: the shipped models on held-out speakers")
 
 

@@ -8,8 +8,10 @@ import sys
 import time
 from pathlib import Path
 
+from ..util.paths import SHIPPED_FULL
+
 # Shipped files, looked up in the working directory, then in the repository (editable installs).
-DEFAULT_CHECKPOINT = "checkpoints/full/generator.safetensors"   # the generator (`shipped`, README, checkpoints/)
+DEFAULT_CHECKPOINT = f"checkpoints/{SHIPPED_FULL}/generator.safetensors"   # the shipped full model (util.paths)
 # `lmg generate` on a face photo without --checkpoint: the same recipe trained on the photographic
 # corpus style, which does better on real photos (docs/REAL_FACES.md); lip crops keep `full`.
 DEFAULT_FACE_CHECKPOINT = "photo_full"

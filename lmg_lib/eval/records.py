@@ -9,9 +9,11 @@ from pathlib import Path
 
 import pandas as pd
 
+from ..util.paths import SHIPPED_FULL
+
 
 # display name -> run folder under checkpoints/ of every trained row of the results table (Table 3)
-MODELS = {"full model": "full", "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
+MODELS = {"full model": SHIPPED_FULL, "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
 
 
 def summary(root, run: str) -> pd.DataFrame | None:

@@ -12,7 +12,7 @@ and seeds) and each says its paper letter, its losses and its recipe (``describe
     runs = discover_models("checkpoints")                       # name -> run folder, in page order
     models = {name: (model, "checkpoints/<name>") ...}          # + notebook.shipped_model
     data = explorer_data(models, dataset, picks, metrics, detect, audio,
-                         about={n: describe_run(d) for n, d in runs.items()}, first=("full", "speech2vid"))
+                         about={n: describe_run(d) for n, d in runs.items()}, first=(SHIPPED_FULL, MODELS["Speech2Vid (Chung)"]))
     Path("explorer.html").write_text(explorer_html(data))
 
 Deterministic: the same models and clips give byte-identical pages (images without timestamps, mp4

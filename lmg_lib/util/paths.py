@@ -12,6 +12,9 @@ from pathlib import Path
 REPO_ROOT = Path(__file__).resolve().parents[2]
 FIGURES = REPO_ROOT / "figures"
 SHIPPED_CHECKPOINTS = REPO_ROOT / "checkpoints"
+# the run folder (under checkpoints/) of THE shipped full model: `lmg generate`'s default, the model
+# of the notebooks' figures and of the explorer, the full model of Table 3 (eval.records.MODELS)
+SHIPPED_FULL = "full"
 
 
 def artefacts_root() -> Path:
