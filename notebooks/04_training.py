@@ -341,19 +341,23 @@ else:
 #
 # Not in the paper, which trains every loss from step 0: a probe of the CPU recipe's curriculum.
 # The `cpu` preset trains $\mathcal{L}_{pix}$ and $\mathcal{L}_{corr}$ alone for the first 40 % of
-# the steps (600 of 1 500), then adds $D$, $\mathcal{L}_{gen}$ and $\mathcal{L}_{perc}$. The full
-# model's validation curve (blue) stops falling 600 steps after the discriminator arrives. The probe
-# `full_warmup1200` is the same command with `--set train.gan_start=1200` (the adversarial terms
-# for the last 300 steps only), `full_warmup1200_seed1` the same again with seed 1; all three are
-# the full model with the cpu recipe, the probes with a later discriminator. Left and middle:
+# the steps (`train.gan_start` of `train.steps`, printed under the figure), then adds $D$,
+# $\mathcal{L}_{gen}$ and $\mathcal{L}_{perc}$. The probes of this question are the same command
+# with a later `train.gan_start` and the **same number of steps** (`full_warmup1200` and its seed 1):
+# the full model with the cpu recipe, with a later discriminator. (The recipe search's longer runs
+# change the number of steps too, so they are not in this comparison: section 1.1 and
+# docs/TRAINING.md show them.) Left and middle:
 # validation speakers (48 clips, EMA weights) during training, the dotted lines where each run's
 # discriminator switches on. Right: the **test speakers** (200 sentences), each probe minus the
 # full model, paired by sentence.
 
 # %%
 from lmg_lib.eval.results import PROBES, paired_difference
-gan_start = {run: load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1].train.gan_start
+probe_cfg = {run: load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1]
              for run in ["full", *PROBES.values()] if (SHIPPED_CHECKPOINTS / run / "val_log.csv").exists()}
+# the question is when D switches on: only the runs with the full run's number of steps
+gan_start = {run: c.train.gan_start for run, c in probe_cfg.items()
+             if c.train.steps == probe_cfg["full"].train.steps}
 names = {"full": SHIPPED, **{run: f"probe, {name}" for name, run in PROBES.items()}}
 runs = {f"{names[run]} (D from {g})": run for run, g in gan_start.items()}      # label -> run, D's step read from the run
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
@@ -367,29 +371,40 @@ for ax, t, y in zip(axes[:2], ["validation LMD (px, lower is better)", "validati
 axes[0].legend(fontsize=7)
 diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, "full").set_index("metric")
          for label, run in runs.items() if run != "full" and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
-metrics = ["lmd", "opening_r", "ssim", "cpbd"]
+metrics = ["lmd", "opening_r", "psnr", "ssim", "cpbd"]
 for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
     y = np.arange(len(metrics)) + 0.15 * (j - (len(diffs) - 1) / 2)
     axes[2].errorbar(d.loc[metrics, "mean"], y, xerr=[d.loc[metrics, "mean"] - d.loc[metrics, "ci_low"],
                      d.loc[metrics, "ci_high"] - d.loc[metrics, "mean"]], fmt="o", color=c, ms=4, label=label)
 axes[2].axvline(0, color="k", lw=0.8); axes[2].set_yticks(range(len(metrics)), metrics)
-axes[2].xaxis.set_major_locator(plt.MaxNLocator(4)); axes[2].set_xlabel("probe minus full model")
+axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
 axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
-fig.suptitle("Appendix, beyond the paper: the full model, cpu recipe, with the discriminator from step 600 "
-             "and (probes) from step 1 200", fontsize=10)
+axes[2].legend(fontsize=7, loc="lower left")
+axes[2].set_xlabel("probe minus full model (LMD in px; opening r, SSIM, CPBD unitless)")
+later = sorted({g for run, g in gan_start.items() if run != "full"})
+fig.suptitle(f"Appendix, beyond the paper: the full model, cpu recipe ({probe_cfg['full'].train.steps} steps), "
+             f"with the discriminator from step {gan_start['full']} and (probes) from step "
+             f"{', '.join(map(str, later))}", fontsize=10)
 fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
 for label, d in diffs.items():
     print(label, "minus full, test speakers:",
           ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in metrics))
+from lmg_lib.eval.results import targets
+for label, run in runs.items():
+    t = targets(SHIPPED_CHECKPOINTS, {label: run}, model=label)
+    missed = t[t["holds"] == False]["target"].tolist()                       # noqa: E712 (None = not measured)
+    print(f"{label}: {int((t['holds'] == True).sum())} of {len(t)} targets hold; "  # noqa: E712
+          f"missed: {', '.join(missed) or 'none'}")
 
 # %% [markdown]
-# What it measured (`docs/TRAINING.md` has the numbers): on the test speakers both probes have a
-# lower LMD and a higher opening r than the full model, by more than their paired intervals, but
-# PSNR and SSIM go up with seed 0 and down with seed 1. On the validation speakers the seed moves a
-# run as much as the recipe: seed 1 lags seed 0 from step 300 on and ends above the full run's
-# LMD. A paired interval counts sentences, not training runs, so it cannot tell a recipe from a
-# seed; that is why the `cpu` preset and the shipped full model were left as they are. Both probes
-# still miss the recipe's targets (r >= 0.75, LMD <= 0.6x static).
+# How to read it (the printed lines carry the numbers; `docs/TRAINING.md` has their discussion): a
+# paired interval clear of 0 is a difference these sentences resolve **for that seed**. The two
+# probes are the same recipe with two seeds, so where their intervals disagree in sign the seed, not
+# the recipe, decides; on the validation speakers (left) the seed moves a run about as much as the
+# recipe does. A paired interval counts sentences, not training runs, so it cannot tell a recipe
+# from a seed: that is why the `cpu` preset and its full model were left as they are, and why the
+# recipe search compares seeds (`eval.seeds`). The last lines count, for each run, the targets of
+# the README that hold.
 
 # %% [markdown]
 # ## Exercises
@@ -447,7 +462,10 @@ floor = 20 * np.log10(255 / np.sqrt(255))                    # the largest wrapp
 print(f"{SHIPPED} clip: authors' uint8 PSNR {legacy:.2f} dB, float PSNR {correct:.2f} dB")
 print(f"two random images: authors' {legacy_uint8_psnr(ra, rb):.2f} dB, float {psnr(ra.astype(float), rb.astype(float), data_range=255):.2f} dB"
       f" (floor of the wrapped version: {floor:.2f} dB)")
-assert legacy >= floor and legacy_uint8_psnr(ra, rb) > floor > 20 > psnr(ra.astype(float), rb.astype(float), data_range=255)
+# wrapping only ever shrinks a squared error: the authors' PSNR is above the float one, and on unrelated
+# images (float PSNR under 10 dB) it cannot fall below the floor, so it reads as a passable match
+assert legacy > correct and legacy_uint8_psnr(ra, rb) > floor > 20 > psnr(ra.astype(float), rb.astype(float), data_range=255)
+assert legacy_uint8_psnr(ra, rb) - psnr(ra.astype(float), rb.astype(float), data_range=255) > 15
 
 # %% [markdown]
 # **Exercise 3 · Which discriminator stream is hardest?** The shipped log records the three terms of

@@ -30,7 +30,8 @@
 # already scores well. So every model is also driven by **another sentence's audio** (shuffled), and
 # the table has **controls**: the static reference frame, the **average mouth** (the best constant
 # mouth), the **audio-only ceiling** of the mouth-opening correlation r (the lips lead the sound by a
-# random per-sentence lag no model can know; a perfect audio-only predictor reaches ~0.86), and a
+# random per-sentence lag no model can know; the table's ceiling row says how high an audio-only
+# predictor gets), and a
 # **lip-sync expert** (SyncNet-style, trained on the training speakers only) with its LSE-D / LSE-C.
 # A model *follows the speech* only if its true-audio LMD interval lies below both its shuffled-audio
 # LMD and the average mouth. The protocol is `docs/EVALUATION.md`.
@@ -58,11 +59,16 @@
 
 # %%
 from IPython.display import Markdown, display
+from lmg_lib.notebook import SHIPPED_CHECKPOINTS
+from lmg_lib.train.checkpoints import load_generator
 from lmg_lib.train.recipe_table import recipe_markdown
-display(Markdown("**What was trained: the paper's recipe against the `cpu` preset** (generated from the "
-                 "configuration by `lmg_lib/train/recipe_table.py`). The full model, Speech2Vid and VGAN were "
-                 "trained with this recipe's data, optimiser, schedule and steps (the baselines with their own "
-                 "networks and losses); none of them is the paper's trained network.\n\n" + recipe_markdown("cpu")))
+from lmg_lib.util.paths import SHIPPED_FULL
+shipped_cfg = load_generator(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "generator.safetensors")[1]
+display(Markdown(f"**What was trained: the paper's recipe against the `{shipped_cfg.name}` preset of the shipped "
+                 f"full model** (read from `checkpoints/{SHIPPED_FULL}/`, the table generated from the "
+                 "configuration by `lmg_lib/train/recipe_table.py`). Speech2Vid and VGAN were trained with the "
+                 "same data, optimiser, schedule and steps (their own networks and losses; the cell below prints each "
+                 "run's recipe); none of them is the paper's trained network.\n\n" + recipe_markdown(shipped_cfg)))
 
 # %% tags=["parameters"]
 MAX_TEST_CLIPS = 0       # 0: every test clip of notebook 1's dataset (sections 6-7)
@@ -406,18 +412,20 @@ assert np.allclose(mine, landmark_baselines(sub).lmd_average_mouth, atol=1e-9)  
 
 # %% [markdown]
 # **Exercise 2 · Shift the audio.** Drive the full model with each clip's spectrogram rolled by
-# k = 0, 1, 2, 4 video frames (4 LMS steps per frame) and plot LMD against k. Is the minimum at 0?
+# k = -4, -2, -1, 0, 1, 2, 4 video frames (4 LMS steps per frame; negative = earlier) and plot LMD
+# against k. Is the minimum at 0?
 #
 # <details><summary>Hint</summary>
 #
 # `d["lms"]` is (1, 4·16, 128): time is the second axis. `torch.roll(lms, 4 * k, dims=1)` moves the
-# sound k frames later (and wraps the end round). Detect the generated landmarks with
+# sound k frames later (negative k: earlier; the end wraps round to the start, so a large |k|
+# also feeds the clip sound from its other end). Detect the generated landmarks with
 # `detector.detect` on `to_uint8_frames(...)` and score with `M.lmd`; at k = 0 you must get the
 # recorded per-clip LMD of section 2.
 # </details>
 
 # %% tags=["solution"]
-shifts = [0, 1, 2, 4]
+shifts = [-4, -2, -1, 0, 1, 2, 4]
 lms_all = torch.stack([sub[i]["lms"] for i in range(len(sub))])          # (N, 1, 64, 128)
 ref_all = torch.stack([sub[i]["ref"] for i in range(len(sub))])
 lmd_k = {}
@@ -430,9 +438,11 @@ fig, ax = plt.subplots(figsize=(4, 2.6))
 ax.plot(shifts, [lmd_k[k].mean() for k in shifts], "o-")
 ax.set_xlabel("audio rolled later by k frames"); ax.set_ylabel("mean LMD (px)")
 ax.set_title(f"{named['full']}, subset of section 2", fontsize=8); fig.tight_layout(); plt.show()
-print({k: round(float(v.mean()), 3) for k, v in lmd_k.items()})
+means = {k: float(v.mean()) for k, v in lmd_k.items()}
+k_best = min(means, key=means.get)
+print({k: round(v, 3) for k, v in means.items()}, f"minimum at k = {k_best}")
 assert np.abs(lmd_k[0] - recorded.lmd.to_numpy()).max() < 2e-3          # k = 0 is the recorded evaluation
-assert lmd_k[max(shifts)].mean() > lmd_k[0].mean()                      # a model that follows the audio loses sync
+assert means[max(shifts)] > means[0] and means[min(shifts)] > means[0]  # shifted either way, sync is lost
 
 # %% [markdown]
 # **Exercise 3 · The uint8 trap.** Compute the authors' PSNR yourself, with the difference and its
@@ -455,9 +465,10 @@ def uint8_psnr(a, b):
 by_hand = {k: uint8_psnr(a, x) for k, x in pairs.items()}
 floor = 20 * np.log10(255.0 / np.sqrt(255.0))
 paper_psnr = np.r_[table2()["PSNR"].to_numpy(float), table3()["PSNR"].dropna().to_numpy(float)]
+above = int((paper_psnr > floor).sum())
 print({k: round(v, 2) for k, v in by_hand.items()}, f"floor {floor:.2f} dB; the paper's PSNRs lie in "
-      f"[{paper_psnr.min():.2f}, {paper_psnr.max():.2f}] dB: every one is above the floor, so none can be "
-      "told apart from a wrapped value")
+      f"[{paper_psnr.min():.2f}, {paper_psnr.max():.2f}] dB: {above} of {len(paper_psnr)} are above the floor "
+      "(a value above it is possible with or without wrapping; one below it would rule wrapping out)")
 assert np.allclose(list(by_hand.values()), [M.legacy_uint8_psnr(a, x) for x in pairs.values()], atol=1e-9)
 
 # %% [markdown]

@@ -97,7 +97,12 @@ def test_ablation_claims_read_intervals(tmp_path):
     assert set(long.seed) == {0, 1} and set(long[long.variant == "l1"].letter) == {"b"}
     c = ablation_claims(long).set_index(ablation_claims(long).columns[0]).iloc[:, 0]
     assert c.iloc[0] == "holds" and c.iloc[1] == "holds" and c.iloc[2] == "holds"
-    assert c.iloc[3] == "not trained" and c.iloc[4] == "holds" and c.iloc[6] == "holds"
+    assert c.iloc[3] == "not trained" and c.iloc[4] == "holds"
+    assert c.iloc[6].startswith("not separated")        # (i) 1.02 against (e) 1.0: the paper says worse
+    _write(tmp_path, "ablation_diff_d", [("lmd", 1.3, 0.05)])
+    s = pd.read_csv(tmp_path / "ablation_diff_d" / "summary.csv")
+    s.drop_duplicates("metric", keep="last").to_csv(tmp_path / "ablation_diff_d" / "summary.csv", index=False)
+    assert ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[6, 1] == "holds"
     # another variant with the best mean: "does not hold" only when its interval is clear of full's
     _write(tmp_path, "ablation_corr_nonderiv", [("lmd", 0.97, 0.05)])
     _write(tmp_path, "ablation_perc", [("lmd", 0.5, 0.05)])

@@ -72,8 +72,9 @@ WHY: dict[str, dict[str, str]] = {
         "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85 against ~0.15-0.4 for "
                           "real frames, 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2)",
         "model.identity_skips": "opening r 0.07 -> 0.64 (docs/TRAINING.md, probes p1 -> p3); without them "
-                                "(run noskips, the paper's generator) whole-frame SSIM drops, 0.721 against "
-                                "0.748 (docs/TRAINING.md, the ablation runs)",
+                                "(run noskips, the paper's generator, one seed) whole-frame SSIM drops, 0.721 "
+                                "against 0.748, but LMD is lower, 1.81 against 1.89 (docs/TRAINING.md, the "
+                                "ablation runs)",
         "loss.w_pix": "not measured on its own: in an earlier recipe the GAN term outweighed the weighted "
                       "pixel term (L_gen ~2.4 against ~0.08 at step 2 200, docs/TRAINING.md, the recipe's "
                       "curriculum row); weighted 20, the pixel term leads L once D switches on",
