@@ -213,7 +213,7 @@ def view(variant=names[-1] if names else None, clip=next(iter(labels)), frame=8)
              "ssim": M.ssim_video(rg, M.to_gray(fakes[v][i]), data_range=255.0),
              "lmd": M.lmd(ex_items[i]["landmarks"].numpy().astype(float), lm[v]).value} for v in names}
     fig = explorer_view(reals[i], {v: fakes[v][i] for v in names}, frame, variant, metrics=m, landmarks=lm,
-                        title=f"shipped ablation runs ({recipe}), held-out {clip}")
+                        title=f"shipped ablation runs (most: {recipe}; each run's recipe: section 2), held-out {clip}")
     plt.show()
     return fig
 

@@ -234,7 +234,10 @@ def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):
                   dict(metric="lse_d", n=200, mean=1.1, ci_low=1.0, ci_high=1.2, source="per_utterance_sync")]
                  ).to_csv(run / "summary.csv", index=False)
     d = describe_run(run)
-    assert d["recipe"] == "cpu recipe, 600 steps, gan_start=200"          # val_every changes nothing learnt
+    assert d["recipe"] == "cpu recipe, 600 steps"          # val_every changes nothing learnt, gan_start neither
+    rec = json.loads((run / "record.json").read_text())     # (no loss term of (b) reads D); with D it is named
+    (run / "record.json").write_text(json.dumps({"command": rec["command"].replace("--variant l1", "--variant full")}))
+    assert describe_run(run)["recipe"] == "cpu recipe, 600 steps, gan_start=200"
     assert d["line"] == "L_pix, no D" and d["label"] == "(b) l1"
     assert d["summary"] == {"lmd": [1.9, 1.85, 1.95]}
     assert recipe_of("lmg train --config cpu --model speech2vid --variant l1") == "cpu recipe"

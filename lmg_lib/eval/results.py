@@ -40,6 +40,9 @@ CPBD_RATIO = (0.5, 2.0)         # CPBD / the real frames' CPBD
 PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1",
           "3 000 steps, D for the last 300, seed 0": "search_long3000"}
 
+# probes of a baseline's recipe (display name -> run folder): runs of the recipe search, not in Table 3
+BASELINE_PROBES = {"Speech2Vid (Chung), probe: 3 000 steps, seed 0": "speech2vid_long3000"}
+
 # the same for the photographic corpus style (its own held-out clips and controls: issue "real faces")
 PHOTO_MODELS = {"full model": "photo_full"}
 

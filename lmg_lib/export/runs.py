@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.results import MODELS, PROBES
+from ..eval.results import BASELINE_PROBES, MODELS, PROBES
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
 TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
@@ -101,6 +101,8 @@ def model_label(name: str) -> str:
     probes = {run: label for label, run in PROBES.items()}
     if name in probes:
         return f"full model, probe: {probes[name]}"
+    if name in BASELINE_PROBES.values():
+        return next(label for label, run in BASELINE_PROBES.items() if run == name)
     if base in table3:
         label = table3[base]
     elif base == "noskips":
@@ -119,7 +121,7 @@ def describe_run(run: Path) -> dict:
     its ``recipe`` (``recipe_of`` its recorded command), and ``summary``: the test-set mean and 95 %
     interval of each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
     import pandas as pd
-    from ..config import ABLATIONS
+    from ..config import ABLATIONS, LOSS_TERMS
     from ..viz import ablation_line
     run = Path(run)
     rec = json.loads((run / "record.json").read_text()) if (run / "record.json").exists() else {}
@@ -133,8 +135,17 @@ def describe_run(run: Path) -> dict:
         s = s[s.source == "per_clip"] if "source" in s else s
         summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
                    for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
+    recipe = recipe_of(command) if command else "recipe not recorded"
+    if variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant)) for t in LOSS_TERMS):
+        # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
+        recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
     return {"label": model_label(run.name), "line": f"{arch}; {line}" if arch else line,
-            "recipe": recipe_of(command) if command else "recipe not recorded", "summary": summary}
+            "recipe": recipe, "summary": summary}
+
+
+def _loss(variant: str):
+    from ..config import make_config
+    return make_config("paper", variant=variant).loss
 
 
 def representative_clip(candidates, reference, metrics=("lmd", "opening_r")) -> int:
