@@ -29,14 +29,19 @@
 # paper's weights:
 #
 # $$\mathcal{L} = \mathcal{L}_{corr} + 0.5\,\mathcal{L}_{pix} + 1.0\,\mathcal{L}_{perc} + 1.0\,\mathcal{L}_{gen},
-# \qquad \mathcal{L}_{corr} = 1 - \cos\!\big(\varphi_s(\tfrac{d f_s}{dt}),\; \varphi_v(F(\hat v))\big)$$
+# \qquad \mathcal{L}_{corr} = 1 - \cos\!\big(\varphi_s(\tfrac{d f_s}{dt}),\; \varphi_v(F(v))\big)$$
+#
+# with $F(v)$ the optical flow of the video. In training, the generator is reached through the flow
+# of its own output, $F(\hat v)$; the authors' code also scores the real video's flow (section 1).
 #
 # Optimisers in the authors' code: Adam, lr $2\cdot10^{-4}$, $\beta = (0.5, 0.999)$ for $G$ and $D$;
 # lr $10^{-4}$ for $\varphi_s, \varphi_v$; every loss from the first step, no schedule.
 #
 # **What was trained here is not that recipe.** No GPU was available, so every trained model on
-# these pages is the `cpu` preset, trained on a 2-core CPU for about an hour: the paper's
-# architecture at a quarter of its width with the CPU recipe of `docs/TRAINING.md`. The table below
+# these pages comes from a CPU preset (its name is in the table's header), trained on a 2-core CPU:
+# the paper's architecture at a quarter of its width, with identity skips, nearest-neighbour
+# upsampling, fewer residual blocks and a smaller output kernel, and the CPU recipe of
+# `docs/TRAINING.md` (the run's own time is printed in section 1). The table below
 # is generated from the configuration (`lmg_lib/train/recipe_table.py` compares the shipped
 # checkpoint's configuration with the `paper` preset field by field); every difference is a row,
 # with the measurement that motivated it. Note the pixel weight: $\mathcal{L}_{pix}$ counts **20**
@@ -96,6 +101,7 @@ DEVICE = "cpu"          # "cuda" on a GPU
 SEED = 0
 
 # %%
+import json
 import shutil
 
 import numpy as np
@@ -130,7 +136,7 @@ show_source(train_step,
 # unweighted term), with the total `loss_G` and the discriminator's own loss $\mathcal{L}_D$; a term
 # is drawn only while it was on ($D$, $\mathcal{L}_{gen}$ and $\mathcal{L}_{perc}$ switch on at the
 # dotted line). Middle and right: what was measured every 150 steps on the **validation speakers**
-# (48 clips, EMA weights): LMD and the mouth-opening correlation r. The shipped generator is the
+# (a fixed set of clips, `train.recipe.VAL_CLIPS`; EMA weights): LMD and the mouth-opening correlation r. The shipped generator is the
 # step with the best validation LMD (marked), not the last one. The cell below the figure adds up one
 # logged row to show where `loss_G` comes from.
 #
@@ -161,6 +167,9 @@ axes[1].legend(fontsize=7)
 fig.suptitle(f"{SHIPPED} (checkpoints/{SHIPPED_FULL}/): its own logs; D, L_gen and L_perc from step {start} (dotted)", fontsize=10)
 fig.tight_layout(); fig.savefig(figure_path("training_loss_curves.png"), **SAVE); plt.show()
 last = shipped_val.iloc[-1]
+record = json.loads((SHIPPED_CHECKPOINTS / SHIPPED_FULL / "record.json").read_text())
+print(f"{SHIPPED}: trained by `{record['command']}` in {record['wall_s'] / 60:.0f} min wall, "
+      f"{record['cpu_s'] / 60:.0f} CPU-min ({record['threads']} threads)")
 print(f"{SHIPPED}, validation LMD: best {shipped_val['lmd'].min():.3f} at step {best_step} (shipped), "
       f"{last['lmd']:.3f} at the last step {int(last['step'])}")
 corr = shipped_log[["step", "corr"]].dropna()
@@ -196,8 +205,6 @@ print(f"with the paper's weights (1, 0.5, 1, 1) the same terms would sum to "
 # CPU-minutes, and a run counts as flat when that is under `FLAT_PX`.
 
 # %%
-import json
-
 from lmg_lib.eval.seeds import FLAT_PX, curve_summary, learning_curve_logs
 from lmg_lib.viz import learning_curves
 
@@ -340,14 +347,14 @@ else:
 # ## Appendix (beyond the paper): when should the discriminator switch on?
 #
 # Not in the paper, which trains every loss from step 0: a probe of the CPU recipe's curriculum.
-# The `cpu` preset trains $\mathcal{L}_{pix}$ and $\mathcal{L}_{corr}$ alone for the first 40 % of
-# the steps (`train.gan_start` of `train.steps`, printed under the figure), then adds $D$,
+# The `cpu` preset trains $\mathcal{L}_{pix}$ and $\mathcal{L}_{corr}$ alone for its first
+# `train.gan_start` steps (of `train.steps`: both in the figure's title), then adds $D$,
 # $\mathcal{L}_{gen}$ and $\mathcal{L}_{perc}$. The probes of this question are the same command
 # with a later `train.gan_start` and the **same number of steps** (`full_warmup1200` and its seed 1):
 # the full model with the cpu recipe, with a later discriminator. (The recipe search's longer runs
 # change the number of steps too, so they are not in this comparison: section 1.1 and
 # docs/TRAINING.md show them.) Left and middle:
-# validation speakers (48 clips, EMA weights) during training, the dotted lines where each run's
+# validation speakers (the same fixed clips, EMA weights) during training, the dotted lines where each run's
 # discriminator switches on. Right: the **test speakers** (200 sentences), each probe minus the
 # full model, paired by sentence.
 
@@ -413,8 +420,8 @@ for label, run in runs.items():
 # (click "Solution" to open it), whose last lines check its answer: a wrong answer fails them.
 # Each solution takes well under a second.
 #
-# **Exercise 1 · Where does a logged `loss_G` of 16.4 come from?** The shipped log's last row has
-# `loss_G` 16.4 but `pix` only 0.70. Rebuild `loss_G` from the logged terms for every row of the
+# **Exercise 1 · Where does the logged `loss_G` come from?** The shipped log's last row has a
+# `loss_G` many times its `pix` (section 1 printed both). Rebuild `loss_G` from the logged terms for every row of the
 # shipped log. Which weights make it add up: the paper's (1, 0.5, 1, 1) or another set?
 #
 # <details><summary>Hint</summary>
