@@ -528,8 +528,9 @@ assert inside > 2 * outside > 0, "the speech should change the mouth, and the mo
 #
 # <details><summary>Hint</summary>
 #
-# `shipped_cfg.train` holds `lr`, `lr_schedule`, `lr_min_ratio` and `steps`;
-# `lmg_lib.train.recipe.lr_factor(train_config, step)` is the multiplier at a step. A row of the log
+# `shipped_cfg.train` holds `lr`, `lr_schedule`, `lr_min_ratio` and `steps`. Write the schedule's
+# formula yourself (a cosine from 1 down to `lr_min_ratio` over `steps`), then compare it with the
+# library's `lmg_lib.train.recipe.lr_factor(train_config, step)` and with the log. A row of the log
 # is written after its step's update, with the learning rate that update used: that of the step
 # before the logged number.
 # </details>
@@ -537,11 +538,15 @@ assert inside > 2 * outside > 0, "the speech should change the mouth, and the mo
 # %% tags=["solution"]
 from lmg_lib.train.recipe import lr_factor
 t = shipped_cfg.train
-expected_lr = np.array([t.lr * lr_factor(t, int(s) - 1) for s in shipped_log["step"]])
+steps_used = shipped_log["step"].to_numpy() - 1                     # the update before each logged row
+m = t.lr_min_ratio
+mine = t.lr * (m + (1 - m) * 0.5 * (1 + np.cos(np.pi * steps_used / t.steps)))   # my cosine
+expected_lr = np.array([t.lr * lr_factor(t, int(s)) for s in steps_used])
+assert t.lr_schedule == "cosine" and np.allclose(mine, expected_lr, rtol=1e-9)
 print(f"shipped recipe: lr {t.lr:g}, schedule {t.lr_schedule!r} to {t.lr_min_ratio:.0%}; logged lr from "
       f"{shipped_log['lr'].iloc[0]:.2e} to {shipped_log['lr'].iloc[-1]:.2e}; largest relative error of the "
       f"rebuilt schedule {float(np.max(np.abs(expected_lr / shipped_log['lr'] - 1))):.1e}")
-assert np.allclose(expected_lr, shipped_log["lr"], rtol=1e-5)
+assert np.allclose(mine, shipped_log["lr"], rtol=1e-5)
 assert not np.allclose(t.lr, shipped_log["lr"], rtol=1e-2)          # not the authors' constant rate
 
 # %% [markdown]
@@ -554,7 +559,8 @@ if TRAIN:
     assert (run_dir / "generator.safetensors").exists() and (run_dir / "checkpoints" / "last.pt").exists()
     assert len(samples) >= 2 and all(v.shape[1:] == (16, 64, 64, 3) for v in samples.values())
     G_run, _, _ = load_generator(run_dir / "generator.safetensors", expect=cfg)
-assert shipped_cfg.name == "cpu" and shipped_log["step"].iloc[-1] == shipped_cfg.train.steps
+from lmg_lib.config import PRESETS
+assert shipped_cfg.name in PRESETS and shipped_log["step"].iloc[-1] == shipped_cfg.train.steps
 assert np.isfinite(shipped_log["corr"]).all()
 assert shipped_log["corr"].tail(5).mean() < shipped_log["corr"].head(5).mean(), "L_corr should fall"
 assert best_step == int(shipped_val.loc[shipped_val["lmd"].idxmin(), "step"]), "the shipped step is the best validation LMD"
