@@ -70,7 +70,8 @@ from lmg_lib.util.pixels import to_uint8_frames
 from lmg_lib.viz import ablation_figure, ablation_line, explorer_view
 
 detector = landmark_detector()
-print(f"landmark detector error on held-out speakers: {detector.error}")
+det_err = detector.error
+print(f"landmark regressor (measures LMD): {det_err['mean_px']:.2f} px mean error ({det_err['mean_pct_mouth_width']:.1f} % of the mouth width) on {det_err['n_frames']} held-out frames")
 
 # %% [markdown]
 # ## 1. The variants, as the code defines them

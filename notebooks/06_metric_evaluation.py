@@ -126,7 +126,8 @@ for name in shipped:
     print(f"{named[name]}: {about[name]['line']}")
 print(f"the full model (checkpoints/{SHIPPED_FULL}/) was trained by `{record['command']}` "
       f"({record['cpu_s'] / 60:.0f} CPU-min, {record['wall_s'] / 60:.0f} min wall)")
-print(f"landmark regressor: {detector.error}")
+det_err = detector.error
+print(f"landmark regressor (measures LMD): {det_err['mean_px']:.2f} px mean error ({det_err['mean_pct_mouth_width']:.1f} % of the mouth width) on {det_err['n_frames']} held-out frames")
 source = data_source()                                  # the corpus of notebook 1's dataset
 lmd_detect = lmd_landmarks(test_full, LMD_LANDMARKS)    # warns if the regressor is out of its domain
 lmd_name = "regressor" if isinstance(lmd_detect, type(detector)) else "dlib"
