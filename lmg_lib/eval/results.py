@@ -194,7 +194,7 @@ def results_markdown(root) -> str | None:
         to_markdown(ours),
         "Targets of the CPU recipe (full model):",
         to_markdown(_shown(targets(root)), index=False),
-        f"Chen et al. 2018, Table 3 (GRID; their PSNR is uint8-wrapped, their LMD normalisation unresolved; "
+        f"Chen et al. 2018, Table 3 (GRID; the released code computes PSNR on wrapped uint8, their LMD normalisation unresolved; "
         f"{paper_psnr_note()}):",
         to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),

@@ -116,7 +116,7 @@ def ablation_line(variant: str, spec: dict) -> str:
 # how each metric's numbers were computed, ours and the paper's (panel titles of ablation_figure)
 OUR_UNITS = {"lmd": "px, 64 px crop", "psnr": "dB, float", "ssim": "grey", "cpbd": "PyPI-cpbd",
              "opening_r": "per clip"}
-PAPER_UNITS = {"LMD": "normalisation not stated", "PSNR": "dB, uint8-wrapped", "SSIM": "", "CPBD": "their variant"}
+PAPER_UNITS = {"LMD": "normalisation not stated", "PSNR": "dB; the released code wraps uint8", "SSIM": "", "CPBD": "their variant"}
 
 
 def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
