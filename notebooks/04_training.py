@@ -378,7 +378,8 @@ for ax, t, y in zip(axes[:2], ["validation LMD (px, lower is better)", "validati
 axes[0].legend(fontsize=7)
 diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, "full").set_index("metric")
          for label, run in runs.items() if run != "full" and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
-metrics = ["lmd", "opening_r", "psnr", "ssim", "cpbd"]
+metrics = ["lmd", "opening_r", "ssim", "cpbd"]                 # drawn (PSNR in dB would set the scale)
+printed = ["lmd", "opening_r", "psnr", "ssim", "cpbd"]
 for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
     y = np.arange(len(metrics)) + 0.15 * (j - (len(diffs) - 1) / 2)
     axes[2].errorbar(d.loc[metrics, "mean"], y, xerr=[d.loc[metrics, "mean"] - d.loc[metrics, "ci_low"],
@@ -386,8 +387,8 @@ for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
 axes[2].axvline(0, color="k", lw=0.8); axes[2].set_yticks(range(len(metrics)), metrics)
 axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
 axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
-axes[2].legend(fontsize=7, loc="lower left")
-axes[2].set_xlabel("probe minus full model (LMD in px; opening r, SSIM, CPBD unitless)")
+axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)
+axes[2].set_xlabel("probe minus full (LMD in px; others unitless)")
 later = sorted({g for run, g in gan_start.items() if run != "full"})
 fig.suptitle(f"Appendix, beyond the paper: the full model, cpu recipe ({probe_cfg['full'].train.steps} steps), "
              f"with the discriminator from step {gan_start['full']} and (probes) from step "
@@ -395,7 +396,7 @@ fig.suptitle(f"Appendix, beyond the paper: the full model, cpu recipe ({probe_cf
 fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
 for label, d in diffs.items():
     print(label, "minus full, test speakers:",
-          ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in metrics))
+          ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in printed))
 from lmg_lib.eval.results import targets
 for label, run in runs.items():
     t = targets(SHIPPED_CHECKPOINTS, {label: run}, model=label)

@@ -101,7 +101,7 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
 # val_log.csv records the CPU seconds spent (``cpu_s``, logged since the recipe search began)
 CURVES = {"full model": {"cpu recipe, 3 000 steps, seed 0": "search_long3000",
                          "cpu recipe, 4 000 steps, seed 0": "search_long4000"},
-          "Speech2Vid (Chung)": {"3 000 steps, seed 0": "speech2vid_long3000"}}
+          "Speech2Vid (Chung)": {"cpu recipe, 3 000 steps, seed 0": "speech2vid_long3000"}}
 
 
 def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:

@@ -212,7 +212,7 @@ def learning_curves(curves: dict, references: dict | None = None, path=None, tit
                 ax.annotate("average mouth (a constant)", (1, avg), xycoords=("axes fraction", "data"),
                             xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=7, color="0.3")
         ax.set_xlabel("CPU-minutes spent (training + validation, both cores summed)")
-        ax.set_ylabel(label.split(" (")[0].replace("validation ", ""))
+        ax.set_ylabel(label.split(" (")[0].replace("validation ", "") + (" (px)" if key == "lmd" else ""))
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3, lw=0.5)
     axes[0][-1].legend(fontsize=7, loc="lower right", framealpha=0.9)
