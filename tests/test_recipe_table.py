@@ -19,13 +19,26 @@ sys.path.insert(0, str(ROOT))
 from tools.recipe_table import readme_block  # noqa: E402
 
 
-def test_every_deviation_of_the_shipped_recipe_has_a_reason_and_no_reason_is_stale():
-    devs = set(deviations("cpu"))
+@pytest.mark.parametrize("preset", ["cpu", "cpu2"])
+def test_every_deviation_of_a_cpu_recipe_has_a_reason_and_no_reason_is_stale(preset):
+    devs = set(deviations(preset))
     assert {"loss.w_pix", "loss.w_mouth", "train.lr", "train.betas", "train.gan_start", "train.ema",
             "model.identity_skips", "model.upsample"} <= devs
-    assert sorted(devs - BOOKKEEPING - set(WHY["cpu"])) == [], "a deviation of cpu without a reason"
-    assert sorted(set(WHY["cpu"]) - devs) == [], "a reason for a field in which cpu does not differ"
+    assert sorted(devs - BOOKKEEPING - set(WHY[preset])) == [], f"a deviation of {preset} without a reason"
+    assert sorted(set(WHY[preset]) - devs) == [], f"a reason for a field in which {preset} does not differ"
     assert sorted((devs - BOOKKEEPING) - set(PAPER_SOURCE)) == [], "a paper value without its source"
+
+
+def test_cpu2_is_the_recipe_search_run_it_was_chosen_from():
+    """The preset is what the search run recorded (``--config cpu --steps 4000 --set
+    train.gan_start=3700``), so its seed-0 run is remade by either command; cpu itself is unchanged."""
+    record = json.loads((ROOT / "checkpoints" / "full_cpu2" / "record.json").read_text())
+    assert "--config cpu " in record["command"] and "--steps 4000" in record["command"]
+    assert "--set train.gan_start=3700" in record["command"]
+    searched = make_config("cpu", {"train.steps": 4000, "train.gan_start": 3700})
+    assert get_config("cpu2").replace(name="cpu") == searched
+    assert sorted(deviations("cpu2", "cpu")) == ["train.gan_start", "train.steps"]
+    assert get_config("cpu").train.steps == 1500 and get_config("cpu").train.gan_start == 600
 
 
 def _numbers(text: str) -> set[str]:

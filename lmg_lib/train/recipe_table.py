@@ -95,6 +95,19 @@ WHY: dict[str, dict[str, str]] = {
     },
 }
 
+# cpu2 = cpu with more steps where they are cheap: the same reasons, but for the schedule
+_LONG = ("the recipe search on the validation speakers (docs/TRAINING.md, the recipe search): the cpu recipe "
+         "at 3 000 steps was still improving when it stopped (validation LMD 1.43 -> 1.40 over its last 300 "
+         "steps); at 4 000 steps with D for the last 300 it reached 1.35 (seed 0, about 2 h on 2 CPU cores; "
+         "5 000 would pass the 150 min a run may take)")
+WHY["cpu2"] = {**WHY["cpu"], "train.steps": _LONG, "train.gan_start": (
+    "a step without D costs about a third of one with it (1.1 s against 3.7 s on this machine), so the "
+    "pixel and correlation warm-up gets the steps: D, L_gen and L_perc for the last 300 of 4 000, as in the "
+    "warm-up probe full_warmup1200 (docs/TRAINING.md, the recipe search)"),
+    "train.val_every": ("the shipped generator is chosen on the validation speakers, never on the test "
+                        "speakers: the best validation LMD (seed 0: step 3 900 of 4 000; docs/TRAINING.md, "
+                        "the recipe search)")}
+
 
 def generator_parameters(cfg: Config) -> int:
     """The number of parameters of the generator ``cfg`` builds (BatchNorm statistics excluded):
