@@ -2,15 +2,11 @@
 (``LOSS_TERMS``), the ablation variants, and the one way to override it (``make_config``).
 
 Four presets:
-
-* ``paper`` -- the sizes of the paper and of the authors' code (64x64 RGB lips, 16 frames at
-  25 fps, a (1, 64, 128) log-mel spectrogram per clip, a 16.7 M-parameter generator).
-* ``cpu``   -- the shipped checkpoint's network: the same architecture at a quarter of the width
-  (8) with 4 residual blocks, the largest that trained on a 2-core CPU in about an hour.
-* ``cpu2``  -- the ``cpu`` recipe at 4 000 steps with the discriminator for the last 300: the
-  recipe search's choice (docs/TRAINING.md), about 2 h on 2 CPU cores.
-* ``tiny``  -- the same architecture with narrow channels and 2 residual blocks, so that a few
-  training steps run on a 2-core CPU in seconds (tests, smoke notebooks).
+* ``paper`` -- the paper's and the authors' sizes (64x64 RGB lips, 16 frames at 25 fps, a (1, 64,
+  128) log-mel spectrogram per clip, a 16.7 M-parameter generator).
+* ``cpu``   -- the architecture at a quarter of the width (8), 4 residual blocks, 1 500 steps: ~1 h.
+* ``cpu2``  -- the shipped full model: ``cpu`` at 4 000 steps, D for the last 300, ~2 h on 2 cores.
+* ``tiny``  -- narrow channels, 2 residual blocks: a few steps in seconds (tests, smoke notebooks).
 
 Every run starts from a preset and a dict of overrides, ``make_config("tiny", {"train.steps":
 40})``: the command line (``lmg train --config tiny --set train.steps=40``), the notebooks'
@@ -193,18 +189,11 @@ def tiny() -> Config:
 
 
 def cpu() -> Config:
-    """The shipped model, trained on 2 CPU cores in about an hour (no GPU was available): the
-    paper's architecture at a quarter of its width (8), 4 residual blocks and a k3 output layer
-    (~16x fewer FLOPs than ``paper``), plus the CPU recipe of docs/TRAINING.md, each piece a
-    measured fix of a model that otherwise barely moved its mouth in that budget:
-
-    * nearest-neighbour upsampling instead of transposed convolutions (no checkerboard) and
-      identity skips from the image encoder to the decoder (the identity is copied, not re-learned);
-    * L_pix weighted 20 with 5x extra weight on the mouth box (the lips are ~10 % of the pixels but
-      all of the speech), the paper's other weights;
-    * Adam lr 1e-3, betas (0.9, 0.999), cosine decay over 1500 steps of 8 clips; 600 warm-up steps
-      of L_pix + L_corr before the discriminator and L_gen / L_perc switch on; an EMA of G (0.999),
-      validated every 150 steps on the validation speakers, the best checkpoint shipped."""
+    """The CPU recipe (docs/TRAINING.md; each deviation from ``paper`` with its measured reason in
+    ``train.recipe_table.WHY``): a quarter of the width (8), 4 residual blocks, a k3 output layer
+    (~16x fewer FLOPs), nearest upsampling and identity skips; L_pix weighted 20, 5x on the mouth box;
+    Adam 1e-3, betas (0.9, 0.999), cosine over 1 500 steps of 8 clips; D, L_gen, L_perc from step 600;
+    an EMA of G (0.999) validated every 150 steps, the best kept. About 1 h on 2 CPU cores."""
     return Config(name="cpu", model=ModelConfig(width=8, n_res_blocks=4, out_kernel=3,
                                                 phi_s_channels=(32, 32, 16, 16),
                                                 phi_v_channels=(4, 8, 16, 16), flow_iters=15,
@@ -217,16 +206,19 @@ def cpu() -> Config:
 
 
 def cpu2() -> Config:
-    """The ``cpu`` recipe with more steps where they are cheap (issue "Half-way to the ceiling", chosen
-    on the validation speakers, docs/TRAINING.md, the recipe search): 4 000 steps, the cosine over all
-    of them, and D, L_gen and L_perc for the last 300 only (a step without D costs about a third of
-    one with it). Seed 0 (run ``search_long4000``): validation LMD 1.35 at its end against 1.71 for
-    ``cpu`` (1 500 steps) and 1.40 for the same recipe at 3 000 steps; about 2 h on 2 CPU cores.
-    ``cpu`` stays as it is, so that every run trained with it is remade by its recorded command."""
+    """``cpu`` at 4 000 steps, D / L_gen / L_perc for the last 300 (the recipe search's choice on the
+    validation speakers: docs/TRAINING.md). ``cpu`` stays, so every run of it is remade as recorded."""
     return cpu().replace(name="cpu2", train=dict(steps=4000, gan_start=3700))
 
 
 PRESETS = {"paper": paper, "tiny": tiny, "cpu": cpu, "cpu2": cpu2}
+
+
+def preset_of(cfg: Config) -> str:
+    """The preset whose settings ``cfg`` has, name and seed aside (``--config cpu --steps 4000 --set
+    train.gan_start=3700`` is ``cpu2``); else ``cfg.name``."""
+    strip = lambda c: {k: v for k, v in asdict(c).items() if k not in ("name", "seed")}  # noqa: E731
+    return next((n for n, make in PRESETS.items() if strip(make()) == strip(cfg)), cfg.name)
 
 
 def get_config(name: str) -> Config:

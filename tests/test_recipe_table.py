@@ -10,9 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from lmg_lib.config import Config, get_config, make_config
+from lmg_lib.config import PRESETS, Config, get_config, make_config
 from lmg_lib.train.recipe_table import (BOOKKEEPING, PAPER_SOURCE, WHY, deviations, generator_parameters,
-                                        millions, recipe_markdown, recipe_rows)
+                                        millions, preset_of, recipe_markdown, recipe_rows,
+                                        shipped_config)
+from lmg_lib.util.paths import SHIPPED_FULL
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -85,15 +87,25 @@ def _safetensors_parameter_count(path: Path) -> tuple[int, dict]:
 
 
 def test_the_parameter_count_is_the_shipped_checkpoints():
-    n, meta = _safetensors_parameter_count(ROOT / "checkpoints" / "full" / "generator.safetensors")
+    n, meta = _safetensors_parameter_count(ROOT / "checkpoints" / SHIPPED_FULL / "generator.safetensors")
     shipped = Config.from_dict(json.loads(meta["config"]))
-    assert shipped.name == "cpu" and n == generator_parameters(get_config("cpu")) == 634_699
-    assert deviations(shipped, "cpu") == [], "checkpoints/full/ was not trained with today's cpu preset: " \
+    assert shipped == shipped_config()
+    preset = preset_of(shipped)
+    assert preset in PRESETS, f"checkpoints/{SHIPPED_FULL}/ was trained with no preset of today: " \
         "the recipe table of the README and notebook 4 would not describe it"
+    assert n == generator_parameters(get_config(preset)) == 634_699
+
+
+def test_a_run_is_named_by_the_preset_it_was_trained_with():
+    assert preset_of(make_config("cpu", {"train.steps": 4000, "train.gan_start": 3700})) == "cpu2"
+    assert preset_of(make_config("cpu", {"train.steps": 4000})) == "cpu"      # a probe, named as run
+    assert preset_of(get_config("cpu")) == "cpu" and preset_of(shipped_config(run="full")) == "cpu"
+    assert "what we trained (`cpu2` preset)" in recipe_markdown(make_config("cpu", {
+        "train.steps": 4000, "train.gan_start": 3700}))
 
 
 def test_the_readme_block_is_the_generated_table():
-    assert readme_block((ROOT / "README.md").read_text()) == recipe_markdown("cpu"), \
+    assert readme_block((ROOT / "README.md").read_text()) == recipe_markdown(), \
         "README's recipe table differs: run `python tools/recipe_table.py --write`"
 
 

@@ -2,6 +2,8 @@
 summaries whose answers are known (no training)."""
 import pandas as pd
 
+from lmg_lib.util.paths import SHIPPED_FULL as FULL      # the shipped full model's folder
+
 from lmg_lib.config import PAPER_LETTER
 from lmg_lib.eval.results import (ablation_claims, ablation_long, orderings, paired_difference, probes_markdown,
                                   results_long, results_markdown, results_table, targets)
@@ -17,10 +19,10 @@ def _write(root, run, rows, source="per_clip"):
 
 
 def _fixture(root):
-    _write(root, "full", [("lmd", 1.2, 0.05), ("lmd_shuffled", 2.2, 0.05), ("opening_r", 0.8, 0.02),
+    _write(root, FULL, [("lmd", 1.2, 0.05), ("lmd_shuffled", 2.2, 0.05), ("opening_r", 0.8, 0.02),
                           ("psnr", 24.0, 0.1), ("ssim", 0.78, 0.01), ("psnr_mouth", 23.0, 0.1),
                           ("ssim_mouth", 0.70, 0.01), ("cpbd", 0.2, 0.01)])
-    _write(root, "full", [("lse_d", 1.0, 0.02)], "per_utterance_sync")
+    _write(root, FULL, [("lse_d", 1.0, 0.02)], "per_utterance_sync")
     _write(root, "speech2vid", [("lmd", 1.25, 0.1), ("ssim", 0.80, 0.01), ("psnr", 25.0, 0.1)])
     _write(root, "controls", [("lmd", 2.0, 0.05), ("psnr", 24.6, 0.1), ("ssim", 0.79, 0.01),
                               ("psnr_mouth", 22.0, 0.1), ("ssim_mouth", 0.63, 0.01), ("cpbd", 0.17, 0.01),
@@ -67,9 +69,9 @@ def test_ceiling_row_and_the_gap_each_model_closes(tmp_path):
     gap = tg.loc["static-to-ceiling LMD gap closed"]
     assert abs(gap["value"] - 0.8 / 1.2) < 1e-12 and gap["holds"] and "LMD <= 1.40 px" in gap["wanted"]
     assert tg.loc["LMD (px)", "holds"] and "(ceiling 0.83)" in tg.loc["mouth-opening r", "wanted"]
-    _write(tmp_path, "full", [("lmd", 1.5, 0.05)])                              # a later row: read first
-    s = pd.read_csv(tmp_path / "full" / "summary.csv")
-    s[~((s.metric == "lmd") & (s["mean"] == 1.2))].to_csv(tmp_path / "full" / "summary.csv", index=False)
+    _write(tmp_path, FULL, [("lmd", 1.5, 0.05)])                                # a later row: read first
+    s = pd.read_csv(tmp_path / FULL / "summary.csv")
+    s[~((s.metric == "lmd") & (s["mean"] == 1.2))].to_csv(tmp_path / FULL / "summary.csv", index=False)
     tg = targets(tmp_path).set_index("target")
     assert not tg.loc["static-to-ceiling LMD gap closed", "holds"] and not tg.loc["LMD (px)", "holds"]
     assert "scored like a model (`checkpoints/ceiling/`)" in results_markdown(tmp_path)
@@ -119,9 +121,9 @@ def test_photo_table_reads_the_photo_runs_not_the_default(tmp_path):
     from lmg_lib.eval.results import photo_markdown
     _fixture(tmp_path)                                           # default style: LMD / static = 0.6, holds
     assert photo_markdown(tmp_path) is None                      # no photo_full evaluated yet
-    for run in ("full", "controls"):
-        (tmp_path / f"photo_{run}").mkdir()
-        (tmp_path / f"photo_{run}" / "summary.csv").write_text((tmp_path / run / "summary.csv").read_text())
+    for run, photo in ((FULL, "photo_full"), ("controls", "photo_controls")):
+        (tmp_path / photo).mkdir()
+        (tmp_path / photo / "summary.csv").write_text((tmp_path / run / "summary.csv").read_text())
     _write(tmp_path, "photo_full", [("lmd", 1.9, 0.05)])         # the photo model's own LMD replaces 1.2
     s = pd.read_csv(tmp_path / "photo_full" / "summary.csv")
     s[~((s.metric == "lmd") & (s["mean"] == 1.2))].to_csv(tmp_path / "photo_full" / "summary.csv", index=False)
@@ -137,6 +139,8 @@ def test_probes_paired_difference_and_targets(tmp_path):
     what both runs share per sentence (here a sentence offset far larger than the difference)."""
     _fixture(tmp_path)
     assert probes_markdown(tmp_path) is None
+    (tmp_path / "full").mkdir(exist_ok=True)                     # the cpu recipe's full model: the probes' base
+    (tmp_path / "full" / "summary.csv").write_text((tmp_path / FULL / "summary.csv").read_text())
     _write(tmp_path, "full_warmup1200", [("lmd", 1.1, 0.05), ("lmd_shuffled", 2.2, 0.05), ("opening_r", 0.7, 0.02),
                                          ("psnr", 24.0, 0.1), ("ssim", 0.78, 0.01), ("psnr_mouth", 23.0, 0.1),
                                          ("ssim_mouth", 0.70, 0.01), ("cpbd", 0.2, 0.01)])
@@ -158,7 +162,7 @@ def test_probes_paired_difference_and_targets(tmp_path):
                      {"config": json.dumps({"train": {"gan_start": g, "steps": 1900}})})
         (tmp_path / run / "record.json").write_text(json.dumps({"seed": seed}))
     md = probes_markdown(tmp_path)
-    assert "full model (discriminator from step 700)" in md
+    assert "full model, custom recipe, 1 900 steps, seed 0, D from step 700" in md
     assert "from step 1 300 instead of 700 (`train.gan_start=1300`: the last 600 of the 1 900 steps), seed 3" in md
     tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
@@ -235,7 +239,7 @@ def test_results_markdown_shows_seeds_once_a_model_has_two(tmp_path):
     from lmg_lib.eval import seeds
     _fixture(tmp_path)
     assert "Across seeds" not in results_markdown(tmp_path)
-    _write(tmp_path, "full_seed1", [("lmd", 1.3, 0.05)])
+    _write(tmp_path, f"{FULL}_seed1", [("lmd", 1.3, 0.05)])
     md = results_markdown(tmp_path)
     assert "Across seeds" in md and "1.25 (1.20 .. 1.30)" in md and "every full model seed < every" in md
-    assert seeds.SEEDS["full model"] == ("full", "full_seed1", "full_seed2")
+    assert seeds.SEEDS["full model"] == (FULL, f"{FULL}_seed1", f"{FULL}_seed2")

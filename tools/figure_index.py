@@ -27,6 +27,7 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "training_loss_curves.png":        ("04_training", "the full model's training (cpu recipe), from its logs: each loss term weighted as it enters L, validation LMD and opening r", NEW),
     "training_samples_over_time.png":  ("04_training", "samples the full model's training saved (cpu recipe; frames 0, 5, 10, 15 of a validation clip)", NEW),
     "training_generated_vs_real.png":  ("04_training", "the full model (cpu recipe) on a held-out speaker", NEW + " (the layout of Chen et al. 2018, Fig. 6)"),
+    "training_learning_curves.png":    ("04_training", "validation LMD and opening r against the CPU-minutes each shipped run spent (full model and Speech2Vid), with the static and average-mouth references", NEW),
     "training_warmup_probe.png":       ("04_training", "appendix, beyond the paper: validation curves of the cpu recipe and its later-discriminator probes; their test-speaker difference, paired", NEW),
     "ablation_table.png":              ("05_ablations", "the shipped ablation runs in the paper's order (a)-(i), mean and 95 % interval, a second seed where shipped, beside the paper's values", "Chen et al. 2018, Table 2"),
     "ablation_explorer_default.png":   ("05_ablations", "explorer default view (the shipped ablation runs on a held-out clip)", NEW),

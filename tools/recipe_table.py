@@ -1,11 +1,11 @@
 """Print the table "the paper's recipe / what we trained / why" of a preset, generated from the
 configuration (``lmg_lib.train.recipe_table``), and keep the README's copy equal to it.
 
-    python tools/recipe_table.py                 # print the shipped model's table (preset cpu)
+    python tools/recipe_table.py                 # print the shipped full model's table (its preset)
     python tools/recipe_table.py --preset tiny   # any preset
     python tools/recipe_table.py --write         # replace the README's block between the markers
 
-The README holds the ``cpu`` table between ``BEGIN`` and ``END`` below; a test checks that the block
+The README holds the shipped full model's table (the preset its checkpoint records) between ``BEGIN`` and ``END`` below; a test checks that the block
 equals this tool's output.
 """
 from __future__ import annotations
@@ -33,8 +33,8 @@ def readme_block(text: str) -> str:
 
 def main(argv=None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--preset", default="cpu", help="the preset to compare with the paper's (default: cpu)")
-    ap.add_argument("--write", action="store_true", help="write the cpu table into README.md")
+    ap.add_argument("--preset", help="the preset to compare with the paper's (default: the shipped full model's)")
+    ap.add_argument("--write", action="store_true", help="write the shipped model's table into README.md")
     args = ap.parse_args(argv)
     try:
         md = recipe_markdown(args.preset)
@@ -42,7 +42,7 @@ def main(argv=None) -> int:
         raise SystemExit(f"recipe_table: {e}") from None
     print(md)
     if args.write:
-        if args.preset != "cpu":
+        if args.preset is not None:
             raise SystemExit("--write writes the shipped model's table: leave --preset out")
         text = README.read_text()
         readme_block(text)                                    # exactly one block, or a one-line error

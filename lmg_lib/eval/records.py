@@ -56,16 +56,41 @@ def evaluated_on(root, controls: str = "controls") -> dict | None:
 
 
 def run_facts(root, run: str) -> dict:
-    """A shipped run's ``seed`` (its ``record.json``) and schedule (``gan_start``, ``steps``: the
-    configuration in its generator's header); a key is missing where its file is."""
+    """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``) and
+    ``preset`` (``config.preset_of``: the configuration in its generator's header); a key is missing
+    where its file is."""
     d, out = Path(root) / run, {}
     if (d / "record.json").exists():
         out["seed"] = json.loads((d / "record.json").read_text()).get("seed")
     if (d / "generator.safetensors").exists():
+        from ..config import Config, preset_of
         from ..util.weights import read_weights_metadata
-        train = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}")).get("train", {})
+        cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
+        train = cfg.get("train", {})
         out.update({k: train[k] for k in ("gan_start", "steps") if k in train})
+        if cfg:
+            out["preset"] = preset_of(Config.from_dict(cfg))
     return out
+
+
+def run_label(root, run: str) -> str:
+    """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files."""
+    f = run_facts(root, run)
+    return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
+                      *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),
+                      *([f"seed {f['seed']}"] if f.get("seed") is not None else [])])
+
+
+def models_line(root, models: dict = MODELS) -> str:
+    """One sentence naming the run folder and recipe of every model of a table."""
+    return "The models: " + "; ".join(f"{name}, `checkpoints/{run}/` ({run_label(root, run)})"
+                                      for name, run in models.items() if (Path(root) / run).exists()) + "."
+
+
+def unequal_steps(root, a: str, b: str) -> str:
+    """'' when two runs trained for the same number of steps, else '; unequal steps: 4 000 vs 1 500'."""
+    na, nb = (run_facts(root, r).get("steps") for r in (a, b))
+    return "" if na == nb else f"; unequal steps: {thousands(na or 0)} vs {thousands(nb or 0)}"
 
 
 def held_out(root, controls: str, corpus: str) -> str:

@@ -18,7 +18,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import MODELS, held_out, paper_psnr_note, probe_recipes, run_facts, thousands
+from .records import (MODELS, held_out, models_line, paper_psnr_note, probe_recipes, run_facts, run_label,
+                      thousands, unequal_steps)
 from .records import summary as _summary
 from .seeds import run_orderings, run_table, seed_table
 
@@ -38,7 +39,8 @@ CPBD_RATIO = (0.5, 2.0)         # CPBD / the real frames' CPBD
 
 # probes of the full recipe (docs/TRAINING.md): display name -> run folder; shown beside the full model
 PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1",
-          "3 000 steps, D for the last 300, seed 0": "search_long3000"}
+          "3 000 steps, D for the last 300, seed 0": "search_long3000",
+          "4 000 steps, D for the last 300, seed 0 (= cpu2, the shipped full model)": "full_cpu2"}
 
 # probes of a baseline's recipe (display name -> run folder): runs of the recipe search, not in Table 3
 BASELINE_PROBES = {"Speech2Vid (Chung), probe: 3 000 steps, seed 0": "speech2vid_long3000"}
@@ -190,9 +192,9 @@ def results_markdown(root) -> str | None:
         f"Ours: {held_out(root, 'controls', 'default embedded corpus')}; mean [95 % CI] over sentences. "
         "LMD in px of the 64 px crop against the ground-truth landmarks; "
         "lse_d / lse_c from this repository's sync expert (Euclidean distance of unit embeddings, not "
-        "Wav2Lip's scale). " + _ceiling_note(root, "controls", "ceiling"),
+        "Wav2Lip's scale). " + _ceiling_note(root, "controls", "ceiling") + " " + models_line(root),
         to_markdown(ours),
-        "Targets of the CPU recipe (full model):",
+        f"Targets (full model, {run_label(root, MODELS['full model'])}):",
         to_markdown(_shown(targets(root)), index=False),
         f"Chen et al. 2018, Table 3 (GRID; the released code computes PSNR on wrapped uint8, their LMD normalisation unresolved; "
         f"{paper_psnr_note()}):",
@@ -230,7 +232,8 @@ def orderings(root) -> pd.DataFrame:
             better = f_hi < b_lo if lower else f_lo > b_hi
             worse = f_lo > b_hi if lower else f_hi < b_lo
             verdict = "holds" if better else "does not hold" if worse else "not separated (intervals overlap)"
-            rows.append((f"full model {m.upper()} {'<' if lower else '>'} {base}", f"{verdict} ({f:.3f} vs {b:.3f})"))
+            rows.append((f"full model {m.upper()} {'<' if lower else '>'} {base}",
+                         f"{verdict} ({f:.3f} vs {b:.3f}{unequal_steps(root, MODELS['full model'], MODELS[base])})"))
     return pd.DataFrame(rows, columns=["paper's ordering (Chen et al. 2018, Table 3)", "here"])
 
 
@@ -255,8 +258,9 @@ def probes_markdown(root, probes: dict = PROBES) -> str | None:
     """The shipped probes of the recipe (``PROBES``) beside the full model and the controls on the
     same held-out sentences, and the targets for each; None if no probe is evaluated. The text
     reads each run's schedule and seed from its files (``records.run_facts``)."""
-    full = run_facts(root, "full")
-    name = "full model" + (f" (discriminator from step {thousands(full['gan_start'])})" if "gan_start" in full else "")
+    full = run_facts(root, "full")      # the probes change the cpu recipe's first shipped run
+    name = (f"full model, {run_label(root, 'full')}"
+            + (f", D from step {thousands(full['gan_start'])}" if "gan_start" in full else ""))
     models = {name: "full", **{f"probe: {k}": v for k, v in probes.items()}}
     ours = results_table(root, models=models)
     found = [m for m in models if m in ours.index]
@@ -270,10 +274,10 @@ def probes_markdown(root, probes: dict = PROBES) -> str | None:
         col = tm["value"].map(_value) + " " + tm["holds"].map(lambda h: VERDICT[h])
         t = col.rename(m).to_frame() if t is None else t.join(col.rename(m))
     return "\n\n".join([
-        f"Probes of the recipe (docs/TRAINING.md): {probe_recipes(root, [models[m] for m in found[1:]], full)}. "
+        f"Probes of the cpu recipe (docs/TRAINING.md): {probe_recipes(root, [models[m] for m in found[1:]], full)}. "
         "Same held-out sentences and controls:",
         to_markdown(ours.loc[[m for m in [*found, *CONTROLS] if m in ours.index], cols]),
-        "Each probe minus the full model, paired over the same sentences (mean [95 % CI] of the "
+        "Each probe minus the cpu recipe's full model (`checkpoints/full/`), paired over the same sentences (mean [95 % CI] of the "
         "per-sentence differences; an interval clear of 0 is a difference these sentences resolve, "
         "for this seed):",
         to_markdown(pd.DataFrame({f"probe: {k}": paired_difference(root, v, "full").set_index("metric").apply(

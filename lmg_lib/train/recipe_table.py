@@ -1,7 +1,8 @@
 """What was trained, beside the paper's recipe: the table "the paper's recipe / what we trained /
 why", generated from the configuration, and the generator's parameter count, computed.
 
-    recipe_markdown("cpu")          # the table of the shipped model's recipe (README, notebooks 4 and 6)
+    recipe_markdown()               # the table of the shipped model's recipe (README, notebooks 4 and 6)
+    recipe_markdown("cpu")          # the table of any preset
     recipe_rows(any_config)         # its rows: any preset, or any Config, against the ``paper`` preset
     generator_parameters(cfg)       # the one parameter count (634 699 for ``cpu``)
 
@@ -17,7 +18,9 @@ from __future__ import annotations
 
 import dataclasses
 
-from ..config import SECTIONS, Config, get_config
+from pathlib import Path
+
+from ..config import SECTIONS, Config, get_config, preset_of
 
 # what the field is, for a reader of the paper (fields without a label are shown by their key)
 LABELS = {
@@ -160,13 +163,25 @@ def deviations(cfg: Config | str, baseline: Config | str = "paper") -> list[str]
     return [k for k in a if a[k] != b[k]]
 
 
+def shipped_config(root=None, run: str | None = None) -> Config:
+    """The configuration recorded in a shipped generator's safetensors header (default: THE shipped
+    full model, ``util.paths.SHIPPED_FULL``), read without loading the weights."""
+    import json
+    import struct
+    from ..util.paths import SHIPPED_CHECKPOINTS, SHIPPED_FULL
+    path = Path(root or SHIPPED_CHECKPOINTS) / (run or SHIPPED_FULL) / "generator.safetensors"
+    with open(path, "rb") as f:
+        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
+    return Config.from_dict(json.loads(header["__metadata__"]["config"]))
+
+
 def recipe_rows(cfg: Config | str, why: dict[str, str] | None = None) -> list[dict[str, str]]:
     """One row per reason: setting, paper, ours, why. Fields that share a reason share a row (the
     position of the first); the generator's parameter count follows the architecture's rows.
-    ``why`` defaults to ``WHY[cfg.name]``. Bookkeeping fields are left out (``bookkeeping``)."""
+    ``why`` defaults to ``WHY[preset_of(cfg)]``. Bookkeeping fields are left out (``bookkeeping``)."""
     cfg = get_config(cfg) if isinstance(cfg, str) else cfg
     paper = get_config("paper")
-    why = WHY.get(cfg.name, {}) if why is None else why
+    why = WHY.get(preset_of(cfg), {}) if why is None else why
     mine, theirs = _flat(cfg), _flat(paper)
     groups: dict[str, list[str]] = {}
     for key in deviations(cfg, paper):
@@ -196,13 +211,14 @@ def bookkeeping(cfg: Config | str) -> str:
     return ", ".join(f"`{k}` {_fmt(k, theirs[k], cfg)} -> {_fmt(k, mine[k], cfg)}" for k in keys)
 
 
-def recipe_markdown(cfg: Config | str = "cpu") -> str:
+def recipe_markdown(cfg: Config | str | None = None) -> str:
     """The markdown table "the paper's recipe / what we trained / why" for ``cfg`` (a preset's name
-    or a Config), with the line of bookkeeping differences and what is the same below it."""
-    cfg = get_config(cfg) if isinstance(cfg, str) else cfg
+    or a Config; default: the shipped full model's, ``shipped_config()``), with the line of
+    bookkeeping differences and what is the same below it."""
+    cfg = shipped_config() if cfg is None else get_config(cfg) if isinstance(cfg, str) else cfg
     paper = _flat(get_config("paper"))
     rows = recipe_rows(cfg)
-    lines = [f"| setting | the paper's recipe (`paper` preset) | what we trained (`{cfg.name}` preset) | why |",
+    lines = [f"| setting | the paper's recipe (`paper` preset) | what we trained (`{preset_of(cfg)}` preset) | why |",
              "|---|---|---|---|"]
     lines += [f"| {r['setting']} | {r['paper']} | {r['ours']} | {r['why']} |" for r in rows]
     same_w = [k for k in paper if k.startswith(("loss.w_", "loss.lambda_")) and k not in deviations(cfg)]
