@@ -61,10 +61,10 @@
 from IPython.display import Markdown, display
 from lmg_lib.notebook import SHIPPED_CHECKPOINTS
 from lmg_lib.train.checkpoints import load_generator
-from lmg_lib.train.recipe_table import recipe_markdown
+from lmg_lib.train.recipe_table import preset_of, recipe_markdown
 from lmg_lib.util.paths import SHIPPED_FULL
 shipped_cfg = load_generator(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "generator.safetensors")[1]
-display(Markdown(f"**What was trained: the paper's recipe against the `{shipped_cfg.name}` preset of the shipped "
+display(Markdown(f"**What was trained: the paper's recipe against the `{preset_of(shipped_cfg)}` preset of the shipped "
                  f"full model** (read from `checkpoints/{SHIPPED_FULL}/`, the table generated from the "
                  "configuration by `lmg_lib/train/recipe_table.py`). Speech2Vid and VGAN were trained with the "
                  "same data, optimiser, schedule and steps (their own networks and losses; the cell below prints each "

@@ -8,6 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
+from ..eval.records import run_facts
 from ..eval.results import BASELINE_PROBES, MODELS, PROBES
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
@@ -42,10 +43,10 @@ def _order_key(name: str):
     second seeds in the same order, then other runs."""
     from ..config import PAPER_LETTER
     base, seed = _split(name)
-    if base in PROBES.values():
-        k = (0, list(PROBES.values()).index(base))
-    elif base in TABLE3_RUNS:
+    if base in TABLE3_RUNS:
         k = (1, TABLE3_RUNS.index(base))
+    elif base in PROBES.values() or base == "full":               # "full": the probes' base
+        k = (0, list(PROBES.values()).index(base) if base != "full" else -1)
     elif base.startswith("ablation_"):
         k = (2, PAPER_LETTER.get(base[len("ablation_"):]) or "~")
     else:
@@ -99,8 +100,10 @@ def model_label(name: str) -> str:
     base, seed = _split(name)
     table3 = {run: label for label, run in MODELS.items()}
     probes = {run: label for label, run in PROBES.items()}
-    if name in probes:
+    if name in probes and name not in table3:
         return f"full model, probe: {probes[name]}"
+    if name == "full" and name not in table3:       # the cpu recipe's full model, the probes' base
+        return "full model, cpu recipe (the probes' base)"
     if name in BASELINE_PROBES.values():
         return next(label for label, run in BASELINE_PROBES.items() if run == name)
     if base in table3:
@@ -136,6 +139,9 @@ def describe_run(run: Path) -> dict:
         summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
                    for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
     recipe = recipe_of(command) if command else "recipe not recorded"
+    preset = run_facts(run.parent, run.name).get("preset")       # the preset its configuration is
+    if command and preset and not recipe.startswith(f"{preset} recipe"):
+        recipe = f"{preset} recipe (trained as: {recipe})"
     if variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant)) for t in LOSS_TERMS):
         # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
         recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
