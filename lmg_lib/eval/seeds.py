@@ -100,7 +100,8 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
 # the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
 # val_log.csv records the CPU seconds spent (``cpu_s``, logged since the recipe search began)
 CURVES = {"full model": {"cpu recipe, 3 000 steps, seed 0": "search_long3000",
-                         "cpu recipe, 4 000 steps, seed 0": "full_cpu2"},
+                         "cpu2 recipe (4 000 steps), seed 0": "full_cpu2",
+                         "cpu2 recipe (4 000 steps), seed 1": "full_cpu2_seed1"},
           "Speech2Vid (Chung)": {"cpu recipe, 3 000 steps, seed 0": "speech2vid_long3000"}}
 
 

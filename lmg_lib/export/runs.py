@@ -141,7 +141,7 @@ def describe_run(run: Path) -> dict:
     recipe = recipe_of(command) if command else "recipe not recorded"
     preset = run_facts(run.parent, run.name).get("preset")       # the preset its configuration is
     if command and preset and not recipe.startswith(f"{preset} recipe"):
-        recipe = f"{preset} recipe (trained as: {recipe})"
+        recipe = f"{preset} recipe"          # its command (record.json) reached it by overrides
     if variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant)) for t in LOSS_TERMS):
         # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
         recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))

@@ -215,7 +215,7 @@ def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "open
                         fontsize=6.5, color="0.55")
         ax.set_xlim(min(l[0] for l in lims), max(l[1] for l in lims))
         name = metric_label(metrics[0])
-        ax.set_title(name if len(metrics) == 1 else name + "\nopen dot: another sentence's audio", fontsize=8)
+        ax.set_title(name if len(metrics) == 1 else name.replace(" (", "\n(") + "\nopen: other audio", fontsize=8)
         _rows_axis(ax, rows)
     if title:
         fig.suptitle(title, fontsize=9.5)
