@@ -88,9 +88,9 @@ display(Markdown(f"**The shipped full model (`checkpoints/{SHIPPED_FULL}/`): the
 TRAIN = True            # False: skip the smoke demonstration (section 4), only show the shipped model
 PRESET = "tiny"         # "tiny" (CPU smoke) | "cpu2" (the shipped model, ~2 h) | "paper" (GPU, 16.7 M)
 CONFIG = {              # overrides of the preset, the keys of `lmg train --set` (lmg_lib.config.make_config)
-    "train.steps": 40,              # full scale (GPU): 20000
-    "train.batch_size": 4,          # full scale: 24 (authors: 24 on 4 GPUs)
-    "train.sample_every": 20,       # full scale: 1000
+    "train.steps": 40,              # paper preset: 20000 (the paper states no step count); cpu2: 4000
+    "train.batch_size": 4,          # paper preset: 24 (authors: 24 on 4 GPUs); cpu2: 8
+    "train.sample_every": 20,       # paper preset: 500; cpu2: 150
     "train.log_every": 10,
     "train.checkpoint_every": 20,
     "train.amp": True,              # bf16 autocast (CUDA only)
