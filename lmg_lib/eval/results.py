@@ -37,7 +37,7 @@ FRAME_PSNR_DB, FRAME_SSIM = 1.0, 0.05   # whole frame: at most this far below th
 CPBD_RATIO = (0.5, 2.0)         # CPBD / the real frames' CPBD
 
 
-# probes of the full recipe (docs/TRAINING.md): display name -> run folder; shown beside the full model
+PROBE_BASE = "full"   # the cpu recipe's full model; each probe (display name -> run folder) changes its recipe
 PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "full_warmup1200_seed1",
           "3 000 steps, D for the last 300, seed 0": "search_long3000",
           "4 000 steps, D for the last 300, seed 0 (= cpu2, the shipped full model)": "full_cpu2"}
@@ -226,6 +226,7 @@ def orderings(root) -> pd.DataFrame:
         if not (L.model == base).any():
             rows.append((f"full model LMD < {base} LMD", "not trained"))
             continue
+        steps = unequal_steps(root, MODELS["full model"], MODELS[base])
         for m, lower in (("lmd", True), ("ssim", False), ("psnr", False)):
             f, b = (_get(L, x, m) for x in ("full model", base))
             f_lo, f_hi, b_lo, b_hi = (_get(L, x, m, k) for x in ("full model", base) for k in ("ci_low", "ci_high"))
@@ -233,7 +234,7 @@ def orderings(root) -> pd.DataFrame:
             worse = f_lo > b_hi if lower else f_hi < b_lo
             verdict = "holds" if better else "does not hold" if worse else "not separated (intervals overlap)"
             rows.append((f"full model {m.upper()} {'<' if lower else '>'} {base}",
-                         f"{verdict} ({f:.3f} vs {b:.3f}{unequal_steps(root, MODELS['full model'], MODELS[base])})"))
+                         f"{verdict} ({f:.3f} vs {b:.3f}{steps})"))
     return pd.DataFrame(rows, columns=["paper's ordering (Chen et al. 2018, Table 3)", "here"])
 
 
@@ -258,10 +259,10 @@ def probes_markdown(root, probes: dict = PROBES) -> str | None:
     """The shipped probes of the recipe (``PROBES``) beside the full model and the controls on the
     same held-out sentences, and the targets for each; None if no probe is evaluated. The text
     reads each run's schedule and seed from its files (``records.run_facts``)."""
-    full = run_facts(root, "full")      # the probes change the cpu recipe's first shipped run
-    name = (f"full model, {run_label(root, 'full')}"
+    full = run_facts(root, PROBE_BASE)
+    name = (f"full model, {run_label(root, PROBE_BASE)}"
             + (f", D from step {thousands(full['gan_start'])}" if "gan_start" in full else ""))
-    models = {name: "full", **{f"probe: {k}": v for k, v in probes.items()}}
+    models = {name: PROBE_BASE, **{f"probe: {k}": v for k, v in probes.items()}}
     ours = results_table(root, models=models)
     found = [m for m in models if m in ours.index]
     if len(found) < 2:
@@ -277,10 +278,10 @@ def probes_markdown(root, probes: dict = PROBES) -> str | None:
         f"Probes of the cpu recipe (docs/TRAINING.md): {probe_recipes(root, [models[m] for m in found[1:]], full)}. "
         "Same held-out sentences and controls:",
         to_markdown(ours.loc[[m for m in [*found, *CONTROLS] if m in ours.index], cols]),
-        "Each probe minus the cpu recipe's full model (`checkpoints/full/`), paired over the same sentences (mean [95 % CI] of the "
+        f"Each probe minus the cpu recipe's full model (`checkpoints/{PROBE_BASE}/`), paired over the same sentences (mean [95 % CI] of the "
         "per-sentence differences; an interval clear of 0 is a difference these sentences resolve, "
         "for this seed):",
-        to_markdown(pd.DataFrame({f"probe: {k}": paired_difference(root, v, "full").set_index("metric").apply(
+        to_markdown(pd.DataFrame({f"probe: {k}": paired_difference(root, v, PROBE_BASE).set_index("metric").apply(
             lambda r: f"{r['mean']:+.3f} [{r.ci_low:+.3f}, {r.ci_high:+.3f}]", axis=1)
             for k, v in probes.items() if (Path(root) / v / "per_clip.csv").exists()})),
         "Targets for each:", to_markdown(t.reset_index(), index=False)])

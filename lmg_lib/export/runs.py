@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from ..eval.records import run_facts
-from ..eval.results import BASELINE_PROBES, MODELS, PROBES
+from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
 TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
@@ -45,8 +45,8 @@ def _order_key(name: str):
     base, seed = _split(name)
     if base in TABLE3_RUNS:
         k = (1, TABLE3_RUNS.index(base))
-    elif base in PROBES.values() or base == "full":               # "full": the probes' base
-        k = (0, list(PROBES.values()).index(base) if base != "full" else -1)
+    elif base in PROBES.values() or base == PROBE_BASE:            # the probes, after their base
+        k = (0, list(PROBES.values()).index(base) if base != PROBE_BASE else -1)
     elif base.startswith("ablation_"):
         k = (2, PAPER_LETTER.get(base[len("ablation_"):]) or "~")
     else:
@@ -102,7 +102,7 @@ def model_label(name: str) -> str:
     probes = {run: label for label, run in PROBES.items()}
     if name in probes and name not in table3:
         return f"full model, probe: {probes[name]}"
-    if name == "full" and name not in table3:       # the cpu recipe's full model, the probes' base
+    if name == PROBE_BASE and name not in table3:       # the cpu recipe's full model
         return "full model, cpu recipe (the probes' base)"
     if name in BASELINE_PROBES.values():
         return next(label for label, run in BASELINE_PROBES.items() if run == name)

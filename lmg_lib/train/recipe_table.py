@@ -167,12 +167,10 @@ def shipped_config(root=None, run: str | None = None) -> Config:
     """The configuration recorded in a shipped generator's safetensors header (default: THE shipped
     full model, ``util.paths.SHIPPED_FULL``), read without loading the weights."""
     import json
-    import struct
     from ..util.paths import SHIPPED_CHECKPOINTS, SHIPPED_FULL
+    from ..util.weights import read_weights_metadata
     path = Path(root or SHIPPED_CHECKPOINTS) / (run or SHIPPED_FULL) / "generator.safetensors"
-    with open(path, "rb") as f:
-        header = json.loads(f.read(struct.unpack("<Q", f.read(8))[0]))
-    return Config.from_dict(json.loads(header["__metadata__"]["config"]))
+    return Config.from_dict(json.loads(read_weights_metadata(path)["config"]))
 
 
 def recipe_rows(cfg: Config | str, why: dict[str, str] | None = None) -> list[dict[str, str]]:
