@@ -60,7 +60,8 @@ from lmg_lib.data import evenly_spaced
 from lmg_lib.data.dataset import LipClipDataset
 from lmg_lib.eval import metrics as M
 from lmg_lib.eval.paper import table2, table3
-from lmg_lib.eval.results import ablation_claims, ablation_long, ablation_markdown, to_markdown
+from lmg_lib.eval.ablations import ablation_claims, ablation_long, ablation_markdown, follows_speech
+from lmg_lib.eval.results import to_markdown
 from lmg_lib.export import describe_run
 from lmg_lib.notebook import (SAVE, SHIPPED_CHECKPOINTS, REPO_ROOT, artefact_dir, compare_models, figure_path,
                               held_out_subset, landmark_detector, open_dataset, shipped_model)
@@ -150,8 +151,7 @@ def sentence_means(run, metric="lmd"):
 
 if shipped:
     s0 = abl[(abl.seed == 0)].pivot_table(index="variant", columns="metric", values="mean")
-    lo_r = abl[(abl.seed == 0) & (abl.metric == "opening_r")].set_index("variant")["ci_low"]
-    follows = sorted(lo_r[lo_r > 0.2].index, key=lambda v: PAPER_LETTER[v] or "~")   # mouth follows the speech
+    follows = sorted(follows_speech(abl), key=lambda v: PAPER_LETTER[v] or "~")   # opening r interval above 0.2
     span = s0.loc[follows, "lmd"].max() - s0.loc[follows, "lmd"].min()
     two = abl[abl.metric == "lmd"].groupby("variant").filter(lambda g: g.seed.nunique() > 1)
     seed_gap = two.groupby("variant")["mean"].agg(lambda m: m.max() - m.min())

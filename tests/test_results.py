@@ -5,8 +5,9 @@ import pandas as pd
 from lmg_lib.util.paths import SHIPPED_FULL as FULL      # the shipped full model's folder
 
 from lmg_lib.config import PAPER_LETTER
-from lmg_lib.eval.results import (ablation_claims, ablation_long, orderings, paired_difference, probes_markdown,
-                                  results_long, results_markdown, results_table, targets)
+from lmg_lib.eval.ablations import ablation_claims, ablation_long
+from lmg_lib.eval.results import (orderings, paired_difference, probes_markdown, results_long, results_markdown,
+                                  results_table, targets)
 
 
 def _write(root, run, rows, source="per_clip"):
@@ -112,6 +113,12 @@ def test_ablation_claims_read_intervals(tmp_path):
     assert c.iloc[0] == "does not hold (best: perc)"
     (tmp_path / "ablation_perc" / "summary.csv").unlink()
     assert ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[0, 1].startswith("not separated")
+    # a variant that draws no moving mouth does not win "lowest CPBD": it is left out, and named
+    _write(tmp_path, "ablation_gan_only", [("lmd", 2.4, 0.05), ("cpbd", 0.01, 0.01), ("opening_r", 0.0, 0.05)])
+    _write(tmp_path, "ablation_l1", [("opening_r", 0.6, 0.05)])
+    c = ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[:, 1]
+    assert c.iloc[2] == "holds (gan_only, lowest of all, left out: its mouth does not follow the speech)"
+    assert c.iloc[1] == "holds"                         # gan_only's SSIM is not the best: no note
 
 
 def test_photo_table_reads_the_photo_runs_not_the_default(tmp_path):

@@ -18,8 +18,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from lmg_lib.config import PAPER_LETTER  # noqa: E402
-from lmg_lib.eval.results import (ablation_claims, ablation_long, ablation_markdown, photo_markdown,  # noqa: E402
-                                  results_markdown, to_markdown)  # noqa: E402
+from lmg_lib.eval.ablations import ablation_claims, ablation_long, ablation_markdown  # noqa: E402
+from lmg_lib.eval.results import photo_markdown, results_markdown, to_markdown  # noqa: E402
 from lmg_lib.util.paths import SHIPPED_CHECKPOINTS  # noqa: E402
 
 

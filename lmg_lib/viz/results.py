@@ -129,7 +129,7 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
     (seed 0 a filled dot, seed k > 0 an open square just below it: the distance between them is the
     seed spread); bottom row: the paper's value for the same metric (no interval published).
     Axes span the values, not from 0; a single value far outside the others (a variant that learnt
-    no mouth) sits at the panel's edge with its value written. ``ours``: ``results.ablation_long``
+    no mouth) sits at the panel's edge with its value written. ``ours``: ``ablations.ablation_long``
     rows; ``paper``: Table 2 indexed by letter with the ``metrics``' paper columns; ``lines``:
     variant -> one line under the row label; ``real_cpbd``: (ours, paper) CPBD of real frames,
     drawn as dashed lines."""
