@@ -73,7 +73,8 @@ WHY: dict[str, dict[str, str]] = {
         "model.width": _SIZE, "model.n_res_blocks": _SIZE, "model.out_kernel": _SIZE,
         "model.phi_s_channels": _SIZE, "model.flow_iters": _SIZE,
         "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85 against ~0.15-0.4 for "
-                          "real frames, 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2)",
+                          "real frames, 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
+                          "runs' frames still score above the real frames' (Table 3): edge artefacts remain",
         "model.identity_skips": "opening r 0.07 -> 0.64 (docs/TRAINING.md, probes p1 -> p3); without them "
                                 "(run noskips, the paper's generator, one seed) whole-frame SSIM drops, 0.721 "
                                 "against 0.748, but LMD is lower, 1.81 against 1.89 (docs/TRAINING.md, the "
@@ -93,7 +94,7 @@ WHY: dict[str, dict[str, str]] = {
                      "warm-up carried the random initial weights for hundreds of steps, so its decay ramps "
                      "up: docs/TRAINING.md, the sweep)",
         "train.val_every": "the shipped generator is chosen on the validation speakers, never on the test "
-                           "speakers: the best validation LMD (the full run: step 1 200 of 1 500; "
+                           "speakers: the best validation LMD (the cpu recipe's run `full`: step 1 200 of 1 500; "
                            "docs/TRAINING.md, what the shipped run measured)",
     },
 }
