@@ -493,8 +493,9 @@ print(f"L_D = {l_d.item():.4f} = {parts['d_real']:.4f} + 0.5 * {parts['d_fake']:
 # %% [markdown]
 # ## Exercises
 #
-# Each exercise has a hint (click to open) and a solution cell that checks its own answer; together
-# they take a few seconds on a CPU.
+# Each exercise has a hint (click to open) and a worked solution, collapsed on the exported page,
+# that checks its own answer (each check fails on a wrong answer); together they take a few seconds
+# on a CPU.
 #
 # **Exercise 1 · Two streams instead of three.** Set $\lambda_u = 0$ in `discriminator_loss` (the
 # paper's ablations (g) and (h)). Which term of $L_D$ disappears, and what does the discriminator
@@ -507,7 +508,7 @@ print(f"L_D = {l_d.item():.4f} = {parts['d_real']:.4f} + 0.5 * {parts['d_fake']:
 # real video that does not belong to the speech?
 # </details>
 
-# %%
+# %% tags=["solution"]
 l_d2, parts2 = discriminator_loss(logits["real [s, v]"], logits["generated [s, v_hat]"], None, lambda_u=0.0)
 print("three streams:", sorted(parts), "| two streams:", sorted(parts2))
 assert "d_mismatch" not in parts2 and torch.isclose(l_d2, parts["d_real"] + 0.5 * parts["d_fake"])
@@ -527,7 +528,7 @@ assert torch.isclose(l_d, l_d2 + 0.5 * parts["d_mismatch"])
 # (almost) the same for every input.
 # </details>
 
-# %%
+# %% tags=["solution"]
 def train_phi(loss_fn, steps=200):
     torch.manual_seed(SEED)
     phi_a = torch.nn.Sequential(torch.nn.Linear(15, 15), torch.nn.ReLU())
@@ -557,7 +558,7 @@ assert l_a < 0.05 and l_o > 0.7       # the authors' loss is 'solved' on pure no
 # `torch.nn.functional.conv3d(fuse(a, b), w, padding=1)`.
 # </details>
 
-# %%
+# %% tags=["solution"]
 from lmg_lib.model.fast_forms import fused_conv3d
 Cf = f_s.shape[1]
 assert torch.equal(fused[:, Cf:], fused[:, Cf:, :1].expand_as(fused[:, Cf:]))        # f_p tiled over T
@@ -580,7 +581,7 @@ assert err < 1e-10
 # width, 32 in `paper`); the linear layer maps all of them to $8w$ values, with a bias.
 # </details>
 
-# %%
+# %% tags=["solution"]
 wd = cfg.model.width
 by_hand = (8 * wd * 16 * 32) * (8 * wd) + 8 * wd
 print(f"audio linear layer: {by_hand / 1e6:.2f} M of the discriminator's {counts['discriminator'] / 1e6:.2f} M "

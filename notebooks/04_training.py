@@ -359,13 +359,14 @@ else:
 # full model, paired by sentence.
 
 # %%
-from lmg_lib.eval.results import PROBES, paired_difference
+from lmg_lib.eval.results import PROBE_BASE, PROBES, paired_difference
 probe_cfg = {run: load_generator(SHIPPED_CHECKPOINTS / run / "generator.safetensors")[1]
-             for run in ["full", *PROBES.values()] if (SHIPPED_CHECKPOINTS / run / "val_log.csv").exists()}
-# the question is when D switches on: only the runs with the full run's number of steps
+             for run in [PROBE_BASE, *PROBES.values()] if (SHIPPED_CHECKPOINTS / run / "val_log.csv").exists()}
+# the question is when D switches on: only the runs with the base run's number of steps
 gan_start = {run: c.train.gan_start for run, c in probe_cfg.items()
-             if c.train.steps == probe_cfg["full"].train.steps}
-names = {"full": SHIPPED, **{run: f"probe, {name}" for name, run in PROBES.items()}}
+             if c.train.steps == probe_cfg[PROBE_BASE].train.steps}
+base_label = f"full model, {preset_of(probe_cfg[PROBE_BASE])} recipe"      # the base run's own preset, not the shipped one
+names = {PROBE_BASE: base_label, **{run: f"probe, {name}" for name, run in PROBES.items()}}
 runs = {f"{names[run]} (D from {g})": run for run, g in gan_start.items()}      # label -> run, D's step read from the run
 fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
 for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
@@ -376,8 +377,8 @@ for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
 for ax, t, y in zip(axes[:2], ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
     ax.set_xlabel("training step"); ax.set_ylabel(y); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
 axes[0].legend(fontsize=7)
-diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, "full").set_index("metric")
-         for label, run in runs.items() if run != "full" and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
+diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, PROBE_BASE).set_index("metric")
+         for label, run in runs.items() if run != PROBE_BASE and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
 metrics = ["lmd", "opening_r", "ssim", "cpbd"]                 # drawn (PSNR in dB would set the scale)
 printed = ["lmd", "opening_r", "psnr", "ssim", "cpbd"]
 for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
@@ -389,13 +390,13 @@ axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
 axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
 axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)
 axes[2].set_xlabel("probe minus full (LMD in px; others unitless)")
-later = sorted({g for run, g in gan_start.items() if run != "full"})
-fig.suptitle(f"Appendix, beyond the paper: the full model, cpu recipe ({probe_cfg['full'].train.steps} steps), "
-             f"with the discriminator from step {gan_start['full']} and (probes) from step "
+later = sorted({g for run, g in gan_start.items() if run != PROBE_BASE})
+fig.suptitle(f"Appendix, beyond the paper: the {base_label} ({probe_cfg[PROBE_BASE].train.steps} steps, "
+             f"checkpoints/{PROBE_BASE}/), with the discriminator from step {gan_start[PROBE_BASE]} and (probes) from step "
              f"{', '.join(map(str, later))}", fontsize=10)
 fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
 for label, d in diffs.items():
-    print(label, "minus full, test speakers:",
+    print(label, f"minus {base_label} (checkpoints/{PROBE_BASE}/), test speakers:",
           ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in printed))
 from lmg_lib.eval.results import targets
 for label, run in runs.items():

@@ -61,14 +61,16 @@
 from IPython.display import Markdown, display
 from lmg_lib.notebook import SHIPPED_CHECKPOINTS
 from lmg_lib.train.checkpoints import load_generator
+from lmg_lib.eval.records import MODELS, models_line
 from lmg_lib.train.recipe_table import preset_of, recipe_markdown
 from lmg_lib.util.paths import SHIPPED_FULL
 shipped_cfg = load_generator(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "generator.safetensors")[1]
 display(Markdown(f"**What was trained: the paper's recipe against the `{preset_of(shipped_cfg)}` preset of the shipped "
                  f"full model** (read from `checkpoints/{SHIPPED_FULL}/`, the table generated from the "
-                 "configuration by `lmg_lib/train/recipe_table.py`). Speech2Vid and VGAN were trained with the "
-                 "same data, optimiser, schedule and steps (their own networks and losses; the cell below prints each "
-                 "run's recipe); none of them is the paper's trained network.\n\n" + recipe_markdown(shipped_cfg)))
+                 "configuration by `lmg_lib/train/recipe_table.py`). Speech2Vid and VGAN were trained on the same "
+                 "data with their own networks and losses; each run's recipe, steps and seed, read from its files: "
+                 + models_line(SHIPPED_CHECKPOINTS, MODELS)[len("The models: "):]
+                 + " None of them is the paper's trained network.\n\n" + recipe_markdown(shipped_cfg)))
 
 # %% tags=["parameters"]
 MAX_TEST_CLIPS = 0       # 0: every test clip of notebook 1's dataset (sections 6-7)
@@ -522,9 +524,11 @@ assert abs(other.mean() - summary_full.loc["lse_c_shuffled", "mean"]) < 1e-5
 # %% [markdown]
 # ## Appendix A (beyond the paper): a real face
 #
-# Nothing in this appendix is in the paper's evaluation. The shipped full model (its recipe is
-# printed at the top) has only seen the embedded corpus's rendered lips. What does it do with a
-# photograph it never saw? scikit-image's astronaut portrait (NASA, public domain) and an espeak-ng
+# Nothing in this appendix is in the paper's evaluation. The full model has only seen the embedded
+# corpus's rendered lips. What does it do with a photograph it never saw? The model drawn here is the
+# one the committed benchmark measured (its folder is read from the benchmark's table and printed
+# in the figure's title: the `cpu` recipe's `checkpoints/full/`, the same recipe as `photo_full` in
+# Appendix B, not the `cpu2` model of the tables above). scikit-image's astronaut portrait (NASA, public domain) and an espeak-ng
 # sentence: dlib finds the mouth, the crop goes through the generator, and `lmg generate --view face`
 # pastes each generated crop back into the photo (soft mask, colours matched on a skin ring; beyond
 # the paper); `--view warp` instead moves the photo's own mouth to the mouth shape of each generated
@@ -543,10 +547,14 @@ from lmg_lib.infer.paste import FacePaster
 
 spec = importlib.util.spec_from_file_location("real_photos", REPO_ROOT / "benchmarks" / "real_photos.py")
 benchmark = importlib.util.module_from_spec(spec); spec.loader.exec_module(benchmark)   # its sentence and targets
-S = cfg.model.image_size
-speech = synthesize(benchmark.SENTENCE, Voice(), cfg.audio)
+bench = pd.read_csv(REPO_ROOT / "docs" / "real_photos" / "real_photos.csv")
+bench_run = bench.checkpoint.iloc[0].split("/")[1]                 # the run the benchmark measured
+G_b, cfg_b = shipped_model(bench_run)
+bench_name = f"full model, {describe_run(SHIPPED_CHECKPOINTS / bench_run)['recipe']} (checkpoints/{bench_run}/)"
+S = cfg_b.model.image_size
+speech = synthesize(benchmark.SENTENCE, Voice(), cfg_b.audio)
 photo = lip_image_from(skdata.astronaut(), S, "face")            # dlib: the lip crop and its box
-crops = generate_video(G, cfg, (speech.audio, speech.sample_rate), photo["lip"])   # (N, S, S, 3)
+crops = generate_video(G_b, cfg_b, (speech.audio, speech.sample_rate), photo["lip"])   # (N, S, S, 3)
 paster = FacePaster(photo["image"], photo["box"])
 x0, y0, side = photo["box"]
 lo = lambda im: im[max(y0 - side, 0):y0 + 2 * side, max(x0 - side, 0):x0 + 2 * side]   # the lower face
@@ -555,7 +563,7 @@ faces = np.stack([lo(paster(c)) for c in crops])                  # (N, h, w, 3)
 from lmg_lib.eval.lip_landmarks import load_landmark_regressor
 from lmg_lib.infer.warp import warp_photo_stream
 reg = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt")
-warped = np.stack([lo(f) for f in warp_photo_stream(G, cfg, photo, crops, reg)])
+warped = np.stack([lo(f) for f in warp_photo_stream(G_b, cfg_b, photo, crops, reg)])
 k = np.linspace(0, len(crops) - 1, 6).round().astype(int)
 fig, ax = plt.subplots(3, 7, figsize=(11, 5.4))
 for row, (imgs, label) in enumerate(((crops, "crop mode"), (faces, "face mode"), (warped, "warp mode"))):
@@ -563,7 +571,7 @@ for row, (imgs, label) in enumerate(((crops, "crop mode"), (faces, "face mode"),
     for j, im in enumerate([first, *imgs[k]]):
         ax[row, j].imshow(im); ax[row, j].axis("off")
         ax[row, j].set_title("input" if j == 0 else f"{label}, t={k[j - 1] / 25:.2f} s", fontsize=7)
-fig.suptitle(f"Shipped {named['full']} on a real photo it never saw (astronaut, scikit-image; espeak-ng speech)",
+fig.suptitle(f"{bench_name} on a real photo it never saw (astronaut, scikit-image; espeak-ng speech)",
              fontsize=9)
 fig.tight_layout(); fig.savefig(figure_path("real_face_astronaut.png"), **SAVE); plt.show()
 wav = artefact_dir("evaluation") / "astronaut_speech.wav"
@@ -572,8 +580,7 @@ even = lambda v: v[:, :v.shape[1] // 2 * 2, :v.shape[2] // 2 * 2]
 display(Video(str(write_video(artefact_dir("evaluation") / "astronaut_face_warp.mp4",
                               np.concatenate([even(faces), even(warped)], axis=2), fps=25, audio_path=wav)),
               embed=True, width=480))
-bench = pd.read_csv(REPO_ROOT / "docs" / "real_photos" / "real_photos.csv")
-print("targets: " + ", ".join(f"{k} {op} {t}" for k, (op, t) in benchmark.TARGETS.items()))
+print(f"the benchmark's rows for {bench_name}; targets: " + ", ".join(f"{k} {op} {t}" for k, (op, t) in benchmark.TARGETS.items()))
 bench[bench.photo == "astronaut"][["photo", "mode", "ssim_out", "lip_dE", "open_r", "cpbd_ratio", "opening_by"]].round(3)
 
 # %% [markdown]
@@ -612,14 +619,14 @@ else:
     faces_photo = np.stack([lo(paster(c)) for c in crops_photo])
     warped_photo = np.stack([lo(f) for f in warp_photo_stream(G_photo, cfg_photo, photo, crops_photo, reg)])
     fig, ax = plt.subplots(6, 7, figsize=(11, 10.8))
-    rows_ = ((crops, "full, crop"), (crops_photo, "photo_full, crop"), (faces, "full, face"),
-             (faces_photo, "photo_full, face"), (warped, "full, warp"), (warped_photo, "photo_full, warp"))
+    rows_ = ((crops, f"{bench_run}, crop"), (crops_photo, "photo_full, crop"), (faces, f"{bench_run}, face"),
+             (faces_photo, "photo_full, face"), (warped, f"{bench_run}, warp"), (warped_photo, "photo_full, warp"))
     for row, (imgs, label) in enumerate(rows_):
         first = photo["lip"] if row < 2 else lo(photo["image"])
         for j, im in enumerate([first, *imgs[k]]):
             ax[row, j].imshow(im); ax[row, j].axis("off")
             ax[row, j].set_title("input" if j == 0 else f"{label}, t={k[j - 1] / 25:.2f} s", fontsize=7)
-    fig.suptitle(f"Shipped full model ({about['full']['recipe']}, default corpus) vs shipped photo_full "
+    fig.suptitle(f"{bench_name}, default corpus, vs photo_full "
                  f"({photo_recipe}, photographic corpus style) on the astronaut", fontsize=9)
     fig.tight_layout(); fig.savefig(figure_path("real_face_photo_style.png"), **SAVE); plt.show()
     bench_photo = pd.read_csv(REPO_ROOT / "docs" / "real_photos" / "real_photos_photo_full.csv")
@@ -650,9 +657,9 @@ else:
 # The sentence is GRID grammar, the kind both models were trained on. On the ordinary sentences with
 # other voices (`docs/real_photos/real_photos_more_sentences.csv`) the opening r of both models falls
 # below the target, in one case to chance; the mean over every sentence (the table above) says which
-# model is ahead in each mode. That is why `lmg generate` uses `photo_full` for a face photo and
-# `full` for a lip crop, and why the real-photo numbers are one person's, not a general result
-# (`docs/REAL_FACES.md`).
+# model is ahead in each mode. That is why `lmg generate` uses `photo_full` for a face photo (a lip
+# crop gets the shipped `cpu2` model, which has not been compared with `photo_full` on real photos),
+# and why the real-photo numbers are one person's, not a general result (`docs/REAL_FACES.md`).
 
 # %% [markdown]
 # **Exercise 5 (Appendix B) · One photo is an anecdote.** From the committed benchmark tables

@@ -57,6 +57,8 @@ def _executed_notebook(path: Path) -> str:
         nbformat.v4.new_code_cell("interactive()", outputs=[nbformat.v4.new_output("display_data", data={
             "application/vnd.jupyter.widget-view+json": {"model_id": "ui", "version_major": 2, "version_minor": 0},
             "text/plain": "interactive(children=...)"})]),
+        nbformat.v4.new_markdown_cell("**Exercise.** What is six times seven?\n\n<details><summary>Hint</summary>\n\n"
+                                      "Multiply `6` by $7$: not *forty*.\n</details>"),
         nbformat.v4.new_code_cell("answer = 6 * 7\nassert answer == 42", outputs=[
             nbformat.v4.new_output("stream", name="stdout", text="the answer is 42\n")]),
     ]
@@ -89,7 +91,7 @@ def test_notebook_page_is_offline_with_math_and_figure(exported):
     page = (out / "09_tiny.html").read_text()
     assert "<script" not in page and not EXTERNAL.search(page)          # nothing to run, nothing fetched
     assert f'src="data:image/png;base64,{png}"' in page                   # the figure, byte for byte
-    assert page.count("<math") == 2 and 'display="block"' in page         # inline and display formula
+    assert page.count("<math") == 3 and 'display="block"' in page         # inline, display, the hint's
     assert "$$" not in page and "$not math$" in page                     # code spans keep their dollars
     assert re.search(r'train full <progress max="40" value="40">', page)  # tqdm's final state
     assert "00:44" not in page and "it/s" not in page                      # without its times
@@ -107,6 +109,9 @@ def test_solution_cells_are_collapsed_and_nothing_else(exported):
     assert len(hidden) == 1 and "the answer is 42" in hidden[0] and "answer" in hidden[0]
     assert "plot" not in hidden[0] and "done" not in hidden[0]
     assert "<details open" not in page
+    # the exercise's hint: its text (code, formula, emphasis rendered) inside the closed element
+    hint = re.findall(r"<details><summary>Hint</summary>(.*?)</details>", page, re.S)
+    assert len(hint) == 1 and "<code>6</code>" in hint[0] and "<math" in hint[0] and "<em>forty</em>" in hint[0]
     # the cell's own div still closes after the details: as many <div as </div>
     assert page.count("<div") == page.count("</div>")
 
@@ -206,7 +211,7 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
     pages = [str(out / n) for n in ("09_tiny.html", "explorer.html")]
     assert check_html.main(pages + ["--min-images", "1"]) == 0, capsys.readouterr().out
     text = capsys.readouterr().out
-    assert "1/1 images loaded, 2/2 formulas rendered" in text         # the figure and both formulas
+    assert "1/1 images loaded, 3/3 formulas rendered" in text         # the figure and the three formulas
     assert "3/3 images loaded" in text and "select switches" in text   # the explorer, switched through
 
 

@@ -12,6 +12,8 @@ The pages load nothing from the network: no require.js, no MathJax, no web font,
   (``latex2mathml``, pure Python), which browsers render natively; a formula it cannot convert is
   shown as its LaTeX source in ``<code>``.
 * Figures stay embedded as PNG data URIs; videos that notebooks embed stay data URIs.
+* An exercise's hint (``<details><summary>Hint</summary>`` in markdown) keeps its text inside
+  the element, closed until a click (``nest_details``).
 * A code cell tagged ``solution`` (jupytext: ``# %% tags=["solution"]``), an exercise's worked
   solution, is collapsed: the page shows "Solution (click to open)" and the cell, code and output,
   inside a ``<details>`` element (no script needed).
@@ -183,6 +185,30 @@ def collapse_solutions(body: str, tag: str = "solution") -> str:
     return "".join(out) + body[pos:]
 
 
+EMPTY_DETAILS = re.compile(r"(<details\b[^>]*>\s*<summary>.*?</summary>)\s*</details>\s*", re.S)
+
+
+def nest_details(body: str) -> str:
+    """Put a markdown ``<details>`` block's content back inside it. In a markdown cell, an exercise's
+    hint is ``<details><summary>Hint</summary>``, a blank line, markdown, ``</details>``; the
+    markdown renderer ends the raw HTML block at the blank line and closes the element there, so the
+    page showed an empty "Hint" and the hint's text always open below it. The content runs to the
+    end of the enclosing element (the markdown cell's ``</div>``)."""
+    out, pos = [], 0
+    for m in EMPTY_DETAILS.finditer(body):
+        if m.start() < pos:
+            continue
+        depth, end = 0, len(body)
+        for t in re.finditer(r"<div\b|</div\s*>", body[m.end():]):
+            depth += 1 if t.group(0).startswith("<div") else -1
+            if depth < 0:
+                end = m.end() + t.start()
+                break
+        out += [body[pos:m.start()], m.group(1), "\n", body[m.end():end].rstrip(), "\n</details>\n"]
+        pos = end
+    return "".join(out) + body[pos:]
+
+
 def export_notebook(src: Path, out: Path, note: str = INTERACTIVE_NOTE) -> tuple[Path, str]:
     """Write ``out/<src.stem>.html``; return (path, title)."""
     import nbformat
@@ -190,7 +216,7 @@ def export_notebook(src: Path, out: Path, note: str = INTERACTIVE_NOTE) -> tuple
     title = notebook_title(nb, src.stem)
     body, _ = _exporter().from_notebook_node(nb)
     body = re.sub(r"<script\b.*?</script>", "", body, flags=re.S)     # nothing to run, ever
-    body = collapse_solutions(body)
+    body = collapse_solutions(nest_details(body))
     nav = '<nav class="pages"><a href="index.html">all notebooks</a></nav>'
     dest = out / f"{src.stem}.html"
     _write(dest, page(title, body, nav))

@@ -16,7 +16,7 @@ here, what each command does is ``commands.py``.
 Multi-GPU training: ``torchrun --nproc_per_node 4 -m lmg_lib train ...``. ``--set`` takes any
 configuration key (``train.lr=1e-4``, ``loss.use_gen=false``; see ``config.make_config``); the
 named training options are shorthands for keys. A checkpoint SPEC is a path, ``shipped`` (the
-default, checkpoints/full/generator.safetensors), a shipped run's name (``photo_full``: what
+default: the shipped full model, ``util.paths.SHIPPED_FULL``), a shipped run's name (``photo_full``: what
 ``lmg generate`` uses for a face photo when no SPEC is given) or ``artefacts:<path>`` (under $LMG_ARTEFACTS).
 
 Exit codes, the same for every command. An error is ONE line on stderr, never a traceback (set

@@ -12,8 +12,9 @@ from ..util.paths import SHIPPED_FULL
 
 # Shipped files, looked up in the working directory, then in the repository (editable installs).
 DEFAULT_CHECKPOINT = f"checkpoints/{SHIPPED_FULL}/generator.safetensors"   # the shipped full model (util.paths)
-# `lmg generate` on a face photo without --checkpoint: the same recipe trained on the photographic
-# corpus style, which does better on real photos (docs/REAL_FACES.md); lip crops keep `full`.
+# `lmg generate` on a face photo without --checkpoint: the full model trained on the photographic
+# corpus style (the cpu recipe), which did better on real photos than the default-corpus model of the
+# same recipe (docs/REAL_FACES.md); lip crops get the shipped full model (SHIPPED_FULL).
 DEFAULT_FACE_CHECKPOINT = "photo_full"
 DEFAULT_DETECTOR = "checkpoints/lip_landmarks.pt"        # the lip-landmark regressor (LMD)
 
@@ -345,7 +346,7 @@ def cmd_generate(a) -> int:
                 assert cfg2.audio == cfg.audio and cfg2.model.image_size == cfg.model.image_size
                 G, cfg, ckpt = G2, cfg2, ckpt2
                 _note(f"note: a face photo: using the model trained on the photographic corpus style "
-                      f"({DEFAULT_FACE_CHECKPOINT}; --checkpoint full for the default-corpus model)")
+                      f"({DEFAULT_FACE_CHECKPOINT}; --checkpoint {SHIPPED_FULL} for the default-corpus model)")
     elif a.view in ("face", "warp"):
         raise Failure(EXIT_IMAGE, f"--view {a.view} needs a face photo, but {a.image} was used as a lip crop "
                                   f"(no face found, or --image-kind lips): give a frontal face photo, or "

@@ -27,13 +27,13 @@ from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
 from ..util.files import atomic_write
 from ..util.weights import load_weights, read_weights_metadata, save_weights
-from ..util.paths import artefacts_root, in_repo
+from ..util.paths import SHIPPED_FULL, artefacts_root, in_repo
 from .step import unwrap
 
 FORMAT = "lmg-generator-v1"              # a LipGenerator
 BASELINE_FORMAT = "lmg-baseline-v1"      # any other network with the generator's call signature
 TRAIN_FORMAT = "lmg-train-v1"            # a full training checkpoint (last.pt)
-SHIPPED_GENERATOR = "checkpoints/full/generator.safetensors"
+SHIPPED_GENERATOR = f"checkpoints/{SHIPPED_FULL}/generator.safetensors"   # the spec "shipped": the shipped full model
 
 
 class CheckpointError(ValueError):
