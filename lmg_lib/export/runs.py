@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.records import run_facts
+from ..eval.records import run_facts, thousands
 from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
@@ -85,7 +85,8 @@ def recipe_of(command: str) -> str:
             key, _, value = toks[k + 1].partition("=")
             if key.rsplit(".", 1)[-1] not in BOOKKEEPING:
                 sets[key.rsplit(".", 1)[-1]] = value
-    return ", ".join([f"{preset} recipe", *([f"{steps} steps"] if steps else []), *(f"{k}={v}" for k, v in sets.items())])
+    steps = [f"{thousands(int(steps)) if steps.isdigit() else steps} steps"] if steps else []
+    return ", ".join([f"{preset} recipe", *steps, *(f"{k}={v}" for k, v in sets.items())])
 
 
 def _flag(command: str, flag: str) -> str | None:
@@ -121,7 +122,8 @@ def model_label(name: str) -> str:
 def describe_run(run: Path) -> dict:
     """What the explorer says about one shipped run folder: its ``label`` (``model_label``), one
     ``line`` (its losses and discriminator from its ``--variant``, and its network for a baseline),
-    its ``recipe`` (``recipe_of`` its recorded command), and ``summary``: the test-set mean and 95 %
+    its ``recipe`` (``recipe_of`` its recorded command, with its number of steps and its seed:
+    ``cpu2 recipe, 4 000 steps, seed 0``), and ``summary``: the test-set mean and 95 %
     interval of each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
     import pandas as pd
     from ..config import ABLATIONS, LOSS_TERMS
@@ -139,12 +141,18 @@ def describe_run(run: Path) -> dict:
         summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
                    for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
     recipe = recipe_of(command) if command else "recipe not recorded"
-    preset = run_facts(run.parent, run.name).get("preset")       # the preset its configuration is
+    facts = run_facts(run.parent, run.name)
+    preset = facts.get("preset")             # the preset its configuration is
     if command and preset and not recipe.startswith(f"{preset} recipe"):
         recipe = f"{preset} recipe"          # its command (record.json) reached it by overrides
+    if command and "steps" in facts and not any(p.endswith(" steps") for p in recipe.split(", ")):
+        head, *rest = recipe.split(", ")     # the preset's own number of steps, named too
+        recipe = ", ".join([head, f"{thousands(facts['steps'])} steps", *rest])
     if variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant)) for t in LOSS_TERMS):
         # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
         recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
+    if facts.get("seed") is not None:
+        recipe += f", seed {facts['seed']}"
     return {"label": model_label(run.name), "line": f"{arch}; {line}" if arch else line,
             "recipe": recipe, "summary": summary}
 

@@ -75,10 +75,10 @@ WHY: dict[str, dict[str, str]] = {
         "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85 against ~0.15-0.4 for "
                           "real frames, 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
                           "runs' frames still score above the real frames' (Table 3): edge artefacts remain",
-        "model.identity_skips": "opening r 0.07 -> 0.64 (docs/TRAINING.md, probes p1 -> p3); without them "
-                                "(run noskips, the paper's generator, one seed) whole-frame SSIM drops, 0.721 "
-                                "against 0.748, but LMD is lower, 1.81 against 1.89 (docs/TRAINING.md, the "
-                                "ablation runs)",
+        "model.identity_skips": "opening r 0.07 -> 0.64 on the validation speakers (docs/TRAINING.md, probes "
+                                "p1 -> p3); afterwards, on the test speakers at 600 steps, the same small network "
+                                "without them (run noskips, one seed) has lower whole-frame SSIM, 0.721 against "
+                                "0.748, but lower LMD, 1.81 against 1.89 (docs/TRAINING.md, the ablation runs)",
         "loss.w_pix": "not measured on its own: in an earlier recipe the GAN term outweighed the weighted "
                       "pixel term (L_gen ~2.4 against ~0.08 at step 2 200, docs/TRAINING.md, the recipe's "
                       "curriculum row); weighted 20, the pixel term leads L once D switches on",
@@ -110,7 +110,9 @@ WHY["cpu2"] = {**WHY["cpu"], "train.steps": _LONG, "train.gan_start": (
     "warm-up probe full_warmup1200 (docs/TRAINING.md, the recipe search)"),
     "train.val_every": ("the shipped generator is chosen on the validation speakers, never on the test "
                         "speakers: the best validation LMD (seed 0: step 3 900 of 4 000; docs/TRAINING.md, "
-                        "the recipe search)")}
+                        "the recipe search)"),
+    "train.batch_size": ("kept from the cpu recipe, chosen for its one-hour budget at the measured 2.4 s per step "
+                         "(docs/TRAINING.md, the recipe); batch size against steps was not measured")}
 
 
 def generator_parameters(cfg: Config) -> int:

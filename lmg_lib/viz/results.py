@@ -116,7 +116,7 @@ def ablation_line(variant: str, spec: dict) -> str:
 # how each metric's numbers were computed, ours and the paper's (panel titles of ablation_figure)
 OUR_UNITS = {"lmd": "px, 64 px crop", "psnr": "dB, float", "ssim": "grey", "cpbd": "PyPI-cpbd",
              "opening_r": "per clip"}
-PAPER_UNITS = {"LMD": "normalisation not stated", "PSNR": "dB; the released code wraps uint8", "SSIM": "", "CPBD": "their variant"}
+PAPER_UNITS = {"LMD": "normalisation not stated", "PSNR": "dB; their code wraps uint8", "SSIM": "", "CPBD": "their variant"}
 
 
 def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
@@ -170,8 +170,10 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
         for y, v in enumerate(p):
             if np.isfinite(v):
                 ax.annotate(f"{v:g}", (v, y), xytext=(0, 4), textcoords="offset points", fontsize=6.5, ha="center")
+        lo, hi = ax.get_xlim()
+        ax.set_xlim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))     # room for the values written at the edges
         unit = PAPER_UNITS.get(paper_col, "")
-        ax.set_title(f"Chen et al. 2018, Table 2: {paper_col}" + (f"\n({unit})" if unit else ""), fontsize=8)
+        ax.set_title(f"Chen et al. 2018, Table 2:\n{paper_col}" + (f"\n({unit})" if unit else ""), fontsize=8)
         _rows_axis(ax, labels)
     handles, names = [], []
     for a in axes.flat:

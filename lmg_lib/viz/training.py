@@ -12,8 +12,9 @@ def loss_curves(log, cfg, ax=None, title: str | None = None, legend_loc: str | N
     total ``loss_G`` and the discriminator's own loss L_D, on a log scale. A term that ``cfg``
     switches off is not drawn; a term that needs D (L_gen, a discriminator L_perc) and L_D are drawn
     only after ``train.gan_start``, where a dotted line marks when D switched on (before, they were
-    not computed: the log holds 0). The legend goes right of the axes, or inside at ``legend_loc``
-    (a matplotlib location such as "center right"). Returns the axes."""
+    not computed: the log holds 0). The legend goes right of the axes, under them
+    (``legend_loc="below"``), or inside at ``legend_loc`` (a matplotlib location such as "center
+    right"). Returns the axes."""
     import matplotlib.pyplot as plt
     from ..train.logs import log_keys
     from ..train.recipe import warm_config
@@ -47,7 +48,9 @@ def loss_curves(log, cfg, ax=None, title: str | None = None, legend_loc: str | N
     ax.set_xlabel("training step")
     ax.set_ylabel("weighted loss term, as summed in L\n(log scale)", fontsize=8)
     ax.grid(alpha=0.3, which="both", lw=0.5)
-    if legend_loc:
+    if legend_loc == "below":               # under the axes, clear of every curve
+        ax.legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.22), ncol=2, frameon=False)
+    elif legend_loc:
         ax.legend(fontsize=7, loc=legend_loc, framealpha=0.9)
     else:
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), borderaxespad=0)
