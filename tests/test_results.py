@@ -250,3 +250,27 @@ def test_results_markdown_shows_seeds_once_a_model_has_two(tmp_path):
     md = results_markdown(tmp_path)
     assert "Across seeds" in md and "1.25 (1.20 .. 1.30)" in md and "every full model seed < every" in md
     assert seeds.SEEDS["full model"] == (FULL, f"{FULL}_seed1", f"{FULL}_seed2")
+
+
+def test_orderings_at_unequal_steps_add_the_equal_steps_row(tmp_path):
+    """The full model trained longer than a baseline: the LMD ordering is given again with the full
+    model of the baseline's steps (PROBE_BASE), which can reverse it; at equal steps no extra row."""
+    import json
+    import torch
+    from lmg_lib.eval.results import PROBE_BASE
+    from lmg_lib.util.weights import save_weights
+    _fixture(tmp_path)
+    _write(tmp_path, PROBE_BASE, [("lmd", 1.6, 0.05)])
+    for run, steps in ((FULL, 4000), ("speech2vid", 1500), (PROBE_BASE, 1500)):
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps({"train": {"steps": steps}})})
+        (tmp_path / run / "record.json").write_text(json.dumps({"seed": 0}))
+    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0]).iloc[:, 0]
+    eq = o[o.index.str.contains("at equal steps")]
+    assert len(eq) == 1 and "`checkpoints/full/`" in eq.index[0] and "1 500 steps" in eq.index[0]
+    assert eq.iloc[0] == "does not hold (1.600 vs 1.250)"           # 1.6 +- 0.05 above 1.25 +- 0.1
+    assert "unequal steps: 4 000 vs 1 500" in o.iloc[0]
+    save_weights(tmp_path / FULL / "generator.safetensors", {"w": torch.zeros(1)},
+                 {"config": json.dumps({"train": {"steps": 1500}})})
+    o = orderings(tmp_path).iloc[:, 0]
+    assert not o.str.contains("at equal steps").any()                 # equal steps: the table itself says it
