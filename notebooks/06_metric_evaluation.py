@@ -95,7 +95,8 @@ from lmg_lib.data.readers import read_corpus
 from lmg_lib.eval import av_sync, metrics as M
 from lmg_lib.eval.protocol import evaluate_model
 from lmg_lib.eval.protocol import mean_ci
-from lmg_lib.eval.results import MODELS, PROBE_BASE, orderings, results_long, results_markdown, results_table, targets, to_markdown
+from lmg_lib.eval.results import (MODELS, PROBE_BASE, orderings, results_long, results_markdown, results_table,
+                                  seeds_markdown, targets, to_markdown)
 from lmg_lib.util.paths import SHIPPED_FULL        # the run folder of the shipped full model
 from lmg_lib.export import describe_run
 from lmg_lib.eval.sync import follows_speech, mouth_opening, shuffled_pairs
@@ -213,6 +214,19 @@ display(Markdown("\n".join([
     f"The paper also gives its full model's GRID PSNR twice: {t2['PSNR']} in Table 2 and {t3['PSNR']} in "
     f"Table 3, for the same model (its {', '.join(agree)} agree between the two tables); both are quoted "
     "as printed."])))
+
+# %% [markdown]
+# ### Across seeds
+#
+# One run per model is one draw: the same recipe with another seed lands elsewhere. Where a model
+# has more than one evaluated seed, its mean over seeds and the range across them, each run with its
+# per-sentence interval, and the paper's ordering checked run against run (every full-model seed
+# against every baseline seed). The intervals above count sentences, not runs; only this table says
+# whether a difference outlasts the seed.
+
+# %%
+by_seed = seeds_markdown(SHIPPED_CHECKPOINTS)
+display(Markdown(by_seed or "Every model has one evaluated seed so far: no spread across seeds to show."))
 
 # %% [markdown]
 # ## 2. Reproduce them here, on a subset

@@ -200,18 +200,19 @@ def results_markdown(root) -> str | None:
         f"{paper_psnr_note()}):",
         to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),
-        *([seeds] if (seeds := _seeds_markdown(root)) else []),
+        *([seeds] if (seeds := seeds_markdown(root)) else []),
         *([probes] if (probes := probes_markdown(root)) else []),
     ])
 
 
-def _seeds_markdown(root) -> str | None:
+def seeds_markdown(root) -> str | None:
     """Each model's seeds (``seeds.SEEDS``) once a model has more than one evaluated; else None."""
     t = seed_table(root)
     if t.empty or t["seeds"].max() < 2:
         return None
     return "\n\n".join([
-        "Across seeds (same recipe, same steps): each model's mean over its seeds (min .. max across seeds):",
+        "Across seeds (each model's seeds share its recipe and steps): each model's mean over its seeds (min .. "
+        "max across seeds):",
         to_markdown(t), "Each run, mean [95 % CI over sentences]:", to_markdown(run_table(root)),
         to_markdown(run_orderings(root), index=False)])
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import MODELS
+from .records import MODELS, unequal_steps
 from .records import summary as _summary
 
 # display name -> the run folders of its seeds (seed 0 first)
@@ -92,7 +92,8 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         n = len(mine) * len(theirs)
         verdict = ("holds" if wins == n else "does not hold" if wins == 0 else f"mixed ({wins} of {n} seed pairs)")
         rng = lambda v: f"{v.min():.3f}" if len(v) == 1 else f"{v.min():.3f}..{v.max():.3f}"
-        rows.append((label, f"{verdict} ({rng(mine)} vs {rng(theirs)})", len(mine), len(theirs)))
+        steps = unequal_steps(root, seeds[model][0], seeds[base][0])      # '' at equal steps
+        rows.append((label, f"{verdict} ({rng(mine)} vs {rng(theirs)}{steps})", len(mine), len(theirs)))
     return pd.DataFrame(rows, columns=["paper's ordering, at the level of runs", "here", f"{model} seeds",
                                        "baseline seeds"])
 
