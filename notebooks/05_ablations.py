@@ -128,7 +128,7 @@ if shipped:
 else:
     print("no shipped ablation run: python tools/make_shipped.py train ablation_<variant>, then evaluate it")
 display(Markdown("**Chen et al. 2018, Table 2** (GRID; no intervals published)\n\n"
-                 + to_markdown(paper[["D", "LMD", "SSIM", "PSNR", "CPBD"]])))
+                 + to_markdown(paper[["D", "LMD", "SSIM", "PSNR", "CPBD"]], float_format="g")))
 claims = ablation_claims(abl)
 display(Markdown(to_markdown(claims, index=False)))
 

@@ -198,7 +198,7 @@ def results_markdown(root) -> str | None:
         to_markdown(_shown(targets(root)), index=False),
         f"Chen et al. 2018, Table 3 (GRID; the released code computes PSNR on wrapped uint8, their LMD normalisation unresolved; "
         f"{paper_psnr_note()}):",
-        to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore")),
+        to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore"), float_format="g"),
         to_markdown(orderings(root), index=False),
         *([seeds] if (seeds := seeds_markdown(root)) else []),
         *([probes] if (probes := probes_markdown(root)) else []),
@@ -324,10 +324,11 @@ def photo_markdown(root) -> str | None:
         to_markdown(ours), "Targets of the CPU recipe on this style:", to_markdown(t, index=False)])
 
 
-def to_markdown(df: pd.DataFrame, index: bool = True) -> str:
-    """A GitHub table without the tabulate dependency."""
+def to_markdown(df: pd.DataFrame, index: bool = True, float_format: str = ".3f") -> str:
+    """A GitHub table without the tabulate dependency (``float_format="g"``: numbers as printed,
+    e.g. a paper's table)."""
     d = df.reset_index() if index else df
     head = "| " + " | ".join(map(str, d.columns)) + " |"
-    fmt = lambda v: ("—" if np.isnan(v) else f"{v:.3f}") if isinstance(v, (float, np.floating)) else str(v)
+    fmt = lambda v: ("—" if np.isnan(v) else f"{v:{float_format}}") if isinstance(v, (float, np.floating)) else str(v)
     return "\n".join([head, "|" + "---|" * len(d.columns),
                       *("| " + " | ".join(fmt(v) for v in row) + " |" for row in d.itertuples(index=False))])

@@ -116,6 +116,9 @@ def ablation_line(variant: str, spec: dict) -> str:
 # how each metric's numbers were computed, ours and the paper's (panel titles of ablation_figure)
 OUR_UNITS = {"lmd": "px, 64 px crop", "psnr": "dB, float", "ssim": "grey", "cpbd": "PyPI-cpbd",
              "opening_r": "per clip"}
+# the x axes of the results figure: the unit, or what a unitless number is (the mouth-box metrics too)
+COMPARISON_UNITS = {"lmd": "px, 64 px crop", "psnr": "dB", "ssim": "grey, unitless", "cpbd": "PyPI cpbd, unitless",
+                    "opening_r": "Pearson r, per clip"}
 PAPER_UNITS = {"LMD": "normalisation not stated", "PSNR": "dB; their code wraps uint8", "SSIM": "", "CPBD": "their variant"}
 
 
@@ -218,8 +221,18 @@ def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "open
         ax.set_xlim(min(l[0] for l in lims), max(l[1] for l in lims))
         name = metric_label(metrics[0])
         ax.set_title(name if len(metrics) == 1 else name.replace(" (", "\n(") + "\nopen: other audio", fontsize=8)
+        base = metrics[0].removesuffix("_mouth")
+        unit = COMPARISON_UNITS.get(base, "")
+        ax.set_xlabel(f"{metrics[0]}" + (f" ({unit})" if unit else ""), fontsize=8)
         _rows_axis(ax, rows)
+    handles, names = [], []
+    for a in axes.flat:
+        for h, n in zip(*a.get_legend_handles_labels()):
+            if n not in names:
+                handles.append(h); names.append(n)
+    fig.legend(handles, [f"{n}: mean, 95 % CI over sentences" for n in names], loc="lower center",
+               ncol=len(names), fontsize=7.5, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9.5)
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0.07, 1, 1))
     return _save(fig, path)
