@@ -273,3 +273,6 @@ def test_explorer_keeps_the_model_order_and_opens_on_the_chosen_pair(tmp_path):
     page = explorer_html(data)
     assert "D.groups" in page and "Object.keys" not in page and "D.defaults.a" in page
     assert [n for g in got["groups"] for n in g["runs"]] == got["order"]   # every model once, in order
+    # every metric with a unit says it beside its name (the page reads the units from its data)
+    assert got["metric_units"]["lmd"].startswith("px") and got["metric_units"]["psnr"] == "dB"
+    assert "D.metric_units[k]" in page

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .runs import GROUPS, METRIC_COLUMNS, model_label, run_group
+from .runs import GROUPS, METRIC_COLUMNS, METRIC_UNITS, model_label, run_group
 
 
 def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
@@ -128,6 +128,7 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
     lead = [n for n in first if n in models]
     a, b = (lead + [n for n in order if n not in lead])[:2] if len(order) > 1 else (order[0], order[0])
     return {"title": title, "utterances": utterances, "models": out_models, "metric_names": list(METRIC_COLUMNS),
+            "metric_units": {k: METRIC_UNITS[k] for k in METRIC_COLUMNS if k in METRIC_UNITS},
             "order": order, "groups": [g for g in groups if g["runs"]],
             "defaults": {"a": a, "b": b, "utterance": utterances[0]["key"] if utterances else None}}
 
@@ -199,7 +200,7 @@ function metricsTable(el, clip, summary) {
   for (const t of ['', 'this clip', 'test set: mean [95 % CI]']) { const th = document.createElement('th'); th.textContent = t; head.appendChild(th); }
   for (const k of keys) {
     const r = el.insertRow(), s = summary[k];
-    r.insertCell().textContent = k;
+    r.insertCell().textContent = k + (D.metric_units[k] ? ` (${D.metric_units[k]})` : '');
     r.insertCell().textContent = fmt(clip[k]);
     r.insertCell().textContent = s ? `${fmt(s[0])} [${fmt(s[1])}, ${fmt(s[2])}]` : '—';
   }

@@ -12,6 +12,10 @@ from ..eval.records import run_facts, thousands
 from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
+# what each metric is measured in, shown beside its name (the others are unitless)
+METRIC_UNITS = {"lmd": "px, 64 px crop", "lmd_shuffled": "px, another sentence's audio", "psnr": "dB",
+                "psnr_mouth": "dB, mouth box", "ssim_mouth": "mouth box", "opening_r": "Pearson r",
+                "cpbd": "sharpness: compare with the real frames'"}
 TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
 GROUPS = ("Table 3: the full model and the baselines (Chen et al. 2018, Table 3)",
           "Table 2: the ablation variants (a)-(i) (Chen et al. 2018, Table 2)",
