@@ -272,6 +272,11 @@ print(f"over {len(per_sentence)} sentences: {mine[0]:.3f} [{mine[1]:.3f}, {mine[
 # the check: summary.csv was written by the evaluation's own code (protocol.summarize_clips), from
 # the full-precision values; per_clip.csv keeps 6 significant digits, hence the tolerance
 assert np.allclose(mine, shipped_row[["mean", "ci_low", "ci_high"]].to_numpy(float), atol=1e-5), shipped_row
+n_clips = len(pd.read_csv(SHIPPED_CHECKPOINTS / "ablation_full" / "per_clip.csv")["lmd"].dropna())
+print(f"why: the clip interval divides by sqrt({n_clips}) as if every clip were a new draw, but a sentence's "
+      f"clips overlap and share its speaker and words; the {len(per_sentence)} sentences are the independent "
+      "units, so the clip interval claims a precision the data do not have")
+assert clips[2] - clips[1] < mine[2] - mine[1]           # narrower, as the question says
 
 # %% [markdown]
 # **Exercise 2 · A difference or seed noise?** Is (b)'s LMD different from (e)'s on the same
@@ -297,6 +302,13 @@ for name, (a, b) in pairs.items():
     print(f"{name}: {diffs[name][0]:+.3f} [{diffs[name][1]:+.3f}, {diffs[name][2]:+.3f}] px over {len(d)} sentences: {resolved}")
     ref = paired_difference(SHIPPED_CHECKPOINTS, a, b).set_index("metric").loc["lmd"]
     assert np.allclose(diffs[name], ref[["mean", "ci_low", "ci_high"]].to_numpy(float), atol=1e-9), (name, ref)
+same_recipe = diffs["(b) seed 1 - (b) seed 0"]
+seed_apart = same_recipe[1] > 0 or same_recipe[2] < 0
+print("so: " + ("the same recipe with another seed already gives an interval apart from 0, of "
+                f"{abs(same_recipe[0]):.3f} px: a paired interval over sentences measures one pair of runs, and "
+                "cannot say whether (b) and (e) differ as recipes; that needs several seeds of each"
+                if seed_apart else "two seeds of the same recipe are not told apart, so an interval apart from 0 "
+                "between (b) and (e) would be evidence of a recipe difference, for these seeds"))
 
 # %% [markdown]
 # **Exercise 3 · Does our order of the variants follow the paper's?** Put our seed-0 LMD beside the

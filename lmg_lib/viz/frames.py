@@ -142,7 +142,8 @@ def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metr
             s.set_color("red" if name == selected else "black"); s.set_linewidth(2.5 if name == selected else 0.5)
         label = name
         if metrics and name in metrics:
-            label += "\n" + " ".join(f"{k} {v:.2f}" for k, v in metrics[name].items())
+            unit = {"psnr": " dB", "lmd": " px"}                # the others are unitless
+            label += "\n" + " ".join(f"{k} {v:.2f}{unit.get(k, '')}" for k, v in metrics[name].items())
         ax.set_title(label, fontsize=7)
     ax = fig.add_subplot(gs[1, :])
     ax.imshow(np.concatenate(list(vids[selected]), axis=1), interpolation="nearest")
