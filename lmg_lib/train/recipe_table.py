@@ -65,7 +65,7 @@ BOOKKEEPING = {"train.log_every", "train.sample_every", "train.checkpoint_every"
 _SIZE = ("~16x fewer FLOPs than the paper's size, the only way to train on 2 CPU cores (docs/TRAINING.md, "
          "the recipe); phi_s and the flow iterations were scaled down with it, not measured on their own")
 _OPT = ("Adam 1e-3, betas (0.9, 0.999) and a cosine decay, against the authors' constant 2e-4, beta1 0.5: "
-        "opening r -0.01 -> 0.07, LMD 2.94 -> 2.69 at 600 steps (docs/TRAINING.md, probes p0 -> p1; "
+        "validation opening r -0.01 -> 0.07, LMD 2.94 -> 2.69 at 600 steps (docs/TRAINING.md, probes p0 -> p1; "
         "the cosine decay was not measured on its own)")
 _BUDGET = ("the one-hour budget of 2 CPU cores at the measured 2.4 s per step (docs/TRAINING.md, the recipe)")
 WHY: dict[str, dict[str, str]] = {
@@ -82,8 +82,8 @@ WHY: dict[str, dict[str, str]] = {
         "loss.w_pix": "not measured on its own: in an earlier recipe the GAN term outweighed the weighted "
                       "pixel term (L_gen ~2.4 against ~0.08 at step 2 200, docs/TRAINING.md, the recipe's "
                       "curriculum row); weighted 20, the pixel term leads L once D switches on",
-        "loss.w_mouth": "the lips are ~10 % of the pixels and all of the speech: opening r 0.64 -> 0.74, "
-                        "LMD 2.15 -> 2.07 (docs/TRAINING.md, probes p3 -> p4; x10 in p5 was no better)",
+        "loss.w_mouth": "the lips are ~10 % of the pixels and all of the speech: validation opening r 0.64 -> "
+                        "0.74, LMD 2.15 -> 2.07 (docs/TRAINING.md, probes p3 -> p4; x10 in p5 was no better)",
         "train.batch_size": _BUDGET, "train.steps": _BUDGET,
         "train.lr": _OPT, "train.betas": _OPT, "train.lr_schedule": _OPT,
         "train.gan_start": "in an earlier recipe the GAN term dominated from the start while the mouth had not "
