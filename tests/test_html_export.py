@@ -23,6 +23,8 @@ from PIL import Image
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 from lmg_lib.util.paths import SHIPPED_FULL as FULL  # noqa: E402
+from lmg_lib.eval.records import MODELS  # noqa: E402
+S2V, VGAN = MODELS["Speech2Vid (Chung)"], MODELS["VGAN (Vondrick)"]   # the baselines' run folders
 from lmg_lib.export import (describe_run, discover_models, explorer_data, explorer_html, model_label,  # noqa: E402
                             recipe_of, representative_clip, run_group)
 from tools import check_html, export_notebooks  # noqa: E402
@@ -154,7 +156,7 @@ class _Shift(torch.nn.Module):
         return (ref.unsqueeze(2).repeat(1, 1, 16, 1, 1) * 0.5 + self.b).clamp(-1, 1), None
 
 
-def _explorer(tmp_path, video=True, names=(FULL, "vgan"), first=()):
+def _explorer(tmp_path, video=True, names=(FULL, VGAN), first=()):
     import soundfile as sf
     wav = tmp_path / "s1_aaa.wav"
     sf.write(wav, np.sin(np.arange(16000) / 10.0).astype(np.float32) * 0.1, 16000)
@@ -162,7 +164,7 @@ def _explorer(tmp_path, video=True, names=(FULL, "vgan"), first=()):
     table = pd.DataFrame([dict(speaker="s2", utterance="bbb", clip=2, lmd=9.0, psnr=1.0),
                           dict(speaker="s2", utterance="bbb", clip=3, lmd=1.25, psnr=30.0)])
     detect = lambda frames: np.full((len(frames), 20, 2), 4.0)
-    return explorer_data(models, _FakeClips(), [0, 1], {FULL: table, "vgan": None}, detect=detect,
+    return explorer_data(models, _FakeClips(), [0, 1], {FULL: table, VGAN: None}, detect=detect,
                          audio={("s1", "aaa"): wav}, video=video, title="fake models: a test", first=first)
 
 
@@ -181,18 +183,18 @@ def test_explorer_page_holds_every_combination_and_nothing_external(tmp_path):
     assert got == json.loads(json.dumps(data))                     # the page's data object is the data
     keys = [u["key"] for u in got["utterances"]]
     assert keys == ["s1/aaa", "s2/bbb"]
-    assert [got["models"][n]["label"] for n in (FULL, "vgan")] == ["full model", "VGAN (Vondrick)"]
-    for name in (FULL, "vgan"):                                  # every model x every utterance
+    assert [got["models"][n]["label"] for n in (FULL, VGAN)] == ["full model", "VGAN (Vondrick)"]
+    for name in (FULL, VGAN):                                  # every model x every utterance
         assert sorted(got["models"][name]["clips"]) == keys
         for clip in got["models"][name]["clips"].values():
             strip = Image.open(io.BytesIO(base64.b64decode(clip["strip"].split(",", 1)[1])))
             assert strip.size == (16 * 8, 8)                       # 16 frames side by side
             assert clip["video"].startswith("data:video/mp4;base64,") and len(clip["video"]) > 1000
     # the two models' frames differ (a switch shows something else)
-    assert got["models"][FULL]["clips"]["s1/aaa"]["strip"] != got["models"]["vgan"]["clips"]["s1/aaa"]["strip"]
+    assert got["models"][FULL]["clips"]["s1/aaa"]["strip"] != got["models"][VGAN]["clips"]["s1/aaa"]["strip"]
     # the metrics are the row of the shown clip (clip 3), not another clip of the sentence
     assert got["models"][FULL]["clips"]["s2/bbb"]["metrics"] == {"lmd": 1.25, "psnr": 30.0}
-    assert got["models"]["vgan"]["clips"]["s2/bbb"]["metrics"] == {}
+    assert got["models"][VGAN]["clips"]["s2/bbb"]["metrics"] == {}
     assert got["utterances"][0]["landmarks"][0][0] == [4.0, 4.0]
 
 
@@ -218,17 +220,17 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
 def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
     """Table 3 models first, then the ablation variants in the paper's order (a)-(i) -- not the
     alphabet: (b) l1 before (c) gan --, then probes, second seeds and other runs."""
-    for name in ("ablation_l1_seed1", "vgan", "ablation_gan", FULL, "noskips", "speech2vid", "ablation_l1",
+    for name in ("ablation_l1_seed1", VGAN, "ablation_gan", FULL, "noskips", S2V, "ablation_l1",
                  "ablation_gan_only", "full_warmup1200", "controls"):
         (tmp_path / name).mkdir()
         if name != "controls":                                    # no generator: not a model
             (tmp_path / name / "generator.safetensors").write_bytes(b"")
-    assert list(discover_models(tmp_path)) == [FULL, "speech2vid", "vgan", "ablation_gan_only", "ablation_l1",
+    assert list(discover_models(tmp_path)) == [FULL, S2V, VGAN, "ablation_gan_only", "ablation_l1",
                                                "ablation_gan", "full_warmup1200", "ablation_l1_seed1", "noskips"]
     assert [run_group(n) for n in discover_models(tmp_path)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
     from lmg_lib.config import PAPER_LETTER
     assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1, seed 1"
-    assert model_label("vgan") == "VGAN (Vondrick)" and model_label(FULL) == "full model"
+    assert model_label(VGAN) == "VGAN (Vondrick)" and model_label(FULL) == "full model"
 
 
 def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):
@@ -264,12 +266,12 @@ def test_representative_clip_is_near_the_median_in_every_metric():
 def test_explorer_keeps_the_model_order_and_opens_on_the_chosen_pair(tmp_path):
     """JSON objects lose their order (sorted keys, Object.keys): the page carries the order, the
     groups and the opening pair as lists, and its script reads them."""
-    data = _explorer(tmp_path, video=False, names=("vgan", FULL, "ablation_l1"), first=(FULL, "vgan"))
+    data = _explorer(tmp_path, video=False, names=(VGAN, FULL, "ablation_l1"), first=(FULL, VGAN))
     got = _page_data(explorer_html(data))
     assert list(got["models"]) == sorted(got["models"])                  # the object is alphabetical ...
-    assert got["order"] == ["vgan", FULL, "ablation_l1"]                # ... the order is not
-    assert [g["runs"] for g in got["groups"]] == [["vgan", FULL], ["ablation_l1"]]
-    assert got["defaults"] == {"a": FULL, "b": "vgan", "utterance": "s1/aaa"}
+    assert got["order"] == [VGAN, FULL, "ablation_l1"]                # ... the order is not
+    assert [g["runs"] for g in got["groups"]] == [[VGAN, FULL], ["ablation_l1"]]
+    assert got["defaults"] == {"a": FULL, "b": VGAN, "utterance": "s1/aaa"}
     page = explorer_html(data)
     assert "D.groups" in page and "Object.keys" not in page and "D.defaults.a" in page
     assert [n for g in got["groups"] for n in g["runs"]] == got["order"]   # every model once, in order

@@ -3,6 +3,8 @@ summaries whose answers are known (no training)."""
 import pandas as pd
 
 from lmg_lib.util.paths import SHIPPED_FULL as FULL      # the shipped full model's folder
+from lmg_lib.eval.records import MODELS
+S2V = MODELS["Speech2Vid (Chung)"]                        # the Speech2Vid baseline's folder
 
 from lmg_lib.config import PAPER_LETTER
 from lmg_lib.eval.ablations import ablation_claims, ablation_long
@@ -24,7 +26,7 @@ def _fixture(root):
                           ("psnr", 24.0, 0.1), ("ssim", 0.78, 0.01), ("psnr_mouth", 23.0, 0.1),
                           ("ssim_mouth", 0.70, 0.01), ("cpbd", 0.2, 0.01)])
     _write(root, FULL, [("lse_d", 1.0, 0.02)], "per_utterance_sync")
-    _write(root, "speech2vid", [("lmd", 1.25, 0.1), ("ssim", 0.80, 0.01), ("psnr", 25.0, 0.1)])
+    _write(root, S2V, [("lmd", 1.25, 0.1), ("ssim", 0.80, 0.01), ("psnr", 25.0, 0.1)])
     _write(root, "controls", [("lmd", 2.0, 0.05), ("psnr", 24.6, 0.1), ("ssim", 0.79, 0.01),
                               ("psnr_mouth", 22.0, 0.1), ("ssim_mouth", 0.63, 0.01), ("cpbd", 0.17, 0.01),
                               ("cpbd_real", 0.16, 0.01)], "static")
@@ -261,7 +263,7 @@ def test_orderings_at_unequal_steps_add_the_equal_steps_row(tmp_path):
     from lmg_lib.util.weights import save_weights
     _fixture(tmp_path)
     _write(tmp_path, PROBE_BASE, [("lmd", 1.6, 0.05)])
-    for run, steps in ((FULL, 4000), ("speech2vid", 1500), (PROBE_BASE, 1500)):
+    for run, steps in ((FULL, 4000), (S2V, 1500), (PROBE_BASE, 1500)):
         save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
                      {"config": json.dumps({"train": {"steps": steps}})})
         (tmp_path / run / "record.json").write_text(json.dumps({"seed": 0}))
