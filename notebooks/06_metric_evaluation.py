@@ -175,7 +175,9 @@ val_of = lambda model, m, f="mean": long[(long.model == trained.get(model, model
 word = lambda v: "holds" if v.startswith("holds") else "does not hold" if v.startswith("does not") else "is not separated"
 lmd_rows = order[order.iloc[:, 0].str.contains("LMD")].set_index(order.columns[0]).iloc[:, 0]
 equal = lmd_rows[lmd_rows.index.str.contains("at equal steps")]        # only while the steps differ
-verdicts = {word(v) for v in lmd_rows.drop(equal.index)}
+main = lmd_rows.drop(equal.index)
+verdicts = "; ".join(f"{word(v)} {'from' if word(v) == 'is not separated' else 'against'} {k.split('< ', 1)[1]}"
+                     for k, v in main.items())                              # one per baseline
 unequal = lmd_rows.drop(equal.index).str.extract(r"unequal steps: ([\d ]+ vs [\d ]+)")[0].dropna()
 follow, no_follow = [], []
 for model in MODELS:
@@ -183,8 +185,8 @@ for model in MODELS:
     (follow if ok else no_follow).append(f"{model} (LMD {val_of(model, 'lmd'):.2f}, opening r {val_of(model, 'opening_r'):.2f} "
                                          f"against {val_of(model, 'opening_r_shuffled'):.2f} with another sentence's audio)")
 display(Markdown(
-    f"**Here:** the paper's LMD ordering (the full model below both baselines) "
-    f"{' / '.join(sorted(verdicts))} (table above)"
+    f"**Here:** the paper's LMD ordering (the full model below each baseline, with the intervals apart) "
+    f"{verdicts} (table above; a run-level check across seeds is under *Across seeds*)"
     + (f", but only with the full model trained longer ({unequal.iloc[0]} steps): at equal steps (the full model "
        f"of the baselines' recipe, `checkpoints/{PROBE_BASE}/`) it {' / '.join(sorted({word(v) for v in equal}))} "
        f"({'; '.join(equal.str.extract(r'[(](.*)[)]')[0])}), so this table does not show that the full model's "

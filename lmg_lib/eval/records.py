@@ -13,7 +13,8 @@ from ..util.paths import SHIPPED_FULL
 
 
 # display name -> run folder under checkpoints/ of every trained row of the results table (Table 3)
-MODELS = {"full model": SHIPPED_FULL, "Speech2Vid (Chung)": "speech2vid", "VGAN (Vondrick)": "vgan"}
+# Table 3: the full model and both baselines at the same recipe and steps (cpu2)
+MODELS = {"full model": SHIPPED_FULL, "Speech2Vid (Chung)": "speech2vid_cpu2", "VGAN (Vondrick)": "vgan_cpu2"}
 
 
 def summary(root, run: str) -> pd.DataFrame | None:

@@ -43,7 +43,9 @@ PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "
           "4 000 steps, D for the last 300, seed 0 (= cpu2, the shipped full model)": "full_cpu2"}
 
 # probes of a baseline's recipe (display name -> run folder): runs of the recipe search, not in Table 3
-BASELINE_PROBES = {"Speech2Vid (Chung), probe: 3 000 steps, seed 0": "speech2vid_long3000"}
+BASELINE_PROBES = {"Speech2Vid (Chung), probe: 3 000 steps, seed 0": "speech2vid_long3000",
+                   "Speech2Vid (Chung), cpu recipe, 1 500 steps, seed 0": "speech2vid",
+                   "VGAN (Vondrick), cpu recipe, 1 500 steps, seed 0": "vgan"}
 
 # the same for the photographic corpus style (its own held-out clips and controls: issue "real faces")
 PHOTO_MODELS = {"full model": "photo_full"}

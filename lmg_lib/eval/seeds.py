@@ -103,7 +103,9 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
 CURVES = {"full model": {"cpu recipe, 3 000 steps, seed 0": "search_long3000",
                          "cpu2 recipe (4 000 steps), seed 0": "full_cpu2",
                          "cpu2 recipe (4 000 steps), seed 1": "full_cpu2_seed1"},
-          "Speech2Vid (Chung)": {"cpu recipe, 3 000 steps, seed 0": "speech2vid_long3000"}}
+          "Speech2Vid (Chung)": {"cpu recipe, 3 000 steps, seed 0": "speech2vid_long3000",
+                                 "cpu2 recipe (4 000 steps), seed 0": "speech2vid_cpu2"},
+          "VGAN (Vondrick)": {"cpu2 recipe (4 000 steps), seed 0": "vgan_cpu2"}}
 
 
 def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:
