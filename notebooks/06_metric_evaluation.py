@@ -418,18 +418,19 @@ pit = pd.DataFrame([dict(pair=k, float_psnr=M.psnr(a, x, data_range=255), legacy
                     for k, x in pairs.items()])
 lr_, lf_ = lmd_detect.detect(r0), lmd_detect.detect(f0)
 lmd_mean, lmd_sum = M.lmd(lr_, lf_).value, M.lmd(lr_, lf_, reduce="sum").value
-fig, ax = plt.subplots(1, 2, figsize=(9, 3.6))
+fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw=dict(width_ratios=[1.6, 1]))
 pit.set_index("pair")[["float_psnr", "legacy_uint8_psnr"]].plot.barh(ax=ax[0])
 floor_db = 20 * np.log10(np.sqrt(255.0))                 # the wrapped PSNR's floor (largest wrapped MSE 255)
 ax[0].axvline(floor_db, ls="--", color="grey", label=f"floor of the wrapped PSNR ({floor_db:.2f} dB)")
 ax[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)   # clear of the bars
-ax[0].set_xlabel("PSNR (dB)"); ax[0].set_title("uint8 wrap-around, one frame")
-ax[1].bar(["mean over points\n(this repo)", "sum over points\n(authors' code)"], [lmd_mean, lmd_sum])
+ax[0].set_xlabel("PSNR (dB)"); ax[0].set_ylabel(""); ax[0].set_title("uint8 wrap-around, one frame", fontsize=9)
+ax[1].bar(["mean over\npoints\n(this repo)", "sum over\npoints\n(authors' code)"], [lmd_mean, lmd_sum])
+ax[1].tick_params(axis="x", labelsize=8)
 ax[1].set_ylim(0, 1.4 * lmd_sum)
 ax[1].text(0.5, 0.97, "the paper does not state\nits LMD normalisation", transform=ax[1].transAxes, ha="center",
            va="top", fontsize=7, color="0.3")
-ax[1].set_title(f"LMD of one clip, {named['full']} (px)" if source["embedded"] else
-                f"LMD of one {source['corpus'].name} clip, {named['full']} (px, {lmd_name})", fontsize=8)
+ax[1].set_title(f"LMD of one clip (px)\n{named['full']}" if source["embedded"] else
+                f"LMD of one {source['corpus'].name} clip (px, {lmd_name})\n{named['full']}", fontsize=8)
 fig.tight_layout(); fig.savefig(figure_path("eval_pitfalls.png"), **SAVE)
 print(pit.round(2).to_string(index=False)); print(f"LMD mean {lmd_mean:.3f} px, sum {lmd_sum:.3f} px")
 
