@@ -6,6 +6,7 @@ same input. A tiny executed notebook and a tiny fake model / dataset stand in fo
 when Debian's ``chromium`` is installed, a real headless browser opens the pages too
 (``tools/check_html.py``), else that test is skipped."""
 import base64
+import html
 import io
 import json
 import re
@@ -53,6 +54,9 @@ def _executed_notebook(path: Path) -> str:
         nbformat.v4.new_code_cell("plot()", execution_count=3, outputs=[
             nbformat.v4.new_output("display_data", data={"image/png": png, "text/plain": "<Figure>"}),
             nbformat.v4.new_output("stream", name="stdout", text="done\n")]),
+        nbformat.v4.new_code_cell("curves()", outputs=[nbformat.v4.new_output(
+            "display_data", data={"image/png": _png(20, 10), "text/plain": "<Figure>"},
+            metadata={"alt": 'LMD "px" <against> steps'})]),
         nbformat.v4.new_code_cell("bar()", outputs=[nbformat.v4.new_output("display_data", data={
             "application/vnd.jupyter.widget-view+json": {"model_id": "bar", "version_major": 2, "version_minor": 0},
             "text/plain": "train:   0%|  | 0/40"})]),
@@ -100,6 +104,31 @@ def test_notebook_page_is_offline_with_math_and_figure(exported):
     assert 'href="explorer.html"' in page                                 # the control points to the static explorer
     assert TIMESTAMP not in page and "1.23456" not in page                 # no execution times
     assert "A tiny notebook" in (out / "index.html").read_text()
+
+
+def test_figures_carry_their_own_text_as_alt(exported):
+    """A figure shown with an ``alt`` in its metadata (lmg_lib.notebook adds the figure's titles)
+    keeps it on the page, escaped; one without it gets nbconvert's stock sentence."""
+    page = (exported[1] / "09_tiny.html").read_text()
+    img = [t for t in re.findall(r"<img[^>]*>", page) if _png(20, 10) in t]
+    alt = re.search(r"""alt=(["'])(.*?)\1""", img[0]) if len(img) == 1 else None
+    assert alt and html.unescape(alt.group(2)) == 'LMD "px" <against> steps' and "<against>" not in img[0]
+    assert page.count("<img") == 2 and page.count("No description has been provided") == 1
+
+
+def test_figure_alt_text_reads_titles_and_axis_labels():
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from lmg_lib.notebook import figure_alt_text
+    fig, (a, b, c) = plt.subplots(1, 3)
+    fig.suptitle("full_cpu2 (cpu2 recipe, 4 000 steps, seed 0)")
+    a.set_title("validation LMD"); a.set_xlabel("CPU-minutes"); a.set_ylabel("LMD (px)")
+    b.set_title("opening r")
+    assert figure_alt_text(fig) == ("full_cpu2 (cpu2 recipe, 4 000 steps, seed 0); validation LMD "
+                                    "(LMD (px) against CPU-minutes); opening r")
+    assert len(figure_alt_text(fig, limit=30)) == 30 and figure_alt_text(plt.figure()) == ""
+    plt.close("all")
 
 
 def test_solution_cells_are_collapsed_and_nothing_else(exported):

@@ -129,6 +129,11 @@ def clean_notebook(nb, note: str = INTERACTIVE_NOTE):
             data = out.get("data", {})
             if WIDGET_VIEW in data:
                 out["data"] = {"text/html": _widget_html(data[WIDGET_VIEW], state, note)}
+            alt = out.get("metadata", {}).get("alt")
+            if "image/png" in data and alt:     # the figure's own text (lmg_lib.notebook.figure_alt_text)
+                png = "".join(data["image/png"]) if isinstance(data["image/png"], list) else data["image/png"]
+                out["data"] = {"text/html": f'<img src="data:image/png;base64,{png.strip()}" '
+                                            f'alt="{html.escape(alt, quote=True)}">'}
             if "execution_count" in out:
                 out["execution_count"] = None
         if "execution_count" in cell:

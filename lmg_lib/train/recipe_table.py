@@ -72,8 +72,9 @@ WHY: dict[str, dict[str, str]] = {
     "cpu": {
         "model.width": _SIZE, "model.n_res_blocks": _SIZE, "model.out_kernel": _SIZE,
         "model.phi_s_channels": _SIZE, "model.flow_iters": _SIZE,
-        "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85 against ~0.15-0.4 for "
-                          "real frames, 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
+        "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85, against 0.16-0.24 for a "
+                          "real frame (the static reference on the validation speakers, checkpoints/controls/"
+                          "val_references.json), 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
                           "runs' frames still score above the real frames' (Table 3): edge artefacts remain",
         "model.identity_skips": "opening r 0.07 -> 0.64 on the validation speakers (docs/TRAINING.md, probes "
                                 "p1 -> p3); afterwards, on the test speakers at 600 steps, the same small network "

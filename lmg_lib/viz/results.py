@@ -21,7 +21,9 @@ def metric_table_figure(table, metrics, path=None, title: str | None = None, low
     """A bar chart of mean +- 95 % CI per model (rows of ``table``: model, metric, mean, ci_low,
     ci_high), one panel per metric -- the smoke protocol's table as a figure. Panel titles give each
     metric's reading direction (``metric_label``). A model without a value (an LMD whose frames the
-    landmark regressor refused: no mouth found) gets no bar and the words "no value" in its place."""
+    landmark regressor refused: no mouth found) gets no bar and the words "no value" in its place.
+    Every axis starts at 0 (a bar cut at 0.98 would turn a 1 % difference into a tenfold one); small
+    differences between trained models are drawn as intervals (``comparison_figure``)."""
     import matplotlib.pyplot as plt
     fig, axes = plt.subplots(1, len(metrics), figsize=(2.6 * len(metrics), 2.8), squeeze=False)
     for ax, m in zip(axes[0], metrics):
@@ -34,8 +36,8 @@ def metric_table_figure(table, metrics, path=None, title: str | None = None, low
         finite = np.isfinite(t["mean"].to_numpy(float))
         lo = float(np.nanmin(t["ci_low"])) if finite.any() else 0.0
         hi = float(np.nanmax(t["ci_high"])) if finite.any() else 1.0
-        pad = 0.15 * (hi - lo + 1e-9)
-        ax.set_ylim(max(0.0, lo - pad) if m != "lmd" else 0.0, hi + pad)
+        pad = 0.15 * (max(hi, 0.0) - min(lo, 0.0) + 1e-9)      # a bar's length is its value: from 0
+        ax.set_ylim(lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 else 0.0)
         for k in np.flatnonzero(~finite):
             ax.text(x[k], ax.get_ylim()[0], " no value", rotation=90, ha="center", va="bottom", fontsize=7,
                     color="0.35")
