@@ -112,8 +112,10 @@ import pandas as pd
 import matplotlib.pyplot as plt
 import torch
 
-from lmg_lib.config import make_config
+from lmg_lib.config import get_config, make_config
 from lmg_lib.data import collate_clips
+from lmg_lib.eval.records import run_label, thousands
+from lmg_lib.eval.results import PROBE_BASE
 from lmg_lib.model.losses import total_generator_loss
 from lmg_lib.notebook import SAVE, artefact_dir, figure_path, open_dataset, show_source, shown
 from lmg_lib.train import Trainer, seed_everything
@@ -124,7 +126,7 @@ from lmg_lib.train.samples import load_samples
 from lmg_lib.viz import compare_videos, loss_curves, samples_over_time
 
 seed_everything(SEED)
-SHIPPED = f"full model, {preset_of(shipped_cfg)} recipe"   # the label of every figure of the shipped full model (its preset)
+SHIPPED = f"full model, {run_label(SHIPPED_CHECKPOINTS, SHIPPED_FULL)}"   # the label of every figure of the shipped model
 show_source(total_generator_loss,
             equation=r"\mathcal{L} = w_{corr}\,\mathcal{L}_{corr} + w_{pix}\,\mathcal{L}_{pix} + w_{perc}\,\mathcal{L}_{perc} "
                      r"+ w_{gen}\,\mathcal{L}_{gen}, \qquad (w) = (1, 0.5, 1, 1) \text{ in the paper}")
@@ -205,7 +207,9 @@ print(f"with the paper's weights (1, 0.5, 1, 1) the same terms would sum to "
 # (a constant) scored on the same validation clips (`checkpoints/controls/val_references.json`,
 # `tools/make_shipped.py valref`). The table under the figure is computed from the same logs:
 # `lmd_drop_last_quarter` is how much validation LMD fell over the last quarter of a run's
-# CPU-minutes, and a run counts as flat when that is under `FLAT_PX`.
+# CPU-minutes, and a run counts as flat when that is under `FLAT_PX`. Each label names its preset,
+# steps and seed; "D from step" appears where a run moved its preset's adversarial phase (the
+# sentence under the figure says what the `cpu` preset itself does).
 
 # %%
 from lmg_lib.eval.seeds import FLAT_PX, curve_summary, learning_curve_logs
@@ -217,15 +221,20 @@ learning_curves(curve_logs, val_refs, path=figure_path("training_learning_curves
                 title=f"Validation LMD and opening r against CPU-minutes ({val_refs['clips']} clips of the "
                       f"validation speakers; shipped runs, their own logs)")
 plt.show()
+cpu_preset = get_config("cpu").train
+display(Markdown(f"The `cpu` preset itself trains {thousands(cpu_preset.steps)} steps with D from step "
+                 f"{thousands(cpu_preset.gan_start)} (`checkpoints/{PROBE_BASE}/`, the probes' base); the runs "
+                 "labelled *cpu recipe, 3 000 steps* changed its steps and its D step by `--steps` and "
+                 "`--set train.gan_start` (their `record.json`); `cpu2` is the preset those changes became."))
 curves = curve_summary(curve_logs)
-display(curves.round(3))
+display(curves.round(4))
 if not_shipped:
     print("listed in results.CURVES but not shipped in this checkout:", ", ".join(not_shipped))
 for _, c in curves.iterrows():
     state = "flat" if c["flat"] else "still improving"
     print(f"{c['model']} ({c['run']}): {c['cpu_min']:.0f} CPU-min, LMD {c['lmd_last']:.2f} at the end, "
           f"within 0.05 px of its best after {c['cpu_min_within_0.05_of_best']:.0f} CPU-min; "
-          f"fell {c['lmd_drop_last_quarter']:.3f} px over its last quarter: {state} (FLAT_PX = {FLAT_PX})")
+          f"fell {c['lmd_drop_last_quarter']:.4f} px over its last quarter: {state} (flat: under FLAT_PX = {FLAT_PX} px)")
 
 # %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu2 recipe)
@@ -379,7 +388,7 @@ for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
         ax.axvline(gan_start[run], color=c, ls=":", lw=1)
 for ax, t, y in zip(axes[:2], ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
     ax.set_xlabel("training step"); ax.set_ylabel(y); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
-axes[0].legend(fontsize=7)
+axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(1.1, -0.3), ncol=2)   # below: not over a curve
 diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, PROBE_BASE).set_index("metric")
          for label, run in runs.items() if run != PROBE_BASE and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
 metrics = ["lmd", "opening_r", "ssim", "cpbd"]                 # drawn (PSNR in dB would set the scale)
@@ -401,24 +410,26 @@ fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE
 for label, d in diffs.items():
     print(label, f"minus {base_label} (checkpoints/{PROBE_BASE}/), test speakers:",
           ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in printed))
-from lmg_lib.eval.results import targets
-for label, run in runs.items():
-    t = targets(SHIPPED_CHECKPOINTS, {label: run}, model=label)
-    missed = t[t["holds"] == False]["target"].tolist()                       # noqa: E712 (None = not measured)
-    print(f"{label}: {int((t['holds'] == True).sum())} of {len(t)} targets hold; "  # noqa: E712
-          f"missed: {', '.join(missed) or 'none'}")
+side = lambda d, m: "lower" if d.loc[m, "ci_high"] < 0 else "higher" if d.loc[m, "ci_low"] > 0 else "not separated"
+sides = {m: {side(d, m) for d in diffs.values()} for m in printed}
+agree = [f"{m} {next(iter(v))}" for m, v in sides.items() if len(v) == 1 and v != {"not separated"}]
+differ = [m for m, v in sides.items() if len(v) > 1 or v == {"not separated"}]
+if len(diffs) > 1:
+    display(Markdown(f"**What the {len(diffs)} probes (seeds of one later-D recipe) say on the test speakers:** "
+                     f"against the base run they agree, with every paired interval clear of 0, on "
+                     f"{', '.join(agree) or 'no metric'}; on {', '.join(differ) or 'no metric'} they do not agree "
+                     "or do not separate from the base run."))
 
 # %% [markdown]
 # How to read it (the printed lines carry the numbers; `docs/TRAINING.md` has their discussion): a
-# paired interval clear of 0 is a difference these sentences resolve **for that seed**. The two
-# probes are the same recipe with two seeds, so where their intervals disagree in sign the seed, not
-# the recipe, decides; on the validation speakers (left) the seed moves a run about as much as the
-# recipe does. A paired interval counts sentences, not training runs, so it cannot tell a recipe
-# from a seed. So this probe alone changed nothing: the `cpu` preset stays as it is (every run shipped
-# with it can be remade by its command). The later D came back in the recipe search, which trains
-# longer runs and compares them on validation and across seeds (`eval.seeds`): its choice is the
-# `cpu2` preset, D for the last 300 of 4 000 steps (section 1). The last lines count, for each run,
-# the targets of the README that hold.
+# paired interval clear of 0 is a difference these sentences resolve **for that pair of runs**. The
+# two probes are the same recipe with two seeds, so where they agree in sign (the sentence above)
+# the later D is a likely cause, and where they disagree the seed decides. But the base run is one
+# seed: on the validation speakers (left) the seed moves a run about as much as the recipe does, and
+# a paired interval counts sentences, not training runs. So the `cpu` preset was left as it is
+# (every run shipped with it can be remade by its command), and the later D was tested again in the
+# recipe search, which trains longer runs and compares them on validation and across seeds
+# (`eval.seeds`): its choice is the `cpu2` preset, D for the last 300 of 4 000 steps (section 1).
 
 # %% [markdown]
 # ## Exercises

@@ -44,9 +44,13 @@ def test_results_table_targets_and_orderings(tmp_path):
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.6) < 1e-12 and tg.loc["LMD / static LMD", "holds"]
     assert tg.loc["LMD / shuffled-audio LMD", "holds"]                         # 1.2 / 2.2 = 0.545
     assert tg.loc["mouth-opening r", "holds"] and tg.loc["frame SSIM - static", "holds"]          # 0.78 vs 0.79
-    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0]).iloc[:, 0]
+    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0])["here"]
     assert o.iloc[0].startswith("not separated")                               # 1.2 +- 0.05 vs 1.25 +- 0.1
     assert o.iloc[2].startswith("does not hold") and o.iloc[3] == "not trained"   # PSNR 24 vs 25; no VGAN
+    # each ordering in the paper's own direction, its values beside: on GRID Chung's SSIM is above the full model's
+    assert list(o.index[:3]) == ["full model LMD < Speech2Vid (Chung)", "full model SSIM < Speech2Vid (Chung)",
+                                 "full model PSNR > Speech2Vid (Chung)"]
+    assert list(orderings(tmp_path).iloc[:3, 1]) == ["1.18 vs 1.35", "0.73 vs 0.74", "29.89 vs 29.36"]
     assert "Chen et al. 2018, Table 3" in results_markdown(tmp_path)
     assert set(results_long(tmp_path).model) >= {"full model", "real frames"}
     # no rendered ceiling yet: its landmark-level opening r, and the gap target is not measured (not missed)
@@ -172,6 +176,16 @@ def test_probes_paired_difference_and_targets(tmp_path):
         (tmp_path / run / "record.json").write_text(json.dumps({"seed": seed}))
     md = probes_markdown(tmp_path)
     assert "full model, custom recipe, 1 900 steps, seed 0, D from step 700" in md
+    # a preset's run that moved its adversarial phase says so in its label, once
+    from lmg_lib.config import get_config
+    from lmg_lib.eval.records import run_label
+    cfg = get_config("cpu").to_dict()
+    for g in (cfg["train"]["gan_start"], 1200):
+        cfg["train"]["gan_start"] = g
+        save_weights(tmp_path / "x" / "generator.safetensors", {"w": torch.zeros(1)}, {"config": json.dumps(cfg)})
+        (tmp_path / "x" / "record.json").write_text(json.dumps({"seed": 1}))
+        assert run_label(tmp_path, "x") == ("cpu recipe, 1 500 steps, seed 1" if g != 1200 else
+                                            "cpu recipe, 1 500 steps, D from step 1 200, seed 1")
     assert "from step 1 300 instead of 700 (`train.gan_start=1300`: the last 600 of the 1 900 steps), seed 3" in md
     tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
@@ -235,8 +249,8 @@ def test_seed_table_and_the_ordering_at_the_level_of_runs(tmp_path):
     assert r.loc[("full model", "f1"), "lmd"] == "1.46 [1.43, 1.49]" and len(r) == 6
     o = run_orderings(tmp_path, seeds).set_index("paper's ordering, at the level of runs")["here"]
     s2v, vgan = (o[[k for k in o.index if b in k][0]] for b in ("Speech2Vid", "VGAN"))
-    assert s2v.startswith("mixed (5 of 6 seed pairs)")        # only f1 = 1.46 against s1 = 1.45 is lost
-    assert vgan.startswith("holds")
+    assert s2v.startswith("mixed (5 of 6 seed pairs;")        # only f1 = 1.46 against s1 = 1.45 is lost
+    assert vgan.startswith("holds (3 of 3 seed pairs;") and "closest pair 0.240 apart" in vgan   # 1.70 - 1.46
     _write(tmp_path, "v1", [("lmd", 1.30, 0.03)])
     seeds["VGAN (Vondrick)"] = ("v0", "v1")
     o = run_orderings(tmp_path, seeds).set_index("paper's ordering, at the level of runs")["here"]
@@ -267,7 +281,7 @@ def test_orderings_at_unequal_steps_add_the_equal_steps_row(tmp_path):
         save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
                      {"config": json.dumps({"train": {"steps": steps}})})
         (tmp_path / run / "record.json").write_text(json.dumps({"seed": 0}))
-    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0]).iloc[:, 0]
+    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0])["here"]
     eq = o[o.index.str.contains("at equal steps")]
     assert len(eq) == 1 and "`checkpoints/full/`" in eq.index[0] and "1 500 steps" in eq.index[0]
     assert eq.iloc[0] == "does not hold (1.600 vs 1.250)"           # 1.6 +- 0.05 above 1.25 +- 0.1

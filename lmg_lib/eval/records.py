@@ -75,10 +75,15 @@ def run_facts(root, run: str) -> dict:
 
 
 def run_label(root, run: str) -> str:
-    """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files."""
+    """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files; 'D from step
+    2 700' added where the run moved its preset's adversarial phase (``train.gan_start``)."""
+    from ..config import PRESETS
     f = run_facts(root, run)
+    moved = "preset" in f and f["preset"] in PRESETS and "gan_start" in f and \
+        f["gan_start"] != PRESETS[f["preset"]]().train.gan_start
     return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
                       *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),
+                      *([f"D from step {thousands(f['gan_start'])}"] if moved else []),
                       *([f"seed {f['seed']}"] if f.get("seed") is not None else [])])
 
 

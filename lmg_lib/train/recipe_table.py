@@ -76,10 +76,13 @@ WHY: dict[str, dict[str, str]] = {
                           "real frame (the static reference on the validation speakers, checkpoints/controls/"
                           "val_references.json), 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
                           "runs' frames still score above the real frames' (Table 3): edge artefacts remain",
-        "model.identity_skips": "opening r 0.07 -> 0.64 on the validation speakers (docs/TRAINING.md, probes "
-                                "p1 -> p3); afterwards, on the test speakers at 600 steps, the same small network "
-                                "without them (run noskips, one seed) has lower whole-frame SSIM, 0.721 against "
-                                "0.748, but lower LMD, 1.81 against 1.89 (docs/TRAINING.md, the ablation runs)",
+        "model.identity_skips": "chosen when validation opening r rose 0.07 -> 0.64 (docs/TRAINING.md, probes "
+                                "p1 -> p3), but p3 also had nearest upsampling and twice the steps, so that gain "
+                                "is not theirs alone. Measured on their own afterwards (test speakers, 600 steps, "
+                                "run noskips, one seed): without them whole-frame SSIM is lower, 0.721 against "
+                                "0.748 and 0.735 (two seeds with), opening r the same (0.59 against 0.58 and "
+                                "0.56) and LMD lower, 1.81 against 1.89 and 1.89: they keep the identity, not "
+                                "the mouth (docs/TRAINING.md, the ablation runs)",
         "loss.w_pix": "not measured on its own: in an earlier recipe the GAN term outweighed the weighted "
                       "pixel term (L_gen ~2.4 against ~0.08 at step 2 200, docs/TRAINING.md, the recipe's "
                       "curriculum row); weighted 20, the pixel term leads L once D switches on",

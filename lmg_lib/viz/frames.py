@@ -99,7 +99,14 @@ def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | 
     labels = [f"frame {t}" for t in frames] if frame_labels is None else list(frame_labels)
     if len(labels) != len(frames):
         raise ValueError(f"{len(labels)} frame labels for {len(frames)} frames")
-    fig, axes = plt.subplots(len(names), len(frames), figsize=(1.25 * len(frames) + 0.9, 1.25 * len(names) + 0.3),
+    # row names read horizontally in a left margin, wrapped ("full model / cpu2 recipe, 4 000 steps,
+    # seed 0" rotated along a 1.25-inch row spilled into the rows beside it)
+    import re
+    import textwrap
+    keep = lambda t: re.sub(r"(\d) (\d{3})", "\\1\u00a0\\2", t)          # "4 000" stays on one line
+    rows = {n: "\n".join(textwrap.fill(keep(part), 18) for part in str(n).split("\n")) for n in names}
+    margin = 0.09 * max(len(line) for n in rows.values() for line in n.split("\n"))
+    fig, axes = plt.subplots(len(names), len(frames), figsize=(1.25 * len(frames) + 0.4 + margin, 1.25 * len(names) + 0.3),
                              squeeze=False)
     for r, name in enumerate(names):
         for c, t in enumerate(frames):
@@ -112,7 +119,7 @@ def compare_videos(videos: dict, frames=(0, 3, 6, 9, 12, 15), landmarks: dict | 
             if r == 0:
                 ax.set_title(labels[c], fontsize=8)
             if c == 0:
-                ax.set_ylabel(name, fontsize=8)
+                ax.set_ylabel(rows[name], fontsize=7.5, rotation=0, ha="right", va="center", labelpad=4)
     text, rect = _title_rect(fig, title, 9)
     if text:
         fig.suptitle(text, fontsize=9, y=0.995, va="top")
@@ -129,7 +136,7 @@ def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metr
     import matplotlib.pyplot as plt
     names = ["real"] + list(fakes)
     vids = {"real": real, **fakes}
-    fig = plt.figure(figsize=(1.7 * len(names), 3.6))
+    fig = plt.figure(figsize=(1.7 * len(names), 3.6 + 0.12 * max((len(v) for v in (metrics or {}).values()), default=0)))
     gs = fig.add_gridspec(2, len(names), height_ratios=[2.2, 1])
     for c, name in enumerate(names):
         ax = fig.add_subplot(gs[0, c])
@@ -143,12 +150,13 @@ def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metr
         label = name
         if metrics and name in metrics:
             unit = {"psnr": " dB", "lmd": " px"}                # the others are unitless
-            label += "\n" + " ".join(f"{k} {v:.2f}{unit.get(k, '')}" for k, v in metrics[name].items())
+            label += "".join(f"\n{k} {v:.2f}{unit.get(k, '')}" for k, v in metrics[name].items())  # one a line
         ax.set_title(label, fontsize=7)
     ax = fig.add_subplot(gs[1, :])
     ax.imshow(np.concatenate(list(vids[selected]), axis=1), interpolation="nearest")
     ax.axvline((frame + 0.5) * real.shape[2], color="red", lw=0.8)
     ax.set_xticks([]); ax.set_yticks([]); ax.set_ylabel(selected, fontsize=8)
-    fig.suptitle(f"{title}  frame {frame}", fontsize=9)
-    fig.tight_layout(pad=0.3)
+    text, rect = _title_rect(fig, f"{title}  frame {frame}", 9)
+    fig.suptitle(text, fontsize=9, y=0.995, va="top")
+    fig.tight_layout(pad=0.3, rect=rect)
     return _save(fig, path)
