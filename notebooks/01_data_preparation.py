@@ -97,6 +97,10 @@ if embedded:
                                    image_size=IMAGE_SIZE, seed=SEED, n_workers=WORKERS)
     corpus_mod.build_corpus(corpus_dir, ccfg)         # its progress bar shows the time it took
     print(f"{N_SPEAKERS} speakers x {UTTERANCES} utterances, {corpus_mod.disk_size(corpus_dir) / 1e6:.1f} MB on disk")
+    full = corpus_mod.CorpusConfig()                  # the default corpus: the one the shipped models trained on
+    if (N_SPEAKERS, UTTERANCES) != (full.n_speakers, full.utterances_per_speaker):
+        print(f"a smaller corpus than the shipped models' ({full.n_speakers} speakers x {full.utterances_per_speaker} "
+              "utterances, `python tools/make_shipped.py corpus`): its numbers are this page's, not theirs")
 utts = read_corpus(corpus_dir, LAYOUT)
 print(len(utts), "utterances from", len({u.speaker for u in utts}), "speakers; first:", utts[0].speaker, utts[0].utt)
 print("files of one utterance:", *[p.relative_to(corpus_dir) for p in (utts[0].video, utts[0].audio, utts[0].align) if p])
@@ -228,11 +232,11 @@ for r, (key, name) in enumerate([("video", "v: real frames\nto generate"), ("mis
             a.set_title(f"frame {t}", fontsize=8)
         if c == 0:
             a.set_ylabel(name, fontsize=8)
-fig.suptitle((f"{corpus_dir.name}: " if not embedded else "") + f"one training example ({item['speaker']}, a test "
-             f"speaker); landmarks (cyan) from the {BACKEND} backend", fontsize=9, y=0.98)
+fig.suptitle((f"{corpus_dir.name}: " if not embedded else "") + f"one example as the model sees it (a clip of "
+             f"{item['speaker']}, a held-out test speaker); landmarks (cyan) from the {BACKEND} backend", fontsize=9, y=0.98)
 fig.savefig(figure_path("data_training_example.png"), **SAVE)
 print({k: tuple(v.shape) for k, v in item.items() if hasattr(v, "shape")},
-      "| speaker", item["speaker"], "| utterance", item["utterance"], "| lag", item["lag_ms"], "ms")
+      "| speaker", item["speaker"], "| utterance", item["utterance"], "| lag", f"{float(item['lag_ms']):.1f}", "ms")
 
 # %% [markdown]
 # ## Exercises
@@ -329,7 +333,10 @@ assert n_clips(75) == 8 and (mismatch_rule == [] or not embedded)
 items = [test[i] for i in range(0, len(test), max(1, len(test) // 5))][:5]
 for it in items:
     print(f"{it['speaker']}/{it['utterance']}  ->  mismatch {it['mismatch_speaker']}/{it['mismatch_utterance']}")
-# same person, another sentence: only the lip-speech agreement tells v_u from the real v
+# same person, another sentence: only the lip-speech agreement tells v_u from the real v.
+# This follows the paper (real audio with another video). The authors' released code mismatches the
+# other way round: the real video with another sample's *audio* (their D loss; the data pipeline here
+# keeps the paper's choice). Either way the pair differs from the real one only in sync.
 assert all(it["mismatch_speaker"] == it["speaker"] and it["mismatch_utterance"] != it["utterance"] for it in items)
 
 # %% [markdown]

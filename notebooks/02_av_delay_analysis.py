@@ -12,7 +12,7 @@
 # ---
 
 # %% [markdown]
-# # 2 · The audio-visual delay is not fixed
+# # 2 · Is the audio-visual delay fixed?
 #
 # A central observation of the paper: **lips often move before the sound they make** (the lips
 # close for the "b" of *bed* before any sound comes out), and the delay between audio and lip
@@ -78,7 +78,11 @@ else:                                        # a real corpus: the utterances not
     utts = [u for u in read_corpus(source["corpus"], source["layout"]) if u.key in done]
 if MAX_VIDEOS:
     utts = utts[:MAX_VIDEOS]
-print(len(utts), "utterances", "with a known lag" if known_lag else f"of {source['corpus']} (no known lag)")
+from lmg_lib.corpus.build import CorpusConfig
+default = CorpusConfig().n_speakers * CorpusConfig().utterances_per_speaker      # the shipped models' corpus
+print(len(utts), "utterances", "with a known lag" if known_lag else f"of {source['corpus']} (no known lag)",
+      f"(a small corpus, notebook 1's parameters; the default corpus has {default}: `params/full.yaml`)"
+      if known_lag and source.get("built") and len(utts) < default else "")
 
 # %% [markdown]
 # For one video with audio change $a_t$ and lip motion $m_t$ (one value per frame transition), the

@@ -713,7 +713,8 @@ else:
 # %% [markdown]
 # Read the six rows against the same targets. On this photo and this sentence the photographic style
 # helps where the mouth's *shape* matters: in crop mode every target holds for `photo_full`, the lip
-# regressor finds a mouth in most of its frames (the benchmark's `open_detected` column), and in warp
+# regressor finds a mouth in most of its frames (column `open_detected` of
+# `docs/real_photos/real_photos_photo_full.csv`, not drawn here), and in warp
 # mode, whose motion comes only from the mouth shapes found on the crops, the opening r against the
 # phoneme timing rises well above the `full` model's, with intervals apart. It does not help
 # everywhere: pasted back (face mode) its lips are further from the photo's colour and softer.
@@ -721,9 +722,12 @@ else:
 # The sentence is GRID grammar, the kind both models were trained on. On the ordinary sentences with
 # other voices (`docs/real_photos/real_photos_more_sentences.csv`) the opening r of both models falls
 # below the target, in one case to chance; the mean over every sentence (the table above) says which
-# model is ahead in each mode. That is why `lmg generate` uses `photo_full` for a face photo (a lip
-# crop gets the shipped `cpu2` model, which has not been compared with `photo_full` on real photos),
-# and why the real-photo numbers are one person's, not a general result (`docs/REAL_FACES.md`).
+# model is ahead in each mode. `lmg generate` uses `photo_full` for a face photo on this evidence
+# alone: ahead on one person's photo, while on its own corpus it does not beat the constant mouth
+# (the sentence above), so a reader should not take it for a better model, only for the better of
+# two on this photo (a lip crop gets the shipped `cpu2` model, which has not been compared with
+# `photo_full` on real photos). The real-photo numbers are one person's, not a general result
+# (`docs/REAL_FACES.md`); `photo_full` retrained with the `cpu2` recipe is still to do.
 
 # %% [markdown]
 # **Exercise 5 (Appendix B) · One photo is an anecdote.** From the committed benchmark tables

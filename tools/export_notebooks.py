@@ -35,7 +35,7 @@ ROOT = Path(__file__).resolve().parent.parent
 WIDGET_VIEW = "application/vnd.jupyter.widget-view+json"
 WIDGET_STATE = "application/vnd.jupyter.widget-state+json"
 INTERACTIVE_NOTE = ('An interactive control (ipywidgets): it needs a live kernel. Without one, the '
-                    'ablation explorer is a static page: <a href="explorer.html">explorer.html</a>.')
+                    'explorer of the shipped models (Table 3 models, the ablation variants, probes, seeds) is a static page: <a href="explorer.html">explorer.html</a>.')
 
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1100px; margin: 1.5em auto; padding: 0 1em;
@@ -247,7 +247,7 @@ def export_all(src: Path, out: Path) -> list[Path]:
         rows.append(f'<li><a href="{dest.name}">{html.escape(title)}</a> '
                     f'({dest.stat().st_size / 1e6:.1f} MB)</li>')
     if (out / "explorer.html").exists():
-        rows.append('<li><a href="explorer.html">The ablation explorer, static</a>: the shipped models '
+        rows.append('<li><a href="explorer.html">The explorer, static</a>: every shipped model (Table 3, the ablation variants, probes, seeds) '
                     'side by side on held-out sentences, no kernel needed</li>')
     body = ("<h1>The notebooks, executed</h1>\n<p>Each page is a notebook as <code>make reproduce</code> "
             "executed it: its figures, tables and formulas are in the page, which loads nothing from the "

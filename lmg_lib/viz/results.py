@@ -198,16 +198,18 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
     return _save(fig, path)
 
 
-def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "opening_r_shuffled"), ("psnr_mouth",),
-                                    ("ssim_mouth",), ("cpbd",)), models=None, title: str | None = None, path=None):
+def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "opening_r_shuffled"), ("psnr",), ("ssim",),
+                                    ("psnr_mouth",), ("ssim_mouth",), ("cpbd",)), models=None, title: str | None = None,
+                      path=None):
     """The results table as one figure: one row per model or control (the same rows in every
     panel, in ``models``' order, else the table's), one panel per metric, the mean and 95 %
     interval as a dot and a bar. A panel's second metric (the same model driven by another
     sentence's audio) is an open dot on the same row and axis. Axes span the values (not from 0).
+    By default the whole frame's PSNR and SSIM (the paper's Table 3) and the mouth box's.
     ``long``: ``results.results_long`` rows (model, metric, mean, ci_low, ci_high)."""
     import matplotlib.pyplot as plt
     rows = list(models) if models is not None else list(dict.fromkeys(long.model))
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.3 * len(panels) + 2.0, 0.34 * len(rows) + 1.5),
+    fig, axes = plt.subplots(1, len(panels), figsize=(2.0 * len(panels) + 2.0, 0.34 * len(rows) + 1.5),
                              sharey=True, squeeze=False)
     for ax, metrics in zip(axes[0], panels):
         lims = []
