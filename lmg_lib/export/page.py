@@ -197,7 +197,8 @@ function metricsTable(el, clip, summary) {
   const keys = D.metric_names.filter(k => k in clip || k in summary);
   if (!keys.length) { el.insertRow().insertCell().textContent = 'no metrics shipped'; return; }
   const head = el.insertRow();
-  for (const t of ['', 'this clip', 'test set: mean [95 % CI]']) { const th = document.createElement('th'); th.textContent = t; head.appendChild(th); }
+  const evaluated = keys.some(k => k in summary);       // a validation-only run has no test-set numbers
+  for (const t of ['', 'this clip', evaluated ? 'test set: mean [95 % CI]' : 'test set: not evaluated']) { const th = document.createElement('th'); th.textContent = t; head.appendChild(th); }
   for (const k of keys) {
     const r = el.insertRow(), s = summary[k];
     r.insertCell().textContent = k + (D.metric_units[k] ? ` (${D.metric_units[k]})` : '');
@@ -242,6 +243,14 @@ function update() {
     else { v.removeAttribute('src'); v.parentElement.style.display = 'none'; }
     $('vcap-' + r).textContent = r === 'real' ? 'real' : r.toUpperCase() + ': ' + named(m[r]);
   }
+  // one clip is one draw: say where this clip's LMD sits against the test-set means
+  const lmd = r => c[r].metrics.lmd, mean = r => (m[r].summary.lmd || [])[0];
+  $('compare').textContent = (isFinite(lmd('a')) && isFinite(lmd('b')))
+    ? `LMD on this clip: A ${fmt(lmd('a'))} px, B ${fmt(lmd('b'))} px` + ((isFinite(mean('a')) && isFinite(mean('b')))
+      ? `; over the test set: A ${fmt(mean('a'))}, B ${fmt(mean('b'))}` + ((lmd('a') < lmd('b')) !== (mean('a') < mean('b'))
+        ? '. On this clip the order is the reverse of the test set\'s: one clip is one draw, the test-set means decide.'
+        : '.') : '.')
+    : '';
   draw();
 }
 for (const r of rows) $('strip-' + r).addEventListener('load', draw);
@@ -282,7 +291,7 @@ def explorer_html(data: dict, intro: str = "") -> str:
             '<p class="controls"><label><input type="checkbox" id="animate" checked> play</label>'
             '<label><input type="range" id="frame" min="0" max="15" value="0"> <span id="frame-label"></span></label>'
             '<label><input type="checkbox" id="show-landmarks" checked> detected lip landmarks</label></p>\n'
-            + "".join(_row(r) for r in ("real", "a", "b")) +
+            + "".join(_row(r) for r in ("real", "a", "b")) + '<p class="note" id="compare"></p>' +
             f'\n<h2>The whole sentence, with its speech</h2>\n<p><button id="play-all">play the three together</button></p>'
             f'\n<div class="videos">{videos}</div>\n'
             f'<script type="application/json" id="explorer-data">{payload}</script>\n'
