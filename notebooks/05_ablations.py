@@ -329,7 +329,7 @@ print("so: " + ("the same recipe with another seed already gives an interval apa
 ours_lmd = abl[(abl.seed == 0) & (abl.metric == "lmd")].assign(letter=lambda d: d.variant.map(PAPER_LETTER))
 both = ours_lmd.dropna(subset=["letter"]).set_index("letter")[["variant", "mean"]].join(paper["LMD"]).sort_index()
 rho = stats.spearmanr(both["mean"], both["LMD"]).statistic
-both["rank ours"], both["rank paper"] = both["mean"].rank().astype(int), both["LMD"].rank().astype(int)
+both["rank ours"], both["rank paper"] = (both[c].rank(method="min").astype(int) for c in ("mean", "LMD"))  # ties share
 display(Markdown(to_markdown(both.rename(columns={"mean": "LMD ours", "LMD": "LMD paper"}))))
 moved = (both["rank ours"] - both["rank paper"]).abs().sort_values(ascending=False)
 print(f"Spearman rho {rho:.2f} over {len(both)} variants; largest moves: "
@@ -344,6 +344,10 @@ common = sorted(ours_by_letter)
 x = pd.Series(ours_by_letter)[common].rank()
 y = table2().set_index("variant").loc[common, "LMD"].astype(float).rank()
 assert common == sorted(both.index) and abs(np.corrcoef(x, y)[0, 1] - rho) < 1e-9
+# ... and the answer to "which move most": the same largest moves from those independently read values
+paper_lmd = table2().set_index("variant").loc[common, "LMD"].astype(float)
+far = (pd.Series(ours_by_letter)[common].rank(method="min") - paper_lmd.rank(method="min")).abs()
+assert far.max() == moved.iloc[0] and set(far[far == far.max()].index) == set(moved[moved == moved.iloc[0]].index)
 
 # %% [markdown]
 # ## 5. Your own runs: at the default parameters, a smoke demonstration (not a result)

@@ -636,11 +636,13 @@ display(Video(str(write_video(artefact_dir("evaluation") / "astronaut_face_warp.
                               np.concatenate([even(faces), even(warped)], axis=2), fps=25, audio_path=wav)),
               embed=True, width=480))
 print(f"the benchmark's rows for {bench_name}; targets: " + ", ".join(f"{k} {op} {t}" for k, (op, t) in benchmark.TARGETS.items()))
-bench[bench.photo == "astronaut"][["photo", "mode", "ssim_out", "lip_dE", "open_r", "cpbd_ratio", "opening_by"]].round(3)
+astro = bench[bench.photo == "astronaut"][["photo", "mode", "ssim_out", "lip_dE", "open_r", "cpbd_ratio", "opening_by"]]
+astro.assign(missed=[", ".join(f"{k} {r[k]:.3f}" for k in benchmark.TARGETS if benchmark.holds(k, r[k]) == "missed")
+                     or "none" for _, r in astro.iterrows()]).round(3)       # each row's targets it misses
 
 # %% [markdown]
-# Read the three rows (crop, face, warp) against the benchmark's targets printed above
-# (`docs/REAL_FACES.md`: SSIM outside the mouth, lip colour delta E, opening r with the phoneme
+# Read the three rows (crop, face, warp) against the benchmark's targets printed above (the
+# `missed` column names each row's misses; `docs/REAL_FACES.md`: SSIM outside the mouth, lip colour delta E, opening r with the phoneme
 # timing, CPBD relative to the input's). The crop itself is a soft, corpus-like mouth with stripe and
 # checkerboard artefacts: the identity skips keep the skin's colour, not its texture. Pasting it back
 # does **not** hide them: in face mode the pasted mouth is the crop scaled up, and where it opens its
