@@ -44,6 +44,7 @@ def ablation_claims(long: pd.DataFrame) -> pd.DataFrame:
     holds = the ordering with intervals apart; 'not separated' = intervals overlap. "Best" and
     "lowest" are among the variants that follow the speech (``follows_speech``); a variant left out
     that would have won is named."""
+    from .protocol import interval_below
     s0 = long[long.seed == 0]
 
     def g(v, m, f="mean"):
@@ -53,11 +54,7 @@ def ablation_claims(long: pd.DataFrame) -> pd.DataFrame:
     def below(a, b, m):                      # a's metric below b's
         if np.isnan(g(a, m)) or np.isnan(g(b, m)):
             return "not trained"
-        if g(a, m, "ci_high") < g(b, m, "ci_low"):
-            return "holds"
-        if g(b, m, "ci_high") < g(a, m, "ci_low"):
-            return "does not hold"
-        return "not separated (intervals overlap)"
+        return interval_below(*([g(x, m, f) for f in ("mean", "ci_low", "ci_high")] for x in (a, b)))
 
     variants = follows_speech(long)
     def pick(vs, m, low):                    # the best mean among vs (variants without m do not count)

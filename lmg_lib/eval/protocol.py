@@ -80,6 +80,17 @@ def clip_metrics(real, fake, detect: Callable | None = None, gray: bool = True,
     return row
 
 
+def interval_below(a, b) -> str:
+    """Is ``a`` below ``b``, each (mean, ci_low, ci_high)? "holds": a's interval lies wholly below
+    b's; "does not hold": wholly above; else "not separated (intervals overlap)". Every holds /
+    does not hold of the results pages (Table 3's orderings, Table 2's claims) is this test."""
+    if a[2] < b[1]:
+        return "holds"
+    if b[2] < a[1]:
+        return "does not hold"
+    return "not separated (intervals overlap)"
+
+
 def mean_ci(values, method: str = "t", level: float = 0.95, n_boot: int = 2000, seed: int = 0):
     """(mean, low, high) of the finite values. ``t``: mean +- t_{(1+level)/2, n-1} * sd / sqrt(n);
     ``bootstrap``: percentile interval of ``n_boot`` resampled means, numpy generator seeded with

@@ -230,14 +230,13 @@ def orderings(root) -> pd.DataFrame:
     Where the full model trained for more steps than a baseline, the LMD ordering is given again with
     the full model of the baseline's steps (``PROBE_BASE``), when that run is shipped."""
     from .paper import table3
+    from .protocol import interval_below
     L = results_long(root)
     paper = table3("GRID").set_index("method")
     rows = []
 
     def verdict(f, b, lower):                # f, b: (mean, ci_low, ci_high); lower: the paper's direction
-        better = f[2] < b[1] if lower else f[1] > b[2]
-        worse = f[1] > b[2] if lower else f[2] < b[1]
-        return "holds" if better else "does not hold" if worse else "not separated (intervals overlap)"
+        return interval_below(f, b) if lower else interval_below(b, f)
 
     for base in ("Speech2Vid (Chung)", "VGAN (Vondrick)"):
         pf, pb = (paper.loc[PAPER_METHOD[x]] for x in ("full model", base))
