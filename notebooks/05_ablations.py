@@ -208,6 +208,10 @@ if shipped:
 # subset that the tests also use (2 sentences of each test speaker, rebuilt from the corpus seed).
 # Without a kernel, the static page `docs/notebooks/explorer.html` shows the same runs (and the other
 # shipped models) on whole sentences of its own clips, one per test speaker: not the clips below.
+# The regressor leaves out a frame only when its presence head scores "no mouth here"
+# (`eval.lip_landmarks`, `min_presence`); a texture that passes that score still gets 20 points.
+# (a)'s frames are such a texture: its dots and per-clip LMD are the regressor's guess on a frame
+# with no mouth, which is why (a) is left out of the claims (its mouth does not follow the speech).
 
 # %%
 ex_set = LipClipDataset(held_out_subset(artefact_dir("heldout")), "test")
