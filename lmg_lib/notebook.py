@@ -41,43 +41,6 @@ def shown(path) -> str:
         return f"<outside the repository>/{p.name}"
 
 
-def figure_alt_text(fig, limit: int = 400) -> str:
-    """A figure's text alternative for a reader who cannot see it: its title and each panel's title
-    with its axis labels, as the figure prints them ("" for a figure with no text at all)."""
-    parts = [fig.get_suptitle()] if fig.get_suptitle() else []
-    for ax in fig.axes:
-        title = " ".join(t for t in (ax.get_title("left"), ax.get_title(), ax.get_title("right")) if t)
-        axes = " against ".join(t for t in (ax.get_ylabel(), ax.get_xlabel()) if t)
-        panel = f"{title} ({axes})" if title and axes else title or axes
-        if panel and panel not in parts:
-            parts.append(panel)
-    text = "; ".join(" ".join(p.split()) for p in parts)
-    return text if len(text) <= limit else text[:limit - 3].rstrip() + "..."
-
-
-def _describe_inline_figures() -> None:
-    """Give every figure a notebook shows inline an ``alt`` text (``figure_alt_text``) in its output's
-    metadata; tools/export_notebooks.py writes it into the page's ``<img alt>``. The inline backend
-    reads its metadata through ``_fetch_figure_metadata`` at each show: that function is wrapped."""
-    try:
-        from matplotlib_inline import backend_inline
-    except ImportError:                                  # not in a notebook kernel
-        return
-    fetch = backend_inline._fetch_figure_metadata
-    if getattr(fetch, "adds_alt", False):
-        return
-
-    def with_alt(fig):
-        meta = dict(fetch(fig) or {})
-        alt = figure_alt_text(fig)
-        return {**meta, "alt": alt} if alt else (meta or None)
-    with_alt.adds_alt = True
-    backend_inline._fetch_figure_metadata = with_alt
-
-
-_describe_inline_figures()
-
-
 class MissingArtefact(FileNotFoundError):
     """An artefact an earlier notebook should have written is missing."""
 

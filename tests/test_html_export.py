@@ -106,29 +106,17 @@ def test_notebook_page_is_offline_with_math_and_figure(exported):
     assert "A tiny notebook" in (out / "index.html").read_text()
 
 
-def test_figures_carry_their_own_text_as_alt(exported):
-    """A figure shown with an ``alt`` in its metadata (lmg_lib.notebook adds the figure's titles)
-    keeps it on the page, escaped; one without it gets nbconvert's stock sentence."""
+def test_every_figure_has_an_alt_text(exported):
+    """A figure shown with an ``alt`` in its output's metadata keeps it on the page, escaped; any
+    other figure is described by its place (section and notebook): no stock "No description"."""
     page = (exported[1] / "09_tiny.html").read_text()
     img = [t for t in re.findall(r"<img[^>]*>", page) if _png(20, 10) in t]
     alt = re.search(r"""alt=(["'])(.*?)\1""", img[0]) if len(img) == 1 else None
     assert alt and html.unescape(alt.group(2)) == 'LMD "px" <against> steps' and "<against>" not in img[0]
-    assert page.count("<img") == 2 and page.count("No description has been provided") == 1
-
-
-def test_figure_alt_text_reads_titles_and_axis_labels():
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from lmg_lib.notebook import figure_alt_text
-    fig, (a, b, c) = plt.subplots(1, 3)
-    fig.suptitle("full_cpu2 (cpu2 recipe, 4 000 steps, seed 0)")
-    a.set_title("validation LMD"); a.set_xlabel("CPU-minutes"); a.set_ylabel("LMD (px)")
-    b.set_title("opening r")
-    assert figure_alt_text(fig) == ("full_cpu2 (cpu2 recipe, 4 000 steps, seed 0); validation LMD "
-                                    "(LMD (px) against CPU-minutes); opening r")
-    assert len(figure_alt_text(fig, limit=30)) == 30 and figure_alt_text(plt.figure()) == ""
-    plt.close("all")
+    first = [t for t in re.findall(r"<img[^>]*>", page) if _png() in t]
+    assert len(first) == 1 and "Figure 1 of section \u201cthe introduction\u201d of 9 · A tiny notebook" in \
+        html.unescape(first[0])
+    assert page.count("<img") == 2 and "No description has been provided" not in page
 
 
 def test_solution_cells_are_collapsed_and_nothing_else(exported):

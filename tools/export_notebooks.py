@@ -118,19 +118,33 @@ def _widget_html(view: dict, state: dict, note: str) -> str:
     return f'<div class="widget-static">{" ".join(parts)}</div>'
 
 
+def strip_markup(text: str) -> str:
+    """A markdown heading as plain text: no emphasis, code or math marks."""
+    return re.sub(r"[*_`$]", "", text).strip()
+
+
 def clean_notebook(nb, note: str = INTERACTIVE_NOTE):
     """The notebook as the page shows it: widget views replaced by static HTML, timing and
-    papermill metadata dropped, cell ids made stable (their index)."""
+    papermill metadata dropped, cell ids made stable (their index), and every figure given an
+    ``alt`` text (an output's own ``alt`` metadata, else its place: "Figure 2 of section ...")."""
     state = nb.metadata.get("widgets", {}).get(WIDGET_STATE, {}).get("state", {})
+    title, section, count = notebook_title(nb, "this notebook"), None, {}
     for k, cell in enumerate(nb.cells):
         cell["id"] = f"cell-{k}"
+        if cell.cell_type == "markdown":
+            heads = re.findall(r"^#{2,3}\s+(.+)$", cell.source, re.M)
+            section = heads[-1].strip() if heads else section
         cell.metadata = {key: v for key, v in cell.metadata.items() if key in ("tags",)}
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET_VIEW in data:
                 out["data"] = {"text/html": _widget_html(data[WIDGET_VIEW], state, note)}
-            alt = out.get("metadata", {}).get("alt")
-            if "image/png" in data and alt:     # the figure's own text (lmg_lib.notebook.figure_alt_text)
+            if "image/png" in data:              # a figure: its alt text says where it stands
+                where = section or "the introduction"
+                count[where] = count.get(where, 0) + 1
+                alt = out.get("metadata", {}).get("alt") or (
+                    f"Figure {count[where]} of section \u201c{strip_markup(where)}\u201d of {strip_markup(title)}"
+                    " (its title and labels are drawn in the image)")
                 png = "".join(data["image/png"]) if isinstance(data["image/png"], list) else data["image/png"]
                 out["data"] = {"text/html": f'<img src="data:image/png;base64,{png.strip()}" '
                                             f'alt="{html.escape(alt, quote=True)}">'}
