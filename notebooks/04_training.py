@@ -380,7 +380,7 @@ gan_start = {run: c.train.gan_start for run, c in probe_cfg.items()
 base_label = f"full model, {preset_of(probe_cfg[PROBE_BASE])} recipe"      # the base run's own preset, not the shipped one
 names = {PROBE_BASE: base_label, **{run: f"probe, {name}" for name, run in PROBES.items()}}
 runs = {f"{names[run]} (D from {g})": run for run, g in gan_start.items()}      # label -> run, D's step read from the run
-fig, axes = plt.subplots(1, 3, figsize=(13, 3.4))
+fig, axes = plt.subplots(1, 3, figsize=(13, 4.3))
 for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
     v = pd.read_csv(SHIPPED_CHECKPOINTS / run / "val_log.csv")
     for ax, key in zip(axes[:2], ["lmd", "opening_r"]):
@@ -388,7 +388,6 @@ for (label, run), c in zip(runs.items(), ["C0", "C1", "C2", "C3"]):
         ax.axvline(gan_start[run], color=c, ls=":", lw=1)
 for ax, t, y in zip(axes[:2], ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
     ax.set_xlabel("training step"); ax.set_ylabel(y); ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
-axes[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(1.1, -0.3), ncol=2)   # below: not over a curve
 diffs = {label: paired_difference(SHIPPED_CHECKPOINTS, run, PROBE_BASE).set_index("metric")
          for label, run in runs.items() if run != PROBE_BASE and (SHIPPED_CHECKPOINTS / run / "per_clip.csv").exists()}
 metrics = ["lmd", "opening_r", "ssim", "cpbd"]                 # drawn (PSNR in dB would set the scale)
@@ -400,13 +399,15 @@ for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
 axes[2].axvline(0, color="k", lw=0.8); axes[2].set_yticks(range(len(metrics)), metrics)
 axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
 axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
-axes[2].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.3), ncol=1)
 axes[2].set_xlabel("probe minus full (LMD in px; others unitless)")
 later = sorted({g for run, g in gan_start.items() if run != PROBE_BASE})
 fig.suptitle(f"Appendix, beyond the paper: the {base_label} ({probe_cfg[PROBE_BASE].train.steps} steps, "
              f"checkpoints/{PROBE_BASE}/), with the discriminator from step {gan_start[PROBE_BASE]} and (probes) from step "
              f"{', '.join(map(str, later))}", fontsize=10)
-fig.tight_layout(); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
+# the legends below the panels (over them they hid the start of a curve), room kept for them
+fig.legend(*axes[0].get_legend_handles_labels(), loc="lower left", bbox_to_anchor=(0.01, 0.0), fontsize=7, frameon=False)
+fig.legend(*axes[2].get_legend_handles_labels(), loc="lower right", bbox_to_anchor=(0.99, 0.0), fontsize=7, frameon=False)
+fig.tight_layout(rect=(0, 0.16, 1, 1)); fig.savefig(figure_path("training_warmup_probe.png"), **SAVE); plt.show()
 for label, d in diffs.items():
     print(label, f"minus {base_label} (checkpoints/{PROBE_BASE}/), test speakers:",
           ", ".join(f"{m} {d.loc[m, 'mean']:+.3f} [{d.loc[m, 'ci_low']:+.3f}, {d.loc[m, 'ci_high']:+.3f}]" for m in printed))
