@@ -230,7 +230,7 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
     pages = [str(out / n) for n in ("09_tiny.html", "explorer.html")]
     assert check_html.main(pages + ["--min-images", "1"]) == 0, capsys.readouterr().out
     text = capsys.readouterr().out
-    assert "1/1 images loaded, 3/3 formulas rendered" in text         # the figure and the three formulas
+    assert "2/2 images loaded, 3/3 formulas rendered" in text         # the two figures and the three formulas
     assert "3/3 images loaded" in text and "select switches" in text   # the explorer, switched through
 
 
