@@ -79,7 +79,8 @@ else:                                        # a real corpus: the utterances not
 if MAX_VIDEOS:
     utts = utts[:MAX_VIDEOS]
 from lmg_lib.corpus.build import CorpusConfig
-default = CorpusConfig().n_speakers * CorpusConfig().utterances_per_speaker      # the shipped models' corpus
+corpus_cfg = CorpusConfig()                                                    # the shipped models' corpus
+default = corpus_cfg.n_speakers * corpus_cfg.utterances_per_speaker
 print(len(utts), "utterances", "with a known lag" if known_lag else f"of {source['corpus']} (no known lag)",
       f"(a small corpus, notebook 1's parameters; the default corpus has {default}: `params/full.yaml`)"
       if known_lag and source.get("built") and len(utts) < default else "")

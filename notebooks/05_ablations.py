@@ -345,11 +345,10 @@ ours_by_letter = {PAPER_LETTER[f.parent.name[len("ablation_"):]]:
                   for f in SHIPPED_CHECKPOINTS.glob("ablation_*/summary.csv")
                   if not f.parent.name.endswith("_seed1") and PAPER_LETTER.get(f.parent.name[len("ablation_"):])}
 common = sorted(ours_by_letter)
-x = pd.Series(ours_by_letter)[common].rank()
-y = table2().set_index("variant").loc[common, "LMD"].astype(float).rank()
+paper_lmd = table2().set_index("variant").loc[common, "LMD"].astype(float)
+x, y = pd.Series(ours_by_letter)[common].rank(), paper_lmd.rank()
 assert common == sorted(both.index) and abs(np.corrcoef(x, y)[0, 1] - rho) < 1e-9
 # ... and the answer to "which move most": the same largest moves from those independently read values
-paper_lmd = table2().set_index("variant").loc[common, "LMD"].astype(float)
 far = (pd.Series(ours_by_letter)[common].rank(method="min") - paper_lmd.rank(method="min")).abs()
 assert far.max() == moved.iloc[0] and set(far[far == far.max()].index) == set(moved[moved == moved.iloc[0]].index)
 

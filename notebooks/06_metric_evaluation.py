@@ -189,9 +189,8 @@ display(Markdown(
     f"**Here:** the paper's LMD ordering (the full model below each baseline, with the intervals apart) "
     f"{verdicts} (table above, one seed each)"
     + (f"; at the level of runs (every seed against every seed, *Across seeds*) it " + " and ".join(
-        f"{v.split(' (')[0]} against {k.split('every ')[2].removesuffix(' seed (LMD)')} ({v.split(' (', 1)[1]}"
-        for k, v in by_run.items()) if len(by_run := run_orderings(SHIPPED_CHECKPOINTS).set_index(
-            "paper's ordering, at the level of runs")["here"].loc[lambda v: v != "not trained"]) else "")
+        f"{o.here} against {o.baseline} ({o.evidence})" for o in by_run.itertuples())
+       if len(by_run := run_orderings(SHIPPED_CHECKPOINTS).query("here != 'not trained'")) else "")
     + (f", but only with the full model trained longer ({unequal.iloc[0]} steps): at equal steps (the full model "
        f"of the baselines' recipe, `checkpoints/{PROBE_BASE}/`) it {' / '.join(sorted({word(v) for v in equal}))} "
        f"({'; '.join(equal.str.extract(r'[(](.*)[)]')[0])}), so this table does not show that the full model's "

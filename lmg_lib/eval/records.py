@@ -74,16 +74,17 @@ def run_facts(root, run: str) -> dict:
     return out
 
 
-def run_label(root, run: str) -> str:
+def run_label(root, run: str, d_step: bool = False) -> str:
     """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files; 'D from step
-    2 700' added where the run moved its preset's adversarial phase (``train.gan_start``)."""
+    2 700' added where the run moved its preset's adversarial phase (``train.gan_start``), or
+    always with ``d_step`` (where runs of several D steps stand side by side)."""
     from ..config import PRESETS
     f = run_facts(root, run)
     moved = "preset" in f and f["preset"] in PRESETS and "gan_start" in f and \
         f["gan_start"] != PRESETS[f["preset"]]().train.gan_start
     return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
                       *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),
-                      *([f"D from step {thousands(f['gan_start'])}"] if moved else []),
+                      *([f"D from step {thousands(f['gan_start'])}"] if moved or (d_step and "gan_start" in f) else []),
                       *([f"seed {f['seed']}"] if f.get("seed") is not None else [])])
 
 

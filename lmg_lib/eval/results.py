@@ -284,9 +284,7 @@ def probes_markdown(root, probes: dict = PROBES) -> str | None:
     same held-out sentences, and the targets for each; None if no probe is evaluated. The text
     reads each run's schedule and seed from its files (``records.run_facts``)."""
     full = run_facts(root, PROBE_BASE)
-    label = run_label(root, PROBE_BASE)
-    name = (f"full model, {label}"
-            + (f", D from step {thousands(full['gan_start'])}" if "gan_start" in full and "D from" not in label else ""))
+    name = f"full model, {run_label(root, PROBE_BASE, d_step=True)}"
     models = {name: PROBE_BASE, **{f"probe: {k}": v for k, v in probes.items()}}
     ours = results_table(root, models=models)
     found = [m for m in models if m in ours.index]

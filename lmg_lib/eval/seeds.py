@@ -85,9 +85,9 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         if base == model:
             continue
         theirs = L[L.model == base]["mean"].to_numpy()
-        label = f"every {model} seed {'<' if lower else '>'} every {base} seed ({metric.upper()})"
+        label = f"every {model} seed {'<' if lower else '>'} every baseline seed ({metric.upper()})"
         if not len(mine) or not len(theirs):
-            rows.append((label, "not trained", len(mine), len(theirs)))
+            rows.append((base, label, "not trained", "", len(mine), len(theirs)))
             continue
         sign = 1 if lower else -1
         wins = int(sum(sign * (a - b) < 0 for a in mine for b in theirs))
@@ -96,10 +96,10 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         closest = min(abs(a - b) for a in mine for b in theirs)           # how near a reversal the verdict is
         rng = lambda v: f"{v.min():.3f}" if len(v) == 1 else f"{v.min():.3f}..{v.max():.3f}"
         steps = unequal_steps(root, seeds[model][0], seeds[base][0])      # '' at equal steps
-        rows.append((label, f"{verdict} ({wins} of {n} seed pairs; {rng(mine)} vs {rng(theirs)}, closest pair "
-                            f"{closest:.3f} apart{steps})", len(mine), len(theirs)))
-    return pd.DataFrame(rows, columns=["paper's ordering, at the level of runs", "here", f"{model} seeds",
-                                       "baseline seeds"])
+        rows.append((base, label, verdict, f"{wins} of {n} seed pairs; {rng(mine)} vs {rng(theirs)}, closest pair "
+                                           f"{closest:.3f} apart{steps}", len(mine), len(theirs)))
+    return pd.DataFrame(rows, columns=["baseline", "paper's ordering, at the level of runs", "here", "evidence",
+                                       f"{model} seeds", "baseline seeds"])
 
 
 # the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
