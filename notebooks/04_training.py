@@ -237,6 +237,43 @@ for _, c in curves.iterrows():
           f"fell {c['lmd_drop_last_quarter']:.4f} px over its last quarter: {state} (flat: under FLAT_PX = {FLAT_PX} px)")
 
 # %% [markdown]
+# ### 1.2 The baselines' learning rate, chosen on the validation speakers
+#
+# A baseline trained at a learning rate that suits the full model but not itself would lose the
+# comparison for the wrong reason. So each baseline was also trained at a learning rate about three
+# times lower and three times higher than `cpu2`'s, everything else as its `cpu2` run (steps,
+# schedule, seed 0; `tools/make_shipped.py train speech2vid_cpu2_lr3e-4` and so on), and the rate
+# whose validation LMD reached the lowest value (at any validation step: the step whose generator a
+# run ships) is the choice. Only the validation speakers are read here; the test speakers play no
+# part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them).
+
+# %%
+from lmg_lib.eval.seeds import LR_SEARCH, lr_search
+
+lr_logs, lr_table = lr_search(SHIPPED_CHECKPOINTS)
+if lr_logs:
+    learning_curves(lr_logs, val_refs, path=figure_path("training_lr_search.png"),
+                    title="The baselines' learning-rate search: validation LMD and opening r against CPU-minutes "
+                          "(cpu2 recipe otherwise, 4 000 steps, seed 0; shipped runs, their own logs)")
+    plt.show()
+    display(lr_table.round(4))
+    cpu2_lr = get_config("cpu2").train.lr
+    for model, g in lr_table.groupby("model", sort=False):
+        if not g["chosen"].any():
+            print(f"{model}: only {', '.join(g.run)} shipped, no choice made")
+            continue
+        c = g[g.chosen].iloc[0]
+        others = "; ".join(f"lr {r.lr:g}: {r.best_val_lmd:.3f} at step {thousands(r.best_step)}"
+                           for r in g[~g.chosen].itertuples())
+        print(f"{model}: lr {c.lr:g} chosen (best validation LMD {c.best_val_lmd:.3f} at step "
+              f"{thousands(c.best_step)}, opening r {c.opening_r_at_best:.2f}), against {others}. "
+              + ("That is cpu2's own rate: the shipped seeds stand." if c.lr == cpu2_lr else
+                 f"That is not cpu2's rate ({cpu2_lr:g}): its seeds at cpu2's rate are not its best recipe."))
+missing = [r for runs in LR_SEARCH.values() for r in runs if r not in set(lr_table.run)]
+if missing:
+    print("listed in eval.seeds.LR_SEARCH but not shipped in this checkout:", ", ".join(missing))
+
+# %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu2 recipe)
 #
 # Rows: training steps; last row: the real frames. Frames 0, 5, 10 and 15 of a fixed clip of a

@@ -151,7 +151,8 @@ if lmd_name == "dlib":
 long = results_long(SHIPPED_CHECKPOINTS).replace({"model": trained})
 display(Markdown(to_markdown(results_table(SHIPPED_CHECKPOINTS).rename(index=trained))))
 n_sent = int(long[long.metric == "lmd"]["n"].max())
-comparison_figure(long, path=figure_path("eval_comparison.png"),
+comparison_figure(long, path=figure_path("eval_comparison.png"), zoom=("lmd", [*trained.values(), "average mouth"],
+                                                                    "the trained models and the average mouth"),
                   title=f"Shipped models and controls on the held-out speakers: mean and 95 % interval over "
                         f"{n_sent} sentences (the same rows in every panel; axes span the values, not from 0)")
 plt.show()

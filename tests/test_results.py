@@ -186,6 +186,11 @@ def test_probes_paired_difference_and_targets(tmp_path):
         (tmp_path / "x" / "record.json").write_text(json.dumps({"seed": 1}))
         assert run_label(tmp_path, "x") == ("cpu recipe, 1 500 steps, seed 1" if g != 1200 else
                                             "cpu recipe, 1 500 steps, D from step 1 200, seed 1")
+    # any other setting changed from the preset is named (a learning-rate search run); the loss
+    # switches a model's variant sets are not
+    cfg["train"]["lr"], cfg["loss"]["use_corr"] = 3e-4, not cfg["loss"]["use_corr"]
+    save_weights(tmp_path / "x" / "generator.safetensors", {"w": torch.zeros(1)}, {"config": json.dumps(cfg)})
+    assert run_label(tmp_path, "x") == "cpu recipe, 1 500 steps, D from step 1 200, lr 0.0003, seed 1"
     assert "from step 1 300 instead of 700 (`train.gan_start=1300`: the last 600 of the 1 900 steps), seed 3" in md
     tg = targets(tmp_path, {"full model": "full", "p": "full_warmup1200"}, model="p").set_index("target")
     assert abs(tg.loc["LMD / static LMD", "value"] - 0.55) < 1e-12 and not tg.loc["mouth-opening r", "holds"]
@@ -291,3 +296,25 @@ def test_orderings_at_unequal_steps_add_the_equal_steps_row(tmp_path):
                  {"config": json.dumps({"train": {"steps": 1500}})})
     o = orderings(tmp_path).iloc[:, 0]
     assert not o.str.contains("at equal steps").any()                 # equal steps: the table itself says it
+
+
+def test_lr_search_chooses_the_lowest_best_validation_lmd(tmp_path):
+    """The choice is the run whose validation LMD reached the lowest value (at any step), read from
+    each run's own log; the learning rate comes from the generator's header, not the run's name."""
+    import json
+    import torch
+    from lmg_lib.eval.seeds import lr_search
+    from lmg_lib.util.weights import save_weights
+    runs = {"a": (3e-4, [2.0, 1.6, 1.55]), "b": (1e-3, [1.9, 1.45, 1.50]), "c": (3e-3, [1.8, 1.52, 1.47])}
+    for run, (lr, lmd) in runs.items():
+        (tmp_path / run).mkdir()
+        pd.DataFrame({"step": [100, 200, 300], "lmd": lmd, "opening_r": [0.1, 0.5, 0.6],
+                      "cpu_s": [60.0, 120, 180]}).to_csv(tmp_path / run / "val_log.csv", index=False)
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps({"train": {"lr": lr}})})
+    logs, t = lr_search(tmp_path, {"m": ("a", "b", "c", "not_shipped"), "alone": ("a",)})
+    t = t.set_index(["model", "run"])
+    assert list(logs["m"]) == ["lr 0.0003", "lr 0.001", "lr 0.003"]
+    assert t.loc[("m", "b"), "chosen"] and not t.loc[("m", "c"), "chosen"]      # 1.45 at step 200 beats 1.47 at the end
+    assert t.loc[("m", "b"), "best_step"] == 200 and t.loc[("m", "c"), "val_lmd_last"] == 1.47
+    assert not t.loc[("alone", "a"), "chosen"] and len(t) == 4                   # one run: no choice made

@@ -182,3 +182,24 @@ def test_comparison_figure_same_rows_in_every_panel_with_shuffled_audio():
     xs = sorted(x for c in fig.axes[0].containers for x in c.lines[0].get_xdata())
     assert any(abs(x - 2.3) < 1e-9 for x in xs) and fig.axes[0].get_xlim()[0] > 1.0   # shuffled drawn, not from 0
     plt.close(fig)
+
+
+def test_comparison_figure_zoom_spans_only_the_named_rows():
+    """The zoom panel's axis spans the trained models only; a far control (the ceiling) sits at its
+    edge with its value written, while the full panel still spans it."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from lmg_lib.viz import comparison_figure
+    rows = [("full model", "lmd", 1.44), ("Speech2Vid", "lmd", 1.51), ("static reference", "lmd", 2.19),
+            ("audio-only ceiling", "lmd", 0.63), ("full model", "lmd_shuffled", 2.17)]
+    long = pd.DataFrame([dict(model=m, metric=k, mean=v, ci_low=v - 0.03, ci_high=v + 0.03) for m, k, v in rows])
+    fig = comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("cpbd",)), zoom=("lmd", ["full model", "Speech2Vid"]))
+    full, zoomed = fig.axes[0], fig.axes[1]
+    assert full.get_xlim()[0] < 0.63 and full.get_xlim()[1] > 2.19
+    assert 1.3 < zoomed.get_xlim()[0] < 1.41 and 1.54 < zoomed.get_xlim()[1] < 1.7
+    written = sorted(t.get_text() for t in zoomed.texts)
+    assert written == ["0.63", "2.19"]              # the ceiling and the static frame, at the edges
+    assert len(fig.axes) == 3
+    plt.close(fig)

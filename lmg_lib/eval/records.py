@@ -5,6 +5,7 @@ and the paper's numbers (``paper_tables.json``)."""
 from __future__ import annotations
 
 import json
+from dataclasses import asdict
 from pathlib import Path
 
 import pandas as pd
@@ -57,27 +58,42 @@ def evaluated_on(root, controls: str = "controls") -> dict | None:
 
 
 def run_facts(root, run: str) -> dict:
-    """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``) and
-    ``preset`` (``config.preset_of``: the configuration in its generator's header); a key is missing
-    where its file is."""
+    """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``),
+    ``preset`` (``config.preset_of``: the configuration in its generator's header) and ``changed``:
+    the other settings where it differs from that preset ({"train.lr": 0.0003}; the loss switches,
+    which the model's variant sets, left out). A key is missing where its file is."""
     d, out = Path(root) / run, {}
     if (d / "record.json").exists():
         out["seed"] = json.loads((d / "record.json").read_text()).get("seed")
     if (d / "generator.safetensors").exists():
-        from ..config import Config, preset_of
+        from ..config import PRESETS, Config, preset_of
         from ..util.weights import read_weights_metadata
         cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
         train = cfg.get("train", {})
         out.update({k: train[k] for k in ("gan_start", "steps") if k in train})
         if cfg:
-            out["preset"] = preset_of(Config.from_dict(cfg))
+            c = Config.from_dict(cfg)
+            out["preset"] = preset_of(c)
+            if out["preset"] in PRESETS:
+                mine, base = _flat(asdict(c)), _flat(asdict(PRESETS[out["preset"]]()))
+                out["changed"] = {k: v for k, v in mine.items() if base.get(k) != v and k not in
+                                  ("name", "seed", "train.steps", "train.gan_start") and not k.startswith("loss.use_")}
+    return out
+
+
+def _flat(d: dict, prefix: str = "") -> dict:
+    """{"train": {"lr": 1e-3}} -> {"train.lr": 1e-3}: the dotted names ``--set`` takes."""
+    out = {}
+    for k, v in d.items():
+        out.update(_flat(v, f"{prefix}{k}.") if isinstance(v, dict) else {f"{prefix}{k}": v})
     return out
 
 
 def run_label(root, run: str, d_step: bool = False) -> str:
     """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files; 'D from step
     2 700' added where the run moved its preset's adversarial phase (``train.gan_start``), or
-    always with ``d_step`` (where runs of several D steps stand side by side)."""
+    always with ``d_step`` (where runs of several D steps stand side by side); any other setting
+    changed from the preset is named too ('lr 0.0003')."""
     from ..config import PRESETS
     f = run_facts(root, run)
     moved = "preset" in f and f["preset"] in PRESETS and "gan_start" in f and \
@@ -85,6 +101,8 @@ def run_label(root, run: str, d_step: bool = False) -> str:
     return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
                       *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),
                       *([f"D from step {thousands(f['gan_start'])}"] if moved or (d_step and "gan_start" in f) else []),
+                      *[f"{k.rsplit('.', 1)[-1]} {v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]} {v}"
+                        for k, v in f.get("changed", {}).items()],
                       *([f"seed {f['seed']}"] if f.get("seed") is not None else [])])
 
 

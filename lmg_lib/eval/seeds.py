@@ -115,6 +115,40 @@ CURVES = {"full model": {"cpu recipe, 3 000 steps, D from step 2 700, seed 0": "
                               "cpu2 recipe (4 000 steps), seed 1": "vgan_cpu2_seed1"}}
 
 
+# the baselines' learning-rate search (docs/TRAINING.md): model -> its runs at cpu2's steps, seed 0,
+# lr a factor of about 3 either side of cpu2's; the choice is made on the validation speakers
+LR_SEARCH = {"Speech2Vid (Chung)": ("speech2vid_cpu2_lr3e-4", "speech2vid_cpu2", "speech2vid_cpu2_lr3e-3"),
+             "VGAN (Vondrick)": ("vgan_cpu2_lr3e-4", "vgan_cpu2", "vgan_cpu2_lr3e-3")}
+
+
+def lr_search(root, search: dict = LR_SEARCH) -> tuple[dict, pd.DataFrame]:
+    """The learning-rate search of each model in ``search`` as learning-curve logs ({model: {'lr
+    0.001': val_log}}, for ``viz.learning_curves``) and a table: one row per shipped run with its
+    learning rate (read from its generator's header), its best validation LMD and the step it was
+    reached at (the step it ships), the opening r there, and ``chosen`` (the lowest best validation
+    LMD of its model). Runs not shipped are left out of both; a model with one run has no choice."""
+    import json
+    from ..util.weights import read_weights_metadata
+    logs, rows = {}, []
+    for model, runs in search.items():
+        for run in runs:
+            d = Path(root) / run
+            if not (d / "val_log.csv").exists() or not (d / "generator.safetensors").exists():
+                continue
+            lr = json.loads(read_weights_metadata(d / "generator.safetensors")["config"])["train"]["lr"]
+            log = pd.read_csv(d / "val_log.csv")
+            best = log.loc[log["lmd"].idxmin()]
+            logs.setdefault(model, {})[f"lr {lr:g}"] = log
+            rows.append({"model": model, "run": run, "lr": lr, "steps": int(log["step"].iloc[-1]),
+                         "best_val_lmd": float(best["lmd"]), "best_step": int(best["step"]),
+                         "val_lmd_last": float(log["lmd"].iloc[-1]), "opening_r_at_best": float(best["opening_r"]),
+                         "cpu_min": float(log["cpu_s"].iloc[-1]) / 60})
+    t = pd.DataFrame(rows, columns=["model", "run", "lr", "steps", "best_val_lmd", "best_step", "val_lmd_last",
+                                    "opening_r_at_best", "cpu_min"])
+    t["chosen"] = t.groupby("model")["best_val_lmd"].transform(lambda v: (v == v.min()) & (len(v) > 1)).astype(bool)
+    return logs, t
+
+
 def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:
     """The validation logs of ``curves`` that are shipped under ``root`` ({model: {run label:
     DataFrame}}), and the run folders that are not (listed, not silently dropped). A shipped log

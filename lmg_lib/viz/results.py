@@ -2,6 +2,8 @@
 models compared panel by panel."""
 from __future__ import annotations
 
+import textwrap
+
 import numpy as np
 
 from .frames import _save
@@ -71,19 +73,27 @@ def _limits(lo, hi, clip_outlier: bool = False):
     return a - pad, b + pad, out
 
 
-def _dots(ax, y, mean, lo, hi, clip_outlier=False, extra=(), **style):
+def _dots(ax, y, mean, lo, hi, clip_outlier=False, extra=(), span=None, **style):
     """Dots at ``mean`` with horizontal interval bars [lo, hi] at rows ``y`` (NaN: nothing drawn);
-    ``extra`` (xs) widens the limits (reference lines). Returns the limits used."""
+    ``extra`` (xs) widens the limits (reference lines). ``span`` (a boolean per row): the limits
+    span only those rows, and every other row outside them sits at the edge (arrow, value written).
+    Returns the limits used."""
     mean, lo, hi = (np.asarray(v, float) for v in (mean, lo, hi))
-    a, b, out = _limits(lo, hi, clip_outlier)
+    if span is not None:
+        span = np.asarray(span, bool)
+        a, b, _ = _limits(np.where(span, lo, np.nan), np.where(span, hi, np.nan))
+        outs = [i for i in np.flatnonzero(np.isfinite(mean) & ~span) if mean[i] < a or mean[i] > b]
+    else:
+        a, b, out = _limits(lo, hi, clip_outlier)
+        outs = [] if out is None else [out]
     if len(extra):                    # a reference line inside the panel too
         pad = 0.05 * (b - a)
         a, b = min(a, min(extra) - pad), max(b, max(extra) + pad)
-    keep = np.isfinite(mean) & (np.arange(len(mean)) != (-1 if out is None else out))
+    keep = np.isfinite(mean) & ~np.isin(np.arange(len(mean)), outs)
     marker = style.pop("marker", "o")
     ax.errorbar(mean[keep], np.asarray(y, float)[keep], xerr=np.vstack([mean - lo, hi - mean])[:, keep],
                 fmt=marker, capsize=2.5, elinewidth=1, **style)
-    if out is not None:               # drawn at the edge, its value written
+    for out in outs:                  # drawn at the edge, its value written
         left = mean[out] < a
         x = a if left else b
         ax.plot([x], [y[out]], "<" if left else ">", color=style.get("color", "k"), ms=6, clip_on=False)
@@ -200,31 +210,45 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
 
 def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "opening_r_shuffled"), ("psnr",), ("ssim",),
                                     ("psnr_mouth",), ("ssim_mouth",), ("cpbd",)), models=None, title: str | None = None,
-                      path=None):
+                      zoom: tuple | None = None, path=None):
     """The results table as one figure: one row per model or control (the same rows in every
     panel, in ``models``' order, else the table's), one panel per metric, the mean and 95 %
     interval as a dot and a bar. A panel's second metric (the same model driven by another
     sentence's audio) is an open dot on the same row and axis. Axes span the values (not from 0).
     By default the whole frame's PSNR and SSIM (the paper's Table 3) and the mouth box's.
+    ``zoom`` = (metric, rows[, what the rows are]): a second panel of that metric, right of its
+    own, whose axis spans only those rows (the trained models, whose differences a far control such as the audio-only
+    ceiling would squeeze); the other rows sit at its edge with their values written.
     ``long``: ``results.results_long`` rows (model, metric, mean, ci_low, ci_high)."""
     import matplotlib.pyplot as plt
     rows = list(models) if models is not None else list(dict.fromkeys(long.model))
+    spans = [None] * len(panels)
+    if zoom is not None:
+        at = next(i for i, p in enumerate(panels) if p[0] == zoom[0])
+        panels = (*panels[:at + 1], panels[at], *panels[at + 1:])
+        spans = [None] * (at + 1) + [np.isin(rows, list(zoom[1]))] + [None] * (len(panels) - at - 2)
     fig, axes = plt.subplots(1, len(panels), figsize=(2.0 * len(panels) + 2.0, 0.34 * len(rows) + 1.5),
                              sharey=True, squeeze=False)
-    for ax, metrics in zip(axes[0], panels):
+    for ax, metrics, span in zip(axes[0], panels, spans):
         lims = []
         for k, m in enumerate(metrics):
             t = long[long.metric == m].drop_duplicates("model").set_index("model").reindex(rows)
             y = np.arange(len(rows)) + (0.22 if k else 0.0)
+            if span is not None and k:          # the zoom: the other audio's dots only where inside
+                inside = (t["mean"] >= lims[0][0]) & (t["mean"] <= lims[0][1])
+                t = t.where(inside)
             lims.append(_dots(ax, y, t["mean"], t["ci_low"], t["ci_high"], color="C0" if k == 0 else "C3",
-                              marker="o", mfc="C0" if k == 0 else "white", ms=4.5,
+                              marker="o", mfc="C0" if k == 0 else "white", ms=4.5, span=span if k == 0 else None,
                               label="own audio" if k == 0 else "another sentence's audio"))
             for r in np.flatnonzero(t["mean"].isna().to_numpy()) if k == 0 else []:
                 ax.text(0.98, r, "n/a", transform=ax.get_yaxis_transform(), ha="right", va="center",
                         fontsize=6.5, color="0.55")
-        ax.set_xlim(min(l[0] for l in lims), max(l[1] for l in lims))
+        ax.set_xlim(*(lims[0] if span is not None else (min(l[0] for l in lims), max(l[1] for l in lims))))
         name = metric_label(metrics[0])
         ax.set_title(name if len(metrics) == 1 else name.replace(" (", "\n(") + "\nopen: other audio", fontsize=8)
+        if span is not None:
+            what = zoom[2] if len(zoom) > 2 else f"{int(span.sum())} rows"
+            ax.set_title(textwrap.fill(f"{metrics[0]}, zoom: the axis spans {what} only", 26), fontsize=8)
         base = metrics[0].removesuffix("_mouth")
         unit = COMPARISON_UNITS.get(base, "")
         ax.set_xlabel(f"{metrics[0]}" + (f" ({unit})" if unit else ""), fontsize=8)

@@ -218,10 +218,14 @@ def learning_curves(curves: dict, references: dict | None = None, path=None, tit
         ax.set_ylabel(label.split(" (")[0].replace("validation ", "") + (" (px)" if key == "lmd" else ""))
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3, lw=0.5)
-    axes[0][-1].legend(fontsize=7, loc="lower right", framealpha=0.9)
+    handles, names = axes[0][0].get_legend_handles_labels()     # below the panels: covers no curve or line
+    ncol = 2 if len(names) > 4 else 1
+    fig.legend(handles, names, fontsize=7, loc="lower center", ncol=ncol, frameon=False)
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    rows = -(-len(names) // ncol)
+    fig.set_figheight(3.8 + 0.17 * rows)
+    fig.tight_layout(rect=(0, 0.17 * rows / (3.8 + 0.17 * rows) + 0.01, 1, 1))
     if path is not None:
         _save(fig, path)
     return fig
