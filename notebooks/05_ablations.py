@@ -241,7 +241,22 @@ def view(variant=names[-1] if names else None, clip=next(iter(labels)), frame=8)
 if names:
     fig = view()
     fig.savefig(figure_path("ablation_explorer_default.png"), **SAVE)      # its title says which runs it shows
-    display(widgets.interactive(view, variant=names, clip=list(labels), frame=(0, 15)))
+    # the controls redraw only when moved: widgets.interactive would draw once more while the cell
+    # runs, and a headless run (papermill) intermittently hung on that widget's captured output
+    controls = {"variant": widgets.Dropdown(options=names, value=names[-1], description="variant"),
+                "clip": widgets.Dropdown(options=list(labels), description="clip"),
+                "frame": widgets.IntSlider(value=8, min=0, max=15, description="frame")}
+    shown = widgets.Output()
+
+    def redraw(_change):
+        with shown:
+            shown.clear_output(wait=True)
+            view(**{k: w.value for k, w in controls.items()})
+    for w in controls.values():
+        w.observe(redraw, names="value")
+    explorer = widgets.VBox([*controls.values(), shown])
+    explorer.add_class("widget-interact")          # the HTML export puts its note for a live control here
+    display(explorer)
 
 # %% [markdown]
 # ## 4. Exercises
