@@ -248,6 +248,7 @@ def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
     from lmg_lib.config import PAPER_LETTER
     assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1, seed 1"
     assert model_label(VGAN) == "VGAN (Vondrick)" and model_label(FULL) == "full model"
+    assert model_label(f"{S2V}_lr3e-4") == "Speech2Vid (Chung), learning-rate search: lr 3e-4"
 
 
 def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):

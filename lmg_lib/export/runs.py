@@ -10,6 +10,7 @@ import numpy as np
 
 from ..eval.records import run_facts, thousands
 from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
+from ..eval.seeds import LR_SEARCH
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
 # what each metric is measured in, shown beside its name (the others are unitless)
@@ -111,6 +112,9 @@ def model_label(name: str) -> str:
         return "full model, cpu recipe (the probes' base)"
     if name in BASELINE_PROBES.values():
         return next(label for label, run in BASELINE_PROBES.items() if run == name)
+    searched = {run: model for model, runs in LR_SEARCH.items() for run in runs if run not in table3}
+    if name in searched:                                # make_shipped names them <run>_lr<lr>
+        return f"{searched[name]}, learning-rate search: lr {name.rsplit('_lr', 1)[1]}"
     if base in table3:
         label = table3[base]
     elif base == "noskips":
