@@ -18,6 +18,9 @@ from .records import summary as _summary
 
 # display name -> the run folders of its seeds (seed 0 first)
 SEEDS = {name: (run, f"{run}_seed1", f"{run}_seed2") for name, run in MODELS.items()}
+# a baseline at the learning rate its search chose on validation (docs/TRAINING.md), where that is
+# not cpu2's own: its runs stand beside the cpu2-rate ones, and the orderings are stated against both
+SEEDS["Speech2Vid (Chung), lr 3e-4"] = tuple(f"speech2vid_cpu2_lr3e-4{s}" for s in ("", "_seed1", "_seed2"))
 SEED_METRICS = ("lmd", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
 
 
