@@ -245,7 +245,10 @@ for _, c in curves.iterrows():
 # schedule, seed 0; `tools/make_shipped.py train speech2vid_cpu2_lr3e-4` and so on), and the rate
 # whose validation LMD reached the lowest value (at any validation step: the step whose generator a
 # run ships) is the choice. Only the validation speakers are read here; the test speakers play no
-# part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them).
+# part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them). The search runs
+# (lr 3e-4 for Speech2Vid, 3e-3 for VGAN) trained on a slower machine than the `cpu2` runs beside
+# them (docs/TRAINING.md), so their CPU-minutes are longer for the same 4 000 steps: read the
+# curves for where they end, not for what they cost.
 
 # %%
 from lmg_lib.eval.seeds import LR_SEARCH, lr_search
