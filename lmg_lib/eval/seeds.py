@@ -120,7 +120,8 @@ CURVES = {"full model": {"cpu recipe, 3 000 steps, D from step 2 700, seed 0": "
 
 # the baselines' learning-rate search (docs/TRAINING.md): model -> its runs at cpu2's steps, seed 0,
 # lr a factor of about 3 either side of cpu2's; the choice is made on the validation speakers
-LR_SEARCH = {"Speech2Vid (Chung)": ("speech2vid_cpu2_lr3e-4", "speech2vid_cpu2", "speech2vid_cpu2_lr3e-3"),
+LR_SEARCH = {"Speech2Vid (Chung)": ("speech2vid_cpu2_lr1e-4", "speech2vid_cpu2_lr3e-4", "speech2vid_cpu2",
+                                    "speech2vid_cpu2_lr3e-3"),
              "VGAN (Vondrick)": ("vgan_cpu2_lr3e-4", "vgan_cpu2", "vgan_cpu2_lr3e-3")}
 
 
