@@ -248,7 +248,25 @@ def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
     from lmg_lib.config import PAPER_LETTER
     assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1, seed 1"
     assert model_label(VGAN) == "VGAN (Vondrick)" and model_label(FULL) == "full model"
-    assert model_label(f"{S2V}_lr3e-4") == "Speech2Vid (Chung), learning-rate search: lr 3e-4"
+    # a learning-rate search run: its rate read from its generator's header, not from its name
+    from lmg_lib.config import make_config
+    from lmg_lib.util.weights import save_weights
+    cfg = make_config("cpu2", {"train.lr": 2.5e-4}, variant="l1")
+    save_weights(tmp_path / f"{S2V}_lr3e-4" / "generator.safetensors", {"w": torch.zeros(1)},
+                 {"config": json.dumps(cfg.to_dict())})
+    assert model_label(f"{S2V}_lr3e-4", tmp_path) == "Speech2Vid (Chung), learning-rate search: lr 0.00025"
+    assert model_label(f"{S2V}_lr3e-4") == "Speech2Vid (Chung), learning-rate search"
+    # its recipe in the explorer is the records' label of it: the rate named, no D step (L1 only)
+    (tmp_path / f"{S2V}_lr3e-4" / "record.json").write_text(json.dumps(
+        {"command": "lmg train --config cpu2 --model speech2vid --variant l1 --set train.lr=2.5e-4", "seed": 0}))
+    assert describe_run(tmp_path / f"{S2V}_lr3e-4")["recipe"] == "cpu2 recipe, 4 000 steps, lr 0.00025, seed 0"
+    cfg = make_config("cpu", {"train.gan_start": 1200}, variant="l1")
+    save_weights(tmp_path / "ablation_l1" / "generator.safetensors", {"w": torch.zeros(1)},
+                 {"config": json.dumps(cfg.to_dict())})
+    (tmp_path / "ablation_l1" / "record.json").write_text(json.dumps({"command": "lmg train --variant l1", "seed": 2}))
+    assert describe_run(tmp_path / "ablation_l1")["recipe"] == "cpu recipe, 1 500 steps, seed 2"
+    (tmp_path / "ablation_l1" / "record.json").write_text(json.dumps({"command": "lmg train --variant full", "seed": 2}))
+    assert describe_run(tmp_path / "ablation_l1")["recipe"] == "cpu recipe, 1 500 steps, D from step 1 200, seed 2"
 
 
 def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):

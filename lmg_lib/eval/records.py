@@ -59,23 +59,26 @@ def evaluated_on(root, controls: str = "controls") -> dict | None:
 
 def run_facts(root, run: str) -> dict:
     """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``),
-    ``preset`` (``config.preset_of``: the configuration in its generator's header) and ``changed``:
-    the other settings where it differs from that preset ({"train.lr": 0.0003}; the loss switches,
-    which the model's variant sets, left out). A key is missing where its file is."""
+    learning rate ``lr``, ``preset`` (``config.preset_of``: the configuration in its generator's
+    header) and ``changed``: the other settings where it differs from that preset ({"train.lr":
+    0.0003}; what the model's ablation variant sets, and any loss switch, left out: the variant is
+    the run's loss, not its recipe). A key is missing where its file is."""
     d, out = Path(root) / run, {}
     if (d / "record.json").exists():
         out["seed"] = json.loads((d / "record.json").read_text()).get("seed")
     if (d / "generator.safetensors").exists():
-        from ..config import PRESETS, Config, preset_of
+        from ..config import PRESETS, Config, make_config, preset_of, variant_of
         from ..util.weights import read_weights_metadata
         cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
         train = cfg.get("train", {})
-        out.update({k: train[k] for k in ("gan_start", "steps") if k in train})
+        out.update({k: train[k] for k in ("gan_start", "steps", "lr") if k in train})
         if cfg:
             c = Config.from_dict(cfg)
             out["preset"] = preset_of(c)
             if out["preset"] in PRESETS:
-                mine, base = _flat(asdict(c)), _flat(asdict(PRESETS[out["preset"]]()))
+                variant = variant_of(c)
+                preset = make_config(out["preset"], variant=None if variant == "custom" else variant)
+                mine, base = _flat(asdict(c)), _flat(asdict(preset))
                 out["changed"] = {k: v for k, v in mine.items() if base.get(k) != v and k not in
                                   ("name", "seed", "train.steps", "train.gan_start") and not k.startswith("loss.use_")}
     return out
@@ -89,14 +92,15 @@ def _flat(d: dict, prefix: str = "") -> dict:
     return out
 
 
-def run_label(root, run: str, d_step: bool = False) -> str:
+def run_label(root, run: str, d_step: bool | None = False) -> str:
     """'cpu2 recipe, 4 000 steps, seed 0': what a shipped run is, read from its files; 'D from step
     2 700' added where the run moved its preset's adversarial phase (``train.gan_start``), or
-    always with ``d_step`` (where runs of several D steps stand side by side); any other setting
-    changed from the preset is named too ('lr 0.0003')."""
+    always with ``d_step`` True (where runs of several D steps stand side by side), never with
+    None (a model no loss term of which reads D); any other setting changed from the preset is
+    named too ('lr 0.0003')."""
     from ..config import PRESETS
     f = run_facts(root, run)
-    moved = "preset" in f and f["preset"] in PRESETS and "gan_start" in f and \
+    moved = d_step is not None and "preset" in f and f["preset"] in PRESETS and "gan_start" in f and \
         f["gan_start"] != PRESETS[f["preset"]]().train.gan_start
     return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
                       *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),

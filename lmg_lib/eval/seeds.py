@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .records import MODELS, unequal_steps
+from .records import MODELS, run_facts, unequal_steps
 from .records import summary as _summary
 
 # display name -> the run folders of its seeds (seed 0 first)
@@ -131,15 +131,13 @@ def lr_search(root, search: dict = LR_SEARCH) -> tuple[dict, pd.DataFrame]:
     learning rate (read from its generator's header), its best validation LMD and the step it was
     reached at (the step it ships), the opening r there, and ``chosen`` (the lowest best validation
     LMD of its model). Runs not shipped are left out of both; a model with one run has no choice."""
-    import json
-    from ..util.weights import read_weights_metadata
     logs, rows = {}, []
     for model, runs in search.items():
         for run in runs:
             d = Path(root) / run
             if not (d / "val_log.csv").exists() or not (d / "generator.safetensors").exists():
                 continue
-            lr = json.loads(read_weights_metadata(d / "generator.safetensors")["config"])["train"]["lr"]
+            lr = run_facts(root, run)["lr"]
             log = pd.read_csv(d / "val_log.csv")
             best = log.loc[log["lmd"].idxmin()]
             logs.setdefault(model, {})[f"lr {lr:g}"] = log

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..eval.records import run_facts, thousands
+from ..eval.records import run_facts, run_label, thousands
 from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
 from ..eval.seeds import LR_SEARCH
 
@@ -99,9 +99,10 @@ def _flag(command: str, flag: str) -> str | None:
     return toks[toks.index(flag) + 1] if flag in toks[:-1] else None
 
 
-def model_label(name: str) -> str:
+def model_label(name: str, root=None) -> str:
     """The select box's name for a shipped run: the paper's names for the full model and the
-    baselines, ``(letter) variant`` for ``ablation_<variant>``, ``, seed k`` for a second seed."""
+    baselines, ``(letter) variant`` for ``ablation_<variant>``, ``, seed k`` for a second seed; a
+    learning-rate search run's rate is read from its generator's header under ``root``."""
     from ..config import PAPER_LETTER
     base, seed = _split(name)
     table3 = {run: label for label, run in MODELS.items()}
@@ -113,8 +114,9 @@ def model_label(name: str) -> str:
     if name in BASELINE_PROBES.values():
         return next(label for label, run in BASELINE_PROBES.items() if run == name)
     searched = {run: model for model, runs in LR_SEARCH.items() for run in runs if run not in table3}
-    if name in searched:                                # make_shipped names them <run>_lr<lr>
-        return f"{searched[name]}, learning-rate search: lr {name.rsplit('_lr', 1)[1]}"
+    if name in searched:
+        lr = run_facts(root, name).get("lr") if root is not None else None
+        return f"{searched[name]}, learning-rate search" + (f": lr {lr:g}" if lr is not None else "")
     if base in table3:
         label = table3[base]
     elif base == "noskips":
@@ -130,9 +132,10 @@ def model_label(name: str) -> str:
 def describe_run(run: Path) -> dict:
     """What the explorer says about one shipped run folder: its ``label`` (``model_label``), one
     ``line`` (its losses and discriminator from its ``--variant``, and its network for a baseline),
-    its ``recipe`` (``recipe_of`` its recorded command, with its number of steps and its seed:
-    ``cpu2 recipe, 4 000 steps, seed 0``), and ``summary``: the test-set mean and 95 %
-    interval of each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
+    its ``recipe`` (``records.run_label``, read from its generator's header: ``cpu2 recipe, 4 000
+    steps, seed 0``; the D step left out where no loss term reads D; ``recipe_of`` its recorded
+    command for a run without a header), and ``summary``: the test-set mean and 95 % interval of
+    each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
     import pandas as pd
     from ..config import ABLATIONS, LOSS_TERMS
     from ..viz import ablation_line
@@ -148,20 +151,18 @@ def describe_run(run: Path) -> dict:
         s = s[s.source == "per_clip"] if "source" in s else s
         summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
                    for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
-    recipe = recipe_of(command) if command else "recipe not recorded"
-    facts = run_facts(run.parent, run.name)
-    preset = facts.get("preset")             # the preset its configuration is
-    if command and preset and not recipe.startswith(f"{preset} recipe"):
-        recipe = f"{preset} recipe"          # its command (record.json) reached it by overrides
-    if command and "steps" in facts and not any(p.endswith(" steps") for p in recipe.split(", ")):
-        head, *rest = recipe.split(", ")     # the preset's own number of steps, named too
-        recipe = ", ".join([head, f"{thousands(facts['steps'])} steps", *rest])
-    if variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant)) for t in LOSS_TERMS):
-        # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
-        recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
-    if facts.get("seed") is not None:
-        recipe += f", seed {facts['seed']}"
-    return {"label": model_label(run.name), "line": f"{arch}; {line}" if arch else line,
+    # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
+    reads_d = not (variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant))
+                                                    for t in LOSS_TERMS))
+    if "preset" in run_facts(run.parent, run.name):
+        recipe = run_label(run.parent, run.name, d_step=None if not reads_d else False)
+    else:                                    # no configuration in a header: what its command said
+        recipe = recipe_of(command) if command else "recipe not recorded"
+        if not reads_d:
+            recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
+        if rec.get("seed") is not None:
+            recipe += f", seed {rec['seed']}"
+    return {"label": model_label(run.name, run.parent), "line": f"{arch}; {line}" if arch else line,
             "recipe": recipe, "summary": summary}
 
 
