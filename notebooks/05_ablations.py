@@ -117,7 +117,7 @@ if shipped:
     n_sent = int(abl[abl.metric == "lmd"]["n"].max())
     display(Markdown(f"**{len(runs)} shipped runs** of {len(shipped)} variants, trained with `{recipe}`"
                      + "".join(f"; `{k}` with `{r}`" for k, r in other.items())
-                     + f" (from each run's `record.json`); scored on {n_sent} held-out sentences."))
+                     + f" (read from each run's generator header and `record.json`); scored on {n_sent} held-out sentences."))
     real_cpbd = (float(abl[abl.metric == "cpbd_real"]["mean"].iloc[0]),
                  float(table3("GRID").set_index("method").loc["ground truth", "CPBD"]))
     ablation_figure(abl, paper, PAPER_LETTER, {v: ablation_line(v, ABLATIONS[v]) for v in shipped},
