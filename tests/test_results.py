@@ -318,3 +318,28 @@ def test_lr_search_chooses_the_lowest_best_validation_lmd(tmp_path):
     assert t.loc[("m", "b"), "chosen"] and not t.loc[("m", "c"), "chosen"]      # 1.45 at step 200 beats 1.47 at the end
     assert t.loc[("m", "b"), "best_step"] == 200 and t.loc[("m", "c"), "val_lmd_last"] == 1.47
     assert not t.loc[("alone", "a"), "chosen"] and len(t) == 4                   # one run: no choice made
+
+
+def test_seed_rows_note_says_why_a_baseline_at_another_rate_stands_in_the_seed_table(tmp_path):
+    """The note reads the rate from the run's header and the choice from the search: a rate the
+    search chooses is called so; a rate it does not choose says which it chooses."""
+    import json
+    import torch
+    from lmg_lib.config import make_config
+    from lmg_lib.eval.seeds import seed_rows_note
+    from lmg_lib.util.weights import save_weights
+    s2v = "Speech2Vid (Chung)"
+    for run, lr, lmd in (("p", 1e-3, [1.6, 1.50]), ("q", 3e-4, [1.6, 1.45]), ("r", 1e-4, [1.6, 1.47])):
+        (tmp_path / run).mkdir()
+        pd.DataFrame({"step": [100, 200], "lmd": lmd, "opening_r": [0.5, 0.6], "cpu_s": [60.0, 120]}
+                     ).to_csv(tmp_path / run / "val_log.csv", index=False)
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps(make_config("cpu2", {"train.lr": lr}, variant="l1").to_dict())})
+    seeds = {"full model": ("f",), f"{s2v}, lr 3e-4": ("q",)}
+    note, = seed_rows_note(tmp_path, seeds, {s2v: ("p", "q")})
+    assert "at lr 0.0003 instead of the cpu2 recipe's 0.001, the rate its learning-rate search chooses" in note
+    assert "(2 rates tried" in note
+    note, = seed_rows_note(tmp_path, seeds, {s2v: ("p", "q", "r")})
+    assert "the rate its learning-rate search chooses" in note          # 1.45 still beats 1.47
+    note, = seed_rows_note(tmp_path, {"full model": ("f",), f"{s2v}, lr 1e-4": ("r",)}, {s2v: ("p", "q", "r")})
+    assert "not the rate its learning-rate search chooses now (lr 0.0003) (3 rates tried" in note

@@ -21,7 +21,7 @@ import pandas as pd
 from .records import (MODELS, held_out, models_line, paper_psnr_note, probe_recipes, run_facts, run_label,
                       thousands, unequal_steps)
 from .records import summary as _summary
-from .seeds import run_orderings, run_table, seed_table
+from .seeds import run_orderings, run_table, seed_rows_note, seed_table
 
 COLUMNS = ("lmd", "lmd_gap_closed", "lmd_shuffled", "opening_r", "opening_r_shuffled", "psnr", "ssim", "psnr_mouth",
            "ssim_mouth", "cpbd", "lse_d", "lse_d_shuffled", "lse_c", "lse_c_shuffled")
@@ -215,8 +215,8 @@ def seeds_markdown(root) -> str | None:
     return "\n\n".join([
         "Across seeds (each model's seeds share its recipe and steps): each model's mean over its seeds (min .. "
         "max across seeds):",
-        to_markdown(t), "Each run, mean [95 % CI over sentences]:", to_markdown(run_table(root)),
-        to_markdown(run_orderings(root), index=False)])
+        to_markdown(t), *seed_rows_note(root), "Each run, mean [95 % CI over sentences]:", to_markdown(run_table(root)),
+        to_markdown(run_orderings(root).drop(columns="closest_px"), index=False)])
 
 
 PAPER_METHOD = {"full model": "full model", "Speech2Vid (Chung)": "Chung", "VGAN (Vondrick)": "Vondrick"}

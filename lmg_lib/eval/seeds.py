@@ -79,8 +79,8 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
     holds = every seed of ``model`` beats every seed of the baseline; does not hold = every seed
     of the baseline beats every seed of ``model``; mixed otherwise. The count of seed pairs in
     ``model``'s favour and the gap of the closest pair are given: with two or three seeds a side,
-    "holds" by 0.03 px is a weak statement. A run-level statement: sentence intervals are in
-    ``run_table``."""
+    "holds" by 0.03 px is a weak statement (``closest_px``: that gap as a number). A run-level
+    statement: sentence intervals are in ``run_table``."""
     L = seed_long(root, seeds, (metric,))
     mine = L[L.model == model]["mean"].to_numpy()
     rows = []
@@ -90,7 +90,7 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         theirs = L[L.model == base]["mean"].to_numpy()
         label = f"every {model} seed {'<' if lower else '>'} every baseline seed ({metric.upper()})"
         if not len(mine) or not len(theirs):
-            rows.append((base, label, "not trained", "", len(mine), len(theirs)))
+            rows.append((base, label, "not trained", "", len(mine), len(theirs), np.nan))
             continue
         sign = 1 if lower else -1
         wins = int(sum(sign * (a - b) < 0 for a in mine for b in theirs))
@@ -100,9 +100,9 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         rng = lambda v: f"{v.min():.3f}" if len(v) == 1 else f"{v.min():.3f}..{v.max():.3f}"
         steps = unequal_steps(root, seeds[model][0], seeds[base][0])      # '' at equal steps
         rows.append((base, label, verdict, f"{wins} of {n} seed pairs; {rng(mine)} vs {rng(theirs)}, closest pair "
-                                           f"{closest:.3f} apart{steps}", len(mine), len(theirs)))
+                                           f"{closest:.3f} apart{steps}", len(mine), len(theirs), closest))
     return pd.DataFrame(rows, columns=["baseline", "paper's ordering, at the level of runs", "here", "evidence",
-                                       f"{model} seeds", "baseline seeds"])
+                                       f"{model} seeds", "baseline seeds", "closest_px"])
 
 
 # the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
@@ -149,6 +149,32 @@ def lr_search(root, search: dict = LR_SEARCH) -> tuple[dict, pd.DataFrame]:
                                     "opening_r_at_best", "cpu_min"])
     t["chosen"] = t.groupby("model")["best_val_lmd"].transform(lambda v: (v == v.min()) & (len(v) > 1)).astype(bool)
     return logs, t
+
+
+def seed_rows_note(root, seeds: dict = SEEDS, search: dict = LR_SEARCH) -> list[str]:
+    """One line per model of ``seeds`` that is not a Table 3 model (a baseline at another learning
+    rate): what it is and why it stands there, read from its generator's header and from the
+    learning-rate search (``lr_search``): whether it is the rate the search chooses now (a search
+    that tries more rates may move on)."""
+    from ..config import PRESETS
+    _, t = lr_search(root, search)
+    lines = []
+    for name, runs in seeds.items():
+        if name in MODELS or "lr" not in (facts := run_facts(root, runs[0])):
+            continue
+        base = next((m for m in MODELS if name.startswith(m)), name)
+        mine, tried = t[t.model == base], len(t[t.model == base])
+        chosen = mine[mine.chosen].lr
+        preset_lr = PRESETS[facts["preset"]]().train.lr if facts.get("preset") in PRESETS else None
+        why = ("the rate its learning-rate search chooses on the validation speakers" if len(chosen) and
+               np.isclose(chosen.iloc[0], facts["lr"]) else
+               f"not the rate its learning-rate search chooses now (lr {chosen.iloc[0]:g})"
+               if len(chosen) else "a rate of its learning-rate search")
+        lines.append(f"*{name}*: {base} at lr {facts['lr']:g}"
+                     + (f" instead of the {facts['preset']} recipe's {preset_lr:g}" if preset_lr is not None else "")
+                     + f", {why} ({tried} rates tried; notebook 4, section 1.2). Its runs stand beside the "
+                       "preset-rate ones, and the ordering is stated against both.")
+    return lines
 
 
 def learning_curve_logs(root, curves: dict = CURVES) -> tuple[dict, list[str]]:
