@@ -185,8 +185,9 @@ def test_comparison_figure_same_rows_in_every_panel_with_shuffled_audio():
 
 
 def test_comparison_figure_zoom_spans_only_the_named_rows():
-    """The zoom panel's axis spans the trained models only; a far control (the ceiling) sits at its
-    edge with its value written, while the full panel still spans it."""
+    """The zoom panel's axis spans the trained models only; a far control (the ceiling) and a far
+    other-audio dot sit at its edge with their values written, while the full panel still spans them;
+    more than five panels go in two rows."""
     import matplotlib
     matplotlib.use("Agg", force=True)
     import matplotlib.pyplot as plt
@@ -200,6 +201,12 @@ def test_comparison_figure_zoom_spans_only_the_named_rows():
     assert full.get_xlim()[0] < 0.63 and full.get_xlim()[1] > 2.19
     assert 1.3 < zoomed.get_xlim()[0] < 1.41 and 1.54 < zoomed.get_xlim()[1] < 1.7
     written = sorted(t.get_text() for t in zoomed.texts)
-    assert written == ["0.63", "2.19"]              # the ceiling and the static frame, at the edges
+    # the ceiling and the static frame at the edges, and the full model's other-audio dot too
+    # (it was dropped without a mark before)
+    assert written == ["0.63", "2.17", "2.19"]
     assert len(fig.axes) == 3
+    plt.close(fig)
+    fig = comparison_figure(long, zoom=("lmd", ["full model", "Speech2Vid"]))     # 7 default panels + the zoom
+    shown = [a for a in fig.axes if a.get_visible()]
+    assert len(shown) == 8 and len({round(a.get_position().y0, 3) for a in shown}) == 2
     plt.close(fig)

@@ -73,13 +73,16 @@ def _limits(lo, hi, clip_outlier: bool = False):
     return a - pad, b + pad, out
 
 
-def _dots(ax, y, mean, lo, hi, clip_outlier=False, extra=(), span=None, **style):
+def _dots(ax, y, mean, lo, hi, clip_outlier=False, extra=(), span=None, limits=None, **style):
     """Dots at ``mean`` with horizontal interval bars [lo, hi] at rows ``y`` (NaN: nothing drawn);
     ``extra`` (xs) widens the limits (reference lines). ``span`` (a boolean per row): the limits
     span only those rows, and every other row outside them sits at the edge (arrow, value written).
-    Returns the limits used."""
+    ``limits`` (a, b): given limits, every row outside them at the edge. Returns the limits used."""
     mean, lo, hi = (np.asarray(v, float) for v in (mean, lo, hi))
-    if span is not None:
+    if limits is not None:
+        a, b = limits
+        outs = [i for i in np.flatnonzero(np.isfinite(mean)) if mean[i] < a or mean[i] > b]
+    elif span is not None:
         span = np.asarray(span, bool)
         a, b, _ = _limits(np.where(span, lo, np.nan), np.where(span, hi, np.nan))
         outs = [i for i in np.flatnonzero(np.isfinite(mean) & ~span) if mean[i] < a or mean[i] > b]
@@ -227,18 +230,21 @@ def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "open
         at = next(i for i, p in enumerate(panels) if p[0] == zoom[0])
         panels = (*panels[:at + 1], panels[at], *panels[at + 1:])
         spans = [None] * (at + 1) + [np.isin(rows, list(zoom[1]))] + [None] * (len(panels) - at - 2)
-    fig, axes = plt.subplots(1, len(panels), figsize=(2.0 * len(panels) + 2.0, 0.34 * len(rows) + 1.5),
+    ncol = len(panels) if len(panels) <= 5 else -(-len(panels) // 2)       # more than five: two rows of panels
+    nrow = -(-len(panels) // ncol)
+    fig, axes = plt.subplots(nrow, ncol, figsize=(2.6 * ncol + 2.4, nrow * (0.34 * len(rows) + 1.6)),
                              sharey=True, squeeze=False)
-    for ax, metrics, span in zip(axes[0], panels, spans):
+    for ax in axes.flat[len(panels):]:
+        ax.set_visible(False)
+    for ax, metrics, span in zip(axes.flat, panels, spans):
         lims = []
         for k, m in enumerate(metrics):
             t = long[long.metric == m].drop_duplicates("model").set_index("model").reindex(rows)
             y = np.arange(len(rows)) + (0.22 if k else 0.0)
-            if span is not None and k:          # the zoom: the other audio's dots only where inside
-                inside = (t["mean"] >= lims[0][0]) & (t["mean"] <= lims[0][1])
-                t = t.where(inside)
+            # the zoom: the other audio's dots outside its own-audio axis sit at the edge, value written
             lims.append(_dots(ax, y, t["mean"], t["ci_low"], t["ci_high"], color="C0" if k == 0 else "C3",
                               marker="o", mfc="C0" if k == 0 else "white", ms=4.5, span=span if k == 0 else None,
+                              limits=lims[0] if span is not None and k else None,
                               label="own audio" if k == 0 else "another sentence's audio"))
             for r in np.flatnonzero(t["mean"].isna().to_numpy()) if k == 0 else []:
                 ax.text(0.98, r, "n/a", transform=ax.get_yaxis_transform(), ha="right", va="center",
@@ -262,5 +268,5 @@ def comparison_figure(long, panels=(("lmd", "lmd_shuffled"), ("opening_r", "open
                ncol=len(names), fontsize=7.5, frameon=False)
     if title:
         fig.suptitle(title, fontsize=9.5)
-    fig.tight_layout(rect=(0, 0.07, 1, 1))
+    fig.tight_layout(rect=(0, 0.07 / nrow, 1, 1))
     return _save(fig, path)
