@@ -196,6 +196,19 @@ def sample_batch(data: Path, n: int = 3) -> dict:
             "video": torch.stack([d["video"] for d in items])}
 
 
+def cpu_name() -> str:
+    """This machine's processor as /proc/cpuinfo names it, and whether it has AVX-512: CPU-minutes
+    (and, it turned out, the corpus's rendered bytes) differ between machines (docs/TRAINING.md)."""
+    try:
+        info = Path("/proc/cpuinfo").read_text()
+    except OSError:
+        import platform
+        return platform.processor() or "unknown"
+    name = next((l.split(":", 1)[1].strip() for l in info.splitlines() if l.startswith("model name")), "unknown")
+    flags = next((l.split(":", 1)[1].split() for l in info.splitlines() if l.startswith("flags")), [])
+    return f"{name} ({'AVX-512' if 'avx512f' in flags else 'AVX2, no AVX-512' if 'avx2' in flags else 'no AVX2'})"
+
+
 def stage_train(data: Path, args) -> None:
     import torch
     from lmg_lib.cli import main as lmg
@@ -220,7 +233,8 @@ def stage_train(data: Path, args) -> None:
     t0, w0 = time.process_time(), time.time()
     rc = lmg(argv)
     timing = {"cpu_s": prev["cpu_s"] + time.process_time() - t0, "wall_s": prev["wall_s"] + time.time() - w0,
-              "threads": args.threads, "commit": prev.get("commit", git_commit())}
+              "threads": args.threads, "commit": prev.get("commit", git_commit()),
+              "cpus": sorted({*prev.get("cpus", []), cpu_name()})}       # every machine a resumed run used
     (out / "timing.json").write_text(json.dumps(timing))
     if rc != 0:
         raise SystemExit(rc)
@@ -256,7 +270,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
     rec = {"name": name, "command": cmd, "commit": timing.get("commit", git_commit()), **corpus_record(data),
            "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
            "cpu_s": round(timing["cpu_s"], 1), "wall_s": round(timing["wall_s"], 1),
-           "threads": timing["threads"], "torch": torch.__version__,
+           "threads": timing["threads"], "cpus": timing.get("cpus"), "torch": torch.__version__,
            "final": json.loads((out / "final.json").read_text()),
            "best": json.loads((out / "best.json").read_text()) if (out / "best.json").exists() else None}
     (dest / "record.json").write_text(json.dumps(rec, indent=1) + "\n")
