@@ -179,7 +179,7 @@ def _explorer(tmp_path, video=True, names=(FULL, VGAN), first=()):
     sf.write(wav, np.sin(np.arange(16000) / 10.0).astype(np.float32) * 0.1, 16000)
     models = {n: (_Shift(0.2 - 0.4 * k), f"checkpoints/{n}") for k, n in enumerate(names)}
     table = pd.DataFrame([dict(speaker="s2", utterance="bbb", clip=2, lmd=9.0, psnr=1.0),
-                          dict(speaker="s2", utterance="bbb", clip=3, lmd=1.25, psnr=30.0)])
+                          dict(speaker="s2", utterance="bbb", clip=3, lmd=1.25, psnr=30.0, cpbd_real=0.16)])
     detect = lambda frames: np.full((len(frames), 20, 2), 4.0)
     return explorer_data(models, _FakeClips(), [0, 1], {FULL: table, VGAN: None}, detect=detect,
                          audio={("s1", "aaa"): wav}, video=video, title="fake models: a test", first=first)
@@ -212,6 +212,8 @@ def test_explorer_page_holds_every_combination_and_nothing_external(tmp_path):
     # the metrics are the row of the shown clip (clip 3), not another clip of the sentence
     assert got["models"][FULL]["clips"]["s2/bbb"]["metrics"] == {"lmd": 1.25, "psnr": 30.0}
     assert got["models"][VGAN]["clips"]["s2/bbb"]["metrics"] == {}
+    # the real frames' CPBD (what a model's is read against) on the real row, not on a model's
+    assert got["utterances"][1]["metrics"] == {"cpbd": 0.16} and got["utterances"][0]["metrics"] == {}
     assert got["utterances"][0]["landmarks"][0][0] == [4.0, 4.0]
 
 

@@ -32,14 +32,17 @@ INTRO = ("<p>The networks shipped in <code>checkpoints/</code> on held-out speak
          "corpus, precomputed so that this page needs no kernel: pick two models and a sentence. The models "
          "are grouped as the paper's tables are (Table 3: the full model and the baselines; Table 2: the "
          "ablation variants (a)-(i)); each says its losses and its recipe (the preset it was trained with "
-         "and what its training command changed, from its <code>record.json</code>): none is the paper's "
+         "and every setting it changed, read from its generator's header): none is the paper's "
          "trained network. Each row shows the 16 frames of one clip (animated on the left, as a strip on "
          "the right) with the lip landmarks that the shipped regressor detects, that clip's metrics from "
          "the run's shipped per-clip table, and beside them the run's mean and 95 % interval over all "
-         "held-out sentences (LMD in px of the 64 px crop, lower is better). The page opens on a clip "
-         "where the full model's LMD and mouth-opening r are close to their medians. The videos are the whole sentence as the "
-         "evaluation generated it, clip by clip, with its speech; the generated ones are synthetic lip "
-         "movements, not recordings. Page written by <code>tools/export_explorer.py</code>.</p>")
+         "held-out sentences (LMD in px of the 64 px crop, lower is better); the real row gives the real "
+         "frames' CPBD, which a model's CPBD is read against. A few runs of the recipe and learning-rate "
+         "searches were read on the validation speakers only and carry no test metrics (they say so). "
+         "The page opens on a clip "
+         "where the full model's LMD and mouth-opening r are close to their medians. The videos are the whole "
+         "sentence generated clip by clip as the evaluation does, with its speech; the generated ones are "
+         "synthetic lip movements, not recordings. Page written by <code>tools/export_explorer.py</code>.</p>")
 
 
 def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):

@@ -57,14 +57,17 @@ def _points(lm) -> list | None:
     return [None if not np.isfinite(f).all() else np.round(f, 1).tolist() for f in np.asarray(lm, float)]
 
 
-def _metrics(table, speaker: str, utterance: str, clip: int) -> dict:
+def _metrics(table, speaker: str, utterance: str, clip: int, columns: dict | None = None) -> dict:
+    """One clip's metrics from a per-clip table: {name: value} for ``columns`` ({column: name};
+    default every ``METRIC_COLUMNS``), finite values only, rounded to 3 decimals."""
     if table is None:
         return {}
     row = table[(table["speaker"] == speaker) & (table["utterance"] == utterance) & (table["clip"] == clip)]
     if row.empty:
         return {}
     r = row.iloc[0]
-    return {k: round(float(r[k]), 3) for k in METRIC_COLUMNS if k in row and np.isfinite(float(r[k]))}
+    columns = columns or {k: k for k in METRIC_COLUMNS}
+    return {name: round(float(r[k]), 3) for k, name in columns.items() if k in row and np.isfinite(float(r[k]))}
 
 
 def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect=None, audio: dict | None = None,
@@ -91,6 +94,9 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
         by_utt.setdefault((c["speaker"], c["utterance"]), []).append(i)
     utterances = []
     about = about or {}
+    # the real frames' CPBD (the reference a model's CPBD is read against), the same in every model's table
+    real_table = next((t for t in metrics.values() if t is not None and "cpbd_real" in t), None)
+    real_summary = next((a["real_summary"] for a in about.values() if a.get("real_summary")), {})
     out_models = {n: {"source": src, "label": model_label(n), "line": "", "recipe": "", "summary": {},
                       **about.get(n, {}), "clips": {}} for n, (_, src) in models.items()}
     for i in picks:
@@ -106,7 +112,8 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
         k = idx.index(i)
         wav = (audio or {}).get((spk, utt))
         wav = _trimmed_wav(wav, len(sentence_frames(real, starts, stride)) / 25.0) if wav and video else None
-        utterances.append({"key": key, "label": f"{spk} · {utt} · clip {clip}", "clip": clip,
+        real_cpbd = _metrics(real_table, spk, utt, clip, {"cpbd_real": "cpbd"})
+        utterances.append({"key": key, "label": f"{spk} · {utt} · clip {clip}", "clip": clip, "metrics": real_cpbd,
                            "strip": image_data_uri(strip(real[k]), fmt),
                            "landmarks": _points(detect(real[k]) if detect else None),
                            "video": mp4_data_uri(sentence_frames(real, starts, stride), wav) if video else None})
@@ -129,7 +136,7 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
     a, b = (lead + [n for n in order if n not in lead])[:2] if len(order) > 1 else (order[0], order[0])
     return {"title": title, "utterances": utterances, "models": out_models, "metric_names": list(METRIC_COLUMNS),
             "metric_units": {k: METRIC_UNITS[k] for k in METRIC_COLUMNS if k in METRIC_UNITS},
-            "order": order, "groups": [g for g in groups if g["runs"]],
+            "real_summary": real_summary, "order": order, "groups": [g for g in groups if g["runs"]],
             "defaults": {"a": a, "b": b, "utterance": utterances[0]["key"] if utterances else None}}
 
 
@@ -150,13 +157,14 @@ CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 1.2em auto; padding: 0 1em; color: #222; }
 .controls label { margin-right: 1.2em; display: inline-block; margin-bottom: 0.3em; }
 select { font-size: 0.95em; max-width: 640px; }
-.row { display: grid; grid-template-columns: 300px 200px 1fr; gap: 12px; align-items: center;
+.row { display: grid; grid-template-columns: 390px 200px 1fr; gap: 12px; align-items: center;
        margin: 10px 0; padding: 6px; border: 1px solid #ddd; border-radius: 4px; }
 .row h3 { margin: 0 0 2px 0; font-size: 1em; overflow-wrap: anywhere; }
 .line { font-size: 0.8em; color: #444; margin-bottom: 4px; overflow-wrap: anywhere; }
 table.metrics { font-size: 0.78em; color: #333; border-collapse: collapse; }
 table.metrics td, table.metrics th { padding: 0 0.5em 0 0; text-align: right; font-weight: normal; }
 table.metrics th { color: #666; } table.metrics td:first-child { text-align: left; }
+table.metrics td:not(:first-child) { white-space: nowrap; }
 canvas { image-rendering: pixelated; border: 1px solid #999; }
 .strip img { width: 100%; image-rendering: pixelated; }
 .videos { display: flex; gap: 16px; flex-wrap: wrap; } .videos figure { margin: 0; }
@@ -195,7 +203,11 @@ const fmt = v => (typeof v === 'number' && isFinite(v)) ? v.toFixed(3) : '—';
 function metricsTable(el, clip, summary) {
   el.textContent = '';
   const keys = D.metric_names.filter(k => k in clip || k in summary);
-  if (!keys.length) { el.insertRow().insertCell().textContent = 'no metrics shipped'; return; }
+  if (!keys.length) {            // trained and shipped, but chosen on validation only: never scored on the test speakers
+    el.insertRow().insertCell().textContent = 'not evaluated on the test speakers (a run of a search or a probe, ' +
+      'read on the validation speakers only: docs/TRAINING.md); its frames here are generated by the exporter';
+    return;
+  }
   const head = el.insertRow();
   const evaluated = keys.some(k => k in summary);       // a validation-only run has no test-set numbers
   for (const t of ['', 'this clip', evaluated ? 'test set: mean [95 % CI]' : 'test set: not evaluated']) { const th = document.createElement('th'); th.textContent = t; head.appendChild(th); }
@@ -230,7 +242,7 @@ function update() {
     if (r === 'real') {
       $('name-real').textContent = 'real (ground truth)';
       $('line-real').textContent = c.u.label;
-      $('metrics-real').textContent = '';
+      metricsTable($('metrics-real'), c.u.metrics || {}, D.real_summary || {});   // its CPBD: what a model's is read against
     } else {
       $('name-' + r).textContent = r.toUpperCase() + ': ' + named(m[r]);
       $('line-' + r).textContent = [m[r].line, m[r].source].filter(x => x).join(' · ');
@@ -243,14 +255,19 @@ function update() {
     else { v.removeAttribute('src'); v.parentElement.style.display = 'none'; }
     $('vcap-' + r).textContent = r === 'real' ? 'real' : r.toUpperCase() + ': ' + named(m[r]);
   }
-  // one clip is one draw: say where this clip's LMD sits against the test-set means
-  const lmd = r => c[r].metrics.lmd, mean = r => (m[r].summary.lmd || [])[0];
+  // one clip is one draw: say where this clip's LMD sits against the test-set means and their intervals
+  const lmd = r => c[r].metrics.lmd, ci = r => m[r].summary.lmd || [];
+  const apart = (x, y) => x[2] < y[1] || y[2] < x[1];          // the 95 % intervals do not overlap
+  const test = (isFinite(ci('a')[0]) && isFinite(ci('b')[0]))
+    ? `; over the test set: A ${fmt(ci('a')[0])} [${fmt(ci('a')[1])}, ${fmt(ci('a')[2])}], ` +
+      `B ${fmt(ci('b')[0])} [${fmt(ci('b')[1])}, ${fmt(ci('b')[2])}]` + (!apart(ci('a'), ci('b'))
+        ? ': the intervals overlap, so the test set does not separate A and B either; one clip cannot.'
+        : (lmd('a') < lmd('b')) !== (ci('a')[0] < ci('b')[0])
+          ? ': the test set separates them the other way; one clip is one draw.'
+          : ': the test set separates them the same way as this clip.')
+    : '.';
   $('compare').textContent = (isFinite(lmd('a')) && isFinite(lmd('b')))
-    ? `LMD on this clip: A ${fmt(lmd('a'))} px, B ${fmt(lmd('b'))} px` + ((isFinite(mean('a')) && isFinite(mean('b')))
-      ? `; over the test set: A ${fmt(mean('a'))}, B ${fmt(mean('b'))}` + ((lmd('a') < lmd('b')) !== (mean('a') < mean('b'))
-        ? '. On this clip the order is the reverse of the test set\'s: one clip is one draw, the test-set means decide.'
-        : '.') : '.')
-    : '';
+    ? `LMD on this clip: A ${fmt(lmd('a'))} px, B ${fmt(lmd('b'))} px` + test : '';
   draw();
 }
 for (const r of rows) $('strip-' + r).addEventListener('load', draw);

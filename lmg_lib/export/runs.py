@@ -135,7 +135,9 @@ def describe_run(run: Path) -> dict:
     its ``recipe`` (``records.run_label``, read from its generator's header: ``cpu2 recipe, 4 000
     steps, seed 0``; the D step left out where no loss term reads D; ``recipe_of`` its recorded
     command for a run without a header), and ``summary``: the test-set mean and 95 % interval of
-    each metric from its ``summary.csv`` (metric -> [mean, low, high])."""
+    each metric from its ``summary.csv`` (metric -> [mean, low, high]), and ``real_summary``: the
+    real frames' CPBD from the same file (what a model's CPBD is read against). The label leaves
+    out what the recipe says (the page shows both)."""
     import pandas as pd
     from ..config import ABLATIONS, LOSS_TERMS
     from ..viz import ablation_line
@@ -145,12 +147,14 @@ def describe_run(run: Path) -> dict:
     variant = _flag(command, "--variant") if command else None
     line = ablation_line(variant, ABLATIONS[variant]) if variant in ABLATIONS else ""
     arch = ARCHITECTURE.get(_flag(command, "--model") if command else None)
-    summary = {}
+    summary, real = {}, {}
     if (run / "summary.csv").exists():
         s = pd.read_csv(run / "summary.csv")
         s = s[s.source == "per_clip"] if "source" in s else s
-        summary = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
-                   for r in s.itertuples() if r.metric in METRIC_COLUMNS and np.isfinite(float(r.mean))}
+        ci = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
+              for r in s.itertuples() if np.isfinite(float(r.mean))}
+        summary = {k: v for k, v in ci.items() if k in METRIC_COLUMNS}
+        real = {"cpbd": ci["cpbd_real"]} if "cpbd_real" in ci else {}
     # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
     reads_d = not (variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant))
                                                     for t in LOSS_TERMS))
@@ -162,8 +166,10 @@ def describe_run(run: Path) -> dict:
             recipe = ", ".join(p for p in recipe.split(", ") if not p.startswith("gan_start="))
         if rec.get("seed") is not None:
             recipe += f", seed {rec['seed']}"
-    return {"label": model_label(run.name, run.parent), "line": f"{arch}; {line}" if arch else line,
-            "recipe": recipe, "summary": summary}
+    # the label without what the recipe says again ("Speech2Vid (Chung), cpu recipe, seed 0 (cpu recipe, ..., seed 0)")
+    label = ", ".join(p for p in model_label(run.name, run.parent).split(", ") if p not in recipe.split(", "))
+    return {"label": label, "line": f"{arch}; {line}" if arch else line,
+            "recipe": recipe, "summary": summary, "real_summary": real}
 
 
 def _loss(variant: str):
