@@ -105,7 +105,7 @@ from lmg_lib.infer import generate_video
 from lmg_lib.notebook import (REPO_ROOT, SAVE, SHIPPED_CHECKPOINTS, artefact_dir, data_source, figure_path, held_out_subset,
                               landmark_detector, lip_frames, lmd_landmarks, open_dataset, reproduction_gaps,
                               shipped_model, subset_bytes_match)
-from lmg_lib.eval.paper import table2, table3
+from lmg_lib.eval.paper import as_printed, table2, table3
 from lmg_lib.train import seed_everything
 from lmg_lib.train.baselines import StaticBaseline
 from lmg_lib.util.audio_io import load_audio
@@ -171,7 +171,7 @@ _ = figure_path("eval_table.md").write_text(md + "\n")          # the README's t
 # %%
 display(Markdown(to_markdown(targets(SHIPPED_CHECKPOINTS), index=False)))
 display(Markdown("**Chen et al. 2018, Table 3** (as printed)\n\n"
-                 + to_markdown(table3().set_index(["dataset", "method"]), float_format="g")))
+                 + to_markdown(as_printed(table3()).set_index(["dataset", "method"]))))
 order = orderings(SHIPPED_CHECKPOINTS)
 display(Markdown(to_markdown(order, index=False)))
 val_of = lambda model, m, f="mean": long[(long.model == trained.get(model, model)) & (long.metric == m)][f].iloc[0]

@@ -316,3 +316,13 @@ def test_explorer_keeps_the_model_order_and_opens_on_the_chosen_pair(tmp_path):
     # every metric with a unit says it beside its name (the page reads the units from its data)
     assert got["metric_units"]["lmd"].startswith("px") and got["metric_units"]["psnr"] == "dB"
     assert "D.metric_units[k]" in page
+
+
+def test_papermills_parameters_cell_says_why_it_repeats_the_parameters():
+    nb = nbformat.v4.new_notebook()
+    nb.cells = [nbformat.v4.new_code_cell("SEED = 0", metadata={"tags": ["parameters"]}),
+                nbformat.v4.new_code_cell("# Parameters\nSEED = 1\n", metadata={"tags": ["injected-parameters"]})]
+    out = export_notebooks.clean_notebook(nb)
+    assert out.cells[0].source == "SEED = 0"
+    assert out.cells[1].source.startswith("# The values this page was executed with") and "SEED = 1" in out.cells[1].source
+    assert export_notebooks.clean_notebook(out).cells[1].source == out.cells[1].source      # not prefixed twice

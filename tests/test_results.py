@@ -125,6 +125,10 @@ def test_ablation_claims_read_intervals(tmp_path):
     c = ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[:, 1]
     assert c.iloc[2] == "holds (gan_only, lowest of all, left out: its mouth does not follow the speech)"
     assert c.iloc[1] == "holds"                         # gan_only's SSIM is not the best: no note
+    # two variants equal at the table's 3 decimals share the place: both named, not one picked
+    _write(tmp_path, "ablation_perc", [("lmd", 0.9701, 0.05)])
+    c = ablation_claims(ablation_long(tmp_path, PAPER_LETTER)).iloc[:, 1]
+    assert c.iloc[0] == "not separated (best mean: corr_nonderiv and perc (equal at 3 decimals); intervals overlap)"
 
 
 def test_photo_table_reads_the_photo_runs_not_the_default(tmp_path):

@@ -135,6 +135,10 @@ def clean_notebook(nb, note: str = INTERACTIVE_NOTE):
             heads = re.findall(r"^#{2,3}\s+(.+)$", cell.source, re.M)
             section = heads[-1].strip() if heads else section
         cell.metadata = {key: v for key, v in cell.metadata.items() if key in ("tags",)}
+        if "injected-parameters" in cell.metadata.get("tags", []) and not cell.source.startswith("# The values"):
+            # papermill's copy of the parameters cell: say why the page shows the parameters twice
+            cell.source = ("# The values this page was executed with (injected by papermill from the params file "
+                           "given to tools/run_notebooks.py); they override the cell above.\n" + cell.source)
         for out in cell.get("outputs", []):
             data = out.get("data", {})
             if WIDGET_VIEW in data:

@@ -66,11 +66,15 @@ def ablation_claims(long: pd.DataFrame) -> pd.DataFrame:
             return "not trained"
         b, anyone = pick(variants, m, low), pick(sorted(set(s0.variant)), m, low)
         out = f"; {anyone}, {word} of all, left out: its mouth does not follow the speech" if anyone != b else ""
-        if b == v:
-            return "holds" + (f" ({out[2:]})" if out else "")
+        # variants whose mean equals b's at the table's 3 decimals share the place: named together
+        tied = [x for x in variants if x != b and np.isfinite(g(x, m)) and round(g(x, m), 3) == round(g(b, m), 3)]
+        if b == v or v in tied:
+            return "holds" + (f" (shared with {', '.join(x for x in [b, *tied] if x != v)} at 3 decimals)"
+                              if tied else "") + (f" ({out[2:]})" if out else "")
+        first = " and ".join([b, *tied]) + (" (equal at 3 decimals)" if tied else "")
         apart = below(b, v, m) == "holds" if low else below(v, b, m) == "holds"
-        return (f"does not hold ({word}: {b}{out})" if apart
-                else f"not separated ({word} mean: {b}; intervals overlap{out})")
+        return (f"does not hold ({word}: {first}{out})" if apart
+                else f"not separated ({word} mean: {first}; intervals overlap{out})")
 
     rows = [
         ("(e) full has the best LMD", best_is("full", "lmd", True, "best")),
@@ -102,5 +106,6 @@ def ablation_markdown(long: pd.DataFrame, metrics=("lmd", "lmd_shuffled", "openi
     for v, g in long[long.metric == "lmd"].groupby("variant"):
         if g.seed.nunique() > 1:
             lines.append(f"\nSeed noise of ({g.letter.iloc[0]}) {v}: LMD differs by "
-                         f"{g['mean'].max() - g['mean'].min():.3f} px between seeds {sorted(g.seed.tolist())}.")
+                         f"{np.ptp(g['mean'].round(3)):.3f} px between seeds {sorted(g.seed.tolist())} "
+                         "(the difference of the table's rounded means).")
     return "\n".join(lines)

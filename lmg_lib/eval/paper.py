@@ -32,5 +32,20 @@ def table3(dataset: str | None = None) -> pd.DataFrame:
     return df if dataset is None else df[df.dataset == dataset].reset_index(drop=True)
 
 
+# the decimals each metric is printed with in Tables 2-3 (the JSON's floats lose trailing zeros: 0.210
+# reads 0.21); one value is printed with fewer, Table 2's PSNR of (f), 28.6, and shows as 28.60
+PRINTED_DIGITS = {"LMD": 2, "SSIM": 2, "PSNR": 2, "CPBD": 3}
+
+
+def as_printed(df: pd.DataFrame) -> pd.DataFrame:
+    """A copy of a paper table whose metric columns are strings with the paper's decimals
+    (``PRINTED_DIGITS``; '—' where the paper has no value), for display beside ours."""
+    out = df.copy()
+    for c, k in PRINTED_DIGITS.items():
+        if c in out:
+            out[c] = [("—" if pd.isna(v) else f"{float(v):.{k}f}") for v in out[c]]
+    return out
+
+
 def source() -> str:
     return paper_tables()["source"]

@@ -186,7 +186,7 @@ def _ceiling_note(root, controls: str, ceiling: str) -> str:
 def results_markdown(root) -> str | None:
     """Our table, the targets, Chen et al. 2018 Table 3 (GRID) and its orderings here, as markdown
     (``figures/eval_table.md``, the README's table); None without shipped results."""
-    from .paper import table3
+    from .paper import as_printed, table3
     ours = results_table(root)
     if ours.empty:
         return None
@@ -200,7 +200,7 @@ def results_markdown(root) -> str | None:
         to_markdown(_shown(targets(root)), index=False),
         f"Chen et al. 2018, Table 3 (GRID; the released code computes PSNR on wrapped uint8, their LMD normalisation unresolved; "
         f"{paper_psnr_note()}):",
-        to_markdown(table3("GRID").set_index("method").drop(columns=["dataset"], errors="ignore"), float_format="g"),
+        to_markdown(as_printed(table3("GRID")).set_index("method").drop(columns=["dataset"], errors="ignore")),
         to_markdown(orderings(root), index=False),
         *([seeds] if (seeds := seeds_markdown(root)) else []),
         *([probes] if (probes := probes_markdown(root)) else []),

@@ -132,7 +132,7 @@ def explorer_view(real: np.ndarray, fakes: dict, frame: int, selected: str, metr
     """One view of the ablation explorer: the real frame and every variant's generated frame at
     ``frame`` (the ``selected`` variant framed in red), detected landmarks as dots, and the selected
     variant's 16 frames as a strip below. ``real``/``fakes[v]``: (T, S, S, 3) uint8;
-    ``metrics[v]``: dict of per-clip metrics shown under each panel."""
+    ``metrics[v]``: dict of per-clip metrics shown above each panel."""
     import matplotlib.pyplot as plt
     names = ["real"] + list(fakes)
     vids = {"real": real, **fakes}

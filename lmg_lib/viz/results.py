@@ -6,6 +6,7 @@ import textwrap
 
 import numpy as np
 
+from ..eval.paper import PRINTED_DIGITS
 from .frames import _save
 
 
@@ -40,12 +41,15 @@ def metric_table_figure(table, metrics, path=None, title: str | None = None, low
         hi = float(np.nanmax(t["ci_high"])) if finite.any() else 1.0
         pad = 0.15 * (max(hi, 0.0) - min(lo, 0.0) + 1e-9)      # a bar's length is its value: from 0
         ax.set_ylim(lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 else 0.0)
+        ax.set_xlim(-0.6, len(t) - 0.4)           # a model without a bar keeps its place (autoscale drops it)
         for k in np.flatnonzero(~finite):
             ax.text(x[k], ax.get_ylim()[0], " no value", rotation=90, ha="center", va="bottom", fontsize=7,
                     color="0.35")
     if title:
         fig.suptitle(title, fontsize=10)
-    fig.tight_layout()
+    fig.text(0.5, 0.005, "bar: the mean over the test clips; error bar: its 95 % interval", ha="center",
+             va="bottom", fontsize=7.5, color="0.3")
+    fig.tight_layout(rect=(0, 0.04, 1, 1))
     return _save(fig, path)
 
 
@@ -187,7 +191,8 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
             ax.axvline(extra[0], ls="--", color="0.5", lw=0.8)
         for y, v in enumerate(p):
             if np.isfinite(v):
-                ax.annotate(f"{v:g}", (v, y), xytext=(0, 4), textcoords="offset points", fontsize=6.5, ha="center")
+                ax.annotate(f"{v:.{PRINTED_DIGITS.get(paper_col, 3)}f}", (v, y), xytext=(0, 4), textcoords="offset points",
+                            fontsize=6.5, ha="center")        # with the paper's decimals (0.210, not 0.21)
         lo, hi = ax.get_xlim()
         ax.set_xlim(lo - 0.08 * (hi - lo), hi + 0.08 * (hi - lo))     # room for the values written at the edges
         unit = PAPER_UNITS.get(paper_col, "")
