@@ -21,8 +21,9 @@
 #
 # This notebook walks through every part of `lmg_lib` with its input and output shapes: the audio
 # front end, the two encoders, the fusion, the 3-D decoder, the optical flow and correlation
-# loss, the three-stream discriminator, the perceptual features and the total loss. Nothing here
-# is trained (every network has its random initial weights): notebook 4 does that.
+# loss, the three-stream discriminator, the perceptual features and the total loss. No model is
+# trained here (every network keeps its random initial weights; notebook 4 trains them); two small
+# demonstrations (section 7 and exercise 2) optimise toy encoders for a few hundred steps.
 #
 # **Paper beside this notebook** (Chen et al., ECCV 2018, arXiv:1803.10404), read the way the
 # *Annotated Transformer* reads its paper: for every component, what the paper says (in our words,
@@ -91,15 +92,19 @@ n_frames = lms.shape[0] // 4
 clip = audio.clip_lms(lms, start_frame=max(0, n_frames // 2 - 8))   # (1, 64, 128)
 print(f"{sp.duration:.2f} s of speech -> {n_frames} video frames -> LMS {lms.shape}; one clip {clip.shape}")
 
-fig, ax = plt.subplots(1, 2, figsize=(11, 3), gridspec_kw=dict(width_ratios=[3, 1]))
-ax[0].imshow(lms.T, origin="lower", aspect="auto", cmap="magma",
-             extent=[0, n_frames, 0, 128])
+start = max(0, n_frames // 2 - 8)                               # the clip's first frame (as above)
+fig, ax = plt.subplots(1, 2, figsize=(11.5, 3), gridspec_kw=dict(width_ratios=[3, 1]), layout="constrained")
+im = ax[0].imshow(lms.T, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+                  extent=[0, n_frames, 0, 128])
 for _, s, e in [w for w in sp.words]:
     ax[0].axvline(s / 640, color="w", lw=0.5)
-ax[0].set(xlabel="video frame (40 ms)", ylabel="mel band", title=f'LMS of "{SENTENCE}" (white: word starts)')
-ax[1].imshow(clip[0].T, origin="lower", aspect="auto", cmap="magma")
-ax[1].set(xlabel="LMS step (4 per frame)", title="one clip: 64 x 128")
-fig.tight_layout(); fig.savefig(figure_path("model_lms.png"), **SAVE)
+ax[0].axvspan(start, start + 16, color="c", alpha=0.25, lw=0)    # the clip on the right
+ax[0].set(xlabel="video frame (40 ms)", ylabel="mel band",
+          title=f'LMS of "{SENTENCE}" (white: word starts; cyan: frames {start}-{start + 15}, the clip on the right)')
+ax[1].imshow(clip[0].T, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1)
+ax[1].set(xlabel="LMS step (4 per frame)", ylabel="mel band", title="one clip: 64 x 128")
+fig.colorbar(im, ax=ax, shrink=0.9, label="log-mel, scaled to [-1, 1]\n(dB re the utterance maximum)")
+fig.savefig(figure_path("model_lms.png"), **SAVE)
 
 # %% [markdown]
 # ## 2. The whole model at a glance (the paper's Fig. 2)
@@ -221,13 +226,21 @@ print_shapes(f"E_p of the {PRESET} preset: in -> out",
 # In `lmg_lib` the fusion is one function, `fuse`, which the generator runs with
 # `G.fast_forms = False`. By default (`fast_forms = True`, on a CPU) the generator computes the decoder's
 # first convolution of the fused tensor without building it (`fast_forms.fused_conv3d`): the
-# same sums regrouped, about 30 times fewer multiply-adds for that layer; Exercise 3 checks that
-# the two agree.
+# same sums regrouped, $2TF/(T+F)$ times fewer multiply-adds for that layer (16 at $T = F = 16$,
+# computed below from the shapes); Exercise 3 checks that the two agree.
 
 # %%
 show_source(fuse, equation=r"f_v = \big[\,\underbrace{f_s \otimes \mathbf{1}_F}_{C\times T\times F\times F}\;;\;"
                            r"\underbrace{\mathbf{1}_T \otimes f_p}_{C\times T\times H\times W}\,\big] "
                            r"\in \mathbb{R}^{2C\times T\times F\times F}, \qquad H = W = F")
+
+# %%
+# the decoder's first conv (3x3x3, Co outputs) on the fused tensor, against fused_conv3d's two 2-D convs
+# (3 kernels each, one per offset along the replicated axis), multiply-adds per output channel
+(_, Cs, T_, F_), Cp = f_s.shape, f_p.shape[1]
+full_ma = (Cs + Cp) * 27 * T_ * F_ * F_                  # every (t, h, w) of the fused tensor
+fast_ma = 3 * 9 * (Cs * T_ * F_ + Cp * F_ * F_)          # f_s over (t, h), f_p over (h, w), 3 kernels each
+print(f"multiply-adds per output channel: {full_ma:,} built, {fast_ma:,} fast: {full_ma / fast_ma:.1f}x fewer")
 
 # %% [markdown]
 # The figure shows the layout with the untrained network's features (random weights, noise lip
@@ -235,16 +248,20 @@ show_source(fuse, equation=r"f_v = \big[\,\underbrace{f_s \otimes \mathbf{1}_F}_
 
 # %%
 c = 0
-fig, ax = plt.subplots(1, 4, figsize=(12, 3))
-ax[0].imshow(f_s[0, c].cpu().T, origin="lower", aspect="auto"); ax[0].set(title="f_s[c]: T x F", xlabel="t", ylabel="F")
-ax[1].imshow(fused[0, c, 5].cpu(), origin="lower"); ax[1].set(title="fused[c, t=5]: audio, F x F\n(columns = f_s[c, 5])")
-ax[2].imshow(fused[0, c, 11].cpu(), origin="lower"); ax[2].set(title="fused[c, t=11]: audio")
-ax[3].imshow(fused[0, cfg.model.feature_dim + c, 5].cpu(), origin="lower"); ax[3].set(title="fused[C + c, t]: identity f_p[c]\n(same at every t)")
+fig, ax = plt.subplots(1, 4, figsize=(13.5, 3.4), layout="constrained")
+kw = dict(origin="lower", vmin=float(fused[0, c].min()), vmax=float(fused[0, c].max()))   # one scale: audio panels
+im = ax[0].imshow(f_s[0, c].cpu().T, aspect="auto", **kw); ax[0].set(title="f_s[c]: T x F", xlabel="t", ylabel="F")
+ax[1].imshow(fused[0, c, 5].cpu(), **kw); ax[1].set(title="fused[c, t=5]: audio, F x F\n(columns = f_s[c, 5])")
+ax[2].imshow(fused[0, c, 11].cpu(), **kw); ax[2].set(title="fused[c, t=11]: audio")
+im3 = ax[3].imshow(fused[0, cfg.model.feature_dim + c, 5].cpu(), origin="lower")
+ax[3].set(title="fused[C + c, t=5]: identity f_p[c]\n(the same at every t)")
 for a in ax[1:]:
-    a.set_xticks([]); a.set_yticks([])
+    a.set(xlabel="w (the replicated axis)" if a is not ax[3] else "w", ylabel="h (= F)")
+fig.colorbar(im, ax=list(ax[:3]), shrink=0.8, label="feature value (audio channel c)")
+fig.colorbar(im3, ax=ax[3], shrink=0.8, label="feature value (identity channel c)")
 fig.suptitle("Fusion layout, random-weight demonstration (untrained network, noise lip image): "
              "only the repetition pattern is meaningful", fontsize=9)
-fig.tight_layout(); fig.savefig(figure_path("model_fusion.png"), **SAVE)
+fig.savefig(figure_path("model_fusion.png"), **SAVE)
 assert torch.equal(fused[0, :cfg.model.feature_dim, 5, :, 3], f_s[0, :, 5, :])
 
 # %% [markdown]
@@ -311,8 +328,9 @@ for k, v in counts.items():
 # $$L_\mathrm{corr} = 1 - \cos\big(\phi_s(\partial_t f_s),\; \phi_v(F(\hat v))\big).$$
 #
 # $F$ must be differentiable so that the gradient reaches the generator. The authors used FlowNetS
-# (weights never released); we unroll Horn–Schunck in a two-level pyramid, which matches OpenCV's
-# Farnebäck flow on test motions (see `tests/test_audio_flow.py`).
+# (weights never released); we unroll Horn–Schunck in a two-level pyramid, which agrees with
+# OpenCV's Farnebäck flow within about 5 % on test translations (`tests/test_audio_flow.py`); on the
+# opening mouth below the two agree in pattern, not in size.
 #
 # In `lmg_lib`: $\phi_s$ takes the time difference of $f_s$ (15 transitions for 16 frames), $\phi_v$
 # the flow, each ends in one value per transition, and the loss compares the two 15-step curves
@@ -370,7 +388,10 @@ print(f"correlation of the two vertical flow fields: r = {flow_r:.2f}")
 # $\cos = 1$, $L_\mathrm{corr} = 0$ without looking at the data. We (i) centre both 15-step curves
 # in time (the cosine becomes a Pearson correlation; a flat curve scores 0) and (ii) penalise any
 # positive similarity between a clip's audio curve and **another clip's** video curve. Below we
-# train constant "encoders" (two free vectors) to minimise each loss.
+# train constant "encoders" (two free vectors) to minimise each loss. Ours cannot go below 1 for
+# such encoders by design: with every clip's curves equal, the penalty on another clip's similarity
+# equals the clip's own, so the loss is $1 - c + \max(c, 0) \ge 1$; the check below tests that the
+# library's `correlation_loss` has that property (the authors' reaches 0).
 
 # %%
 def fit_constants(loss_fn, steps=300):
@@ -398,11 +419,13 @@ print(f"constant encoders: authors' loss -> {h_auth[-1]:.4f}, ours -> {h_ours[-1
 # of pairs: real recordings $[s, v]$ should score high; generated video $[s, \hat v]$ and a **real
 # but mismatched** video of another clip $[s, v_u]$ should score low. The third stream forces $D$
 # (and so $G$) to care about audio-visual agreement, not only about realistic lips (its loss is in
-# section 10). **Our code.** The layers are the authors': an audio branch (its own copy of the
-# first four audio convs, then a linear layer to one vector), a video branch of four stride-2
-# Conv3d with 4×4×4 kernels, and a joint head on both; it returns a logit (the sigmoid lives in the
-# loss) and the video branch's four feature maps (section 9). The three streams are three calls of
-# the same network.
+# section 10). **Our code.** The layers are the authors', with one activation changed: an audio
+# branch (its own copy of the first four audio convs, then a linear layer to one vector), a video
+# branch of four Conv3d with 4×4×4 kernels (the first three stride 2 in time and space, the fourth
+# stride 2 in space only, as the shapes below show; the first followed by a LeakyReLU 0.2 where the
+# authors' code has a ReLU: README, *Deviations*), and a joint head on both; it returns a logit (the
+# sigmoid lives in the loss) and the video branch's four feature maps (section 9). The three streams
+# are three calls of the same network.
 
 # %%
 show_source(ThreeStreamDiscriminator,
@@ -427,7 +450,7 @@ print_shapes(f"D of the {PRESET} preset on (s, v_hat): in -> out", d_rows)
 
 # %%
 show_source(perceptual_loss, equation=r"L_\mathrm{perc} = \frac{1}{4}\sum_{l=1}^{4} "
-                                      r"\mathrm{mean}\big(\phi_l(v) - \phi_l(\hat v)\big)^2")
+                                      r"\mathrm{mean}\Big(\big(\phi_l(v) - \phi_l(\hat v)\big)^2\Big)")
 
 # %% [markdown]
 # The four maps for a (noise) real video and section 2's generated one, and $L_\mathrm{perc}$ from
@@ -513,7 +536,15 @@ l_d2, parts2 = discriminator_loss(logits["real [s, v]"], logits["generated [s, v
 print("three streams:", sorted(parts), "| two streams:", sorted(parts2))
 assert "d_mismatch" not in parts2 and torch.isclose(l_d2, parts["d_real"] + 0.5 * parts["d_fake"])
 assert torch.isclose(l_d, l_d2 + 0.5 * parts["d_mismatch"])
-# the mismatched stream [s, v_u] is gone: D only learns real vs generated, not "does v fit s"
+# what D no longer learns: how L_D moves with D's score of a real video under the wrong speech.
+# With three streams raising that score raises L_D (D is pushed to reject it); with two, nothing.
+m = logits["mismatched [s, v_u]"].clone().requires_grad_(True)
+g3, = torch.autograd.grad(discriminator_loss(logits["real [s, v]"], logits["generated [s, v_hat]"], m)[0], m)
+g2, = torch.autograd.grad(discriminator_loss(logits["real [s, v]"], logits["generated [s, v_hat]"], m,
+                                             lambda_u=0.0)[0], m, allow_unused=True, materialize_grads=True)
+print(f"dL_D / d(score of [s, v_u]): three streams {g3.abs().mean().item():.3f}, two {g2.abs().mean().item():.3f}")
+assert (g3 > 0).all() and torch.equal(g2, torch.zeros_like(g2))
+# so D learns real vs generated only, not "does v fit s": a real mouth on the wrong speech passes
 
 # %% [markdown]
 # **Exercise 2 · The authors' correlation loss without negatives collapses.** Train two tiny
@@ -545,6 +576,9 @@ def train_phi(loss_fn, steps=200):
 print(f"authors' 1 - cos: loss {l_a:.3f}, output spread / mean {spread_a:.2f} | "
       f"ours: loss {l_o:.3f}, spread / mean {spread_o:.2f}")
 assert l_a < 0.05 and l_o > 0.7       # the authors' loss is 'solved' on pure noise; ours is not
+# and the answer to "do its encoders still look at their input": the authors' phi_a has nearly the same
+# output for every input (spread a small fraction of the mean), ours varies with its input
+assert spread_a < 0.3 and spread_o > 3 * spread_a, (spread_a, spread_o)
 
 # %% [markdown]
 # **Exercise 3 · Check the fusion layout and its fast form.** Verify on the tensors of section 2 that

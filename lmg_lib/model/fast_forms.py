@@ -36,7 +36,7 @@ def fusion_kernels(weight: torch.Tensor, c_s: int) -> tuple[torch.Tensor, torch.
 
 
 def fused_conv3d(f_s: torch.Tensor, f_p: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
-    """``conv3d(fuse(f_s, f_p), weight, padding=1)`` (k3, stride 1, no bias), ~30x fewer
+    """``conv3d(fuse(f_s, f_p), weight, padding=1)`` (k3, stride 1, no bias), 2TF/(T+F)x fewer
     multiply-adds. f_s (B, C, T, F), f_p (B, C', F, F), weight (Co, C + C', 3, 3, 3) -> (B, Co, T, F, F)."""
     B, C, T, Fq = f_s.shape
     Co = weight.shape[0]
