@@ -95,7 +95,7 @@ print("corpus:", shown(corpus_dir), "| dataset:", shown(dataset_dir), "| figures
 if embedded:
     ccfg = corpus_mod.CorpusConfig(n_speakers=N_SPEAKERS, utterances_per_speaker=UTTERANCES,
                                    image_size=IMAGE_SIZE, seed=SEED, n_workers=WORKERS)
-    corpus_mod.build_corpus(corpus_dir, ccfg)         # its progress bar shows the time it took
+    corpus_mod.build_corpus(corpus_dir, ccfg)         # a progress bar (on a re-run it skips finished utterances)
     print(f"{N_SPEAKERS} speakers x {UTTERANCES} utterances, {corpus_mod.disk_size(corpus_dir) / 1e6:.1f} MB on disk")
     full = corpus_mod.CorpusConfig()                  # the default corpus: the one the shipped models trained on
     if (N_SPEAKERS, UTTERANCES) != (full.n_speakers, full.utterances_per_speaker):
@@ -120,18 +120,24 @@ meta = np.load(u.sidecar) if u.sidecar else None
 y = load_audio(u.audio)
 lms = log_mel_spectrogram(y)
 fig, ax = plt.subplots(2, 1, figsize=(10, 4.5), sharex=True)
-ax[0].imshow(lms.T, origin="lower", aspect="auto", cmap="magma", extent=[0, lms.shape[0] / 4, 0, 128])
+# x is the video frame index, frame t centred at t (as the opening curve below): its 4 steps span t - 0.5 .. t + 0.5
+im = ax[0].imshow(lms.T, origin="lower", aspect="auto", cmap="magma", vmin=-1, vmax=1,
+                  extent=[-0.5, lms.shape[0] / 4 - 0.5, 0, 128])
+cb = fig.colorbar(im, cax=ax[0].inset_axes([1.01, 0, 0.012, 1]))   # beside the panel: both keep one width
+cb.set_label("log-mel, [-1, 1]", fontsize=7); cb.ax.tick_params(labelsize=6)
 ax[0].set(ylabel="mel band", title=f"{u.speaker}/{u.utt}{source_note}: log-mel spectrogram (4 steps per video frame)")
 if meta is None:    # a real corpus: words from its .align file; no ground-truth landmarks or lag
     for w in (parse_align(u.align) if u.align else []):
         if w.word != "sil":
-            ax[0].axvline(w.start * 25, color="w", lw=0.6); ax[0].text(w.start * 25 + 0.3, 118, w.word, color="w", fontsize=8)
+            ax[0].axvline(w.start * 25 - 0.5, color="w", lw=0.6)
+            ax[0].text(w.start * 25 - 0.2, 118, w.word, color="w", fontsize=8)
     ax[1].text(0.5, 0.5, "no ground-truth landmarks or lag in this corpus (embedded corpus only)",
                ha="center", va="center", transform=ax[1].transAxes); ax[1].set(xlabel="video frame (40 ms)", yticks=[])
     print("a corpus without sidecars: the mouth-opening panel needs the embedded corpus's ground truth")
 else:
     for w, s in zip(meta["words"], meta["word_start"]):
-        ax[0].axvline(s / 640, color="w", lw=0.6); ax[0].text(s / 640 + 0.3, 118, str(w), color="w", fontsize=8)
+        t_w = s / (int(meta["sample_rate"]) // int(meta["fps"])) - 0.5          # sample -> frame index (centred)
+        ax[0].axvline(t_w, color="w", lw=0.6); ax[0].text(t_w + 0.3, 118, str(w), color="w", fontsize=8)
     lm = meta["landmarks"]
     opening = np.linalg.norm(lm[:, 18] - lm[:, 14], axis=1)      # inner lip: point 66 - point 62
     ax[1].plot(opening, label="mouth opening (inner lips, px)")
@@ -184,8 +190,10 @@ else:
 # As the authors: landmarks → a square lip crop around the mouth → 64×64 RGB; one spectrogram slice
 # per video frame; 16-frame clips every 8 frames. Unlike the authors we keep **one crop box per
 # utterance** (median over frames) so landmark jitter does not shake the crop, and the splits are
-# **speaker-disjoint** (the paper holds out speakers too: GRID's s33). Shards carry checksums; a
-# damaged shard is reported, never used.
+# **speaker-disjoint**: validation and test speakers are never seen in training (the authors' code
+# holds out a GRID speaker too, s33; the paper's Table 1 validation set instead keeps the training
+# speakers with unseen sentences, so our validation numbers are harder than theirs would be). Shards
+# carry checksums; a damaged shard is reported, never used.
 
 # %%
 manifest = preprocess(corpus_dir, dataset_dir, layout=LAYOUT, backend=BACKEND, size=IMAGE_SIZE,
@@ -200,7 +208,9 @@ for split in ("train", "val", "test"):
 # ## 4. What the model sees
 #
 # One training example: the clip's spectrogram $s$ (1×64×128), a **reference** lip frame of the
-# same speaker from another sentence (the "glance"), the 16 real frames $v$ the generator must
+# same speaker from another sentence (the "glance"; the authors' code takes a random frame of the
+# same video instead, which can show the very mouth shape to be generated: we do not), the 16 real
+# frames $v$ the generator must
 # produce, and a **mismatched** real video $v_u$ (another sentence) for the discriminator's third
 # stream.
 
@@ -277,6 +287,8 @@ if embedded:
     print(f"{len(err_shifted)} b/p/m: the lips close {err_shifted.mean():.2f} frames from the onset minus "
           f"the lag, {err_plain.mean():.2f} frames from the sound onset")
     assert err_shifted.mean() < err_plain.mean()
+    # (the corpus draws each utterance's lead and renders the lips by it: this checks that the timing
+    # was read right -- samples, frames, the lag's sign --, not a fact about real speech; notebook 2)
 else:
     print("exercise 1 needs the embedded corpus's phoneme timing and lags: skipped on this corpus")
 
@@ -296,10 +308,14 @@ else:
 rates = np.arange(8000, 96001, 50)
 steps = 1 + (rates * 0.04).astype(int) // 512
 four = rates[steps == 4]
-print(f"4 steps per slice for {four.min()} <= sr <= {four.max()} Hz (44.1 kHz: "
+print(f"4 steps per slice for {four.min()} <= sr <= {four.max()} Hz on a 50 Hz grid, i.e. 38 400 <= sr < 51 200 (44.1 kHz: "
       f"{1 + int(44100 * 0.04) // 512}, GRID's 50 kHz: {1 + int(50000 * 0.04) // 512}, 16 kHz: {1 + int(16000 * 0.04) // 512})")
-assert four.min() == 38400 and four.max() < 51200
-assert lms.shape[0] == 4 * (lms.shape[0] // 4)       # ours: 4 steps per video frame by construction
+# exactly: 3 * 512 <= 0.04 r < 4 * 512, i.e. 38 400 <= r < 51 200 Hz (the grid of 50 Hz ends at 51 150)
+assert four.min() == 38400 and four.max() == 51150 and 1 + int(51200 * 0.04) // 512 == 5
+# ours: 4 spectrogram steps for every frame of the utterance's video (section 2's sentence; the
+# landmarks count its frames), at the wav's own rate
+if meta is not None:
+    assert lms.shape[0] == 4 * len(meta["landmarks"]), (lms.shape, len(meta["landmarks"]))
 
 # %% [markdown]
 # **Exercise 3 · Clips per video.** With 16-frame clips starting every 8 frames, how many clips
@@ -338,6 +354,17 @@ for it in items:
 # other way round: the real video with another sample's *audio* (their D loss; the data pipeline here
 # keeps the paper's choice). Either way the pair differs from the real one only in sync.
 assert all(it["mismatch_speaker"] == it["speaker"] and it["mismatch_utterance"] != it["utterance"] for it in items)
+# why it matters, measured: by appearance alone (mean |difference| of the clip's mean frame from the
+# reference lip image p) v_u is as close to p as the real v; another person's video is far off, so a
+# D shown another person could reject v_u by its look without listening
+look = lambda x, ref: float((x.mean(1) - ref).abs().mean())
+for it in items:
+    other = next((test[j] for j in range(len(test)) if test.clips[j]["speaker"] != it["speaker"]), None)
+    if other is None:
+        continue                                          # a test set of one speaker: nothing to compare
+    d_v, d_u, d_o = look(it["video"], it["ref"]), look(it["mismatch"], it["ref"]), look(other["video"], it["ref"])
+    print(f"  {it['speaker']}: |v - p| {d_v:.3f}, |v_u - p| {d_u:.3f}, another person's video {d_o:.3f}")
+    assert abs(d_u - d_v) < 0.5 * (d_o - d_v), "v_u should look like the person; another speaker should not"
 
 # %% [markdown]
 # ## Checks

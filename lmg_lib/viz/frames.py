@@ -50,7 +50,11 @@ def save_sample_strip(root, path, speaker: str = "s1", utt: str | None = None,
     frames = read_frames(p["video"])
     lms = np.load(p["meta"])["landmarks"]
     k = max(0, (len(frames) - n) // 2)
-    fig = frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5)
+    fig = frame_strip(frames[k:k + n], lms[k:k + n] if landmarks else None, path, cols=8, scale=1.5,
+                      titles=[f"frame {t}" for t in range(k, k + len(frames[k:k + n]))],
+                      title=f"{speaker}/{utt}: frames {k}-{k + len(frames[k:k + n]) - 1} of {len(frames)}, "
+                            "ground-truth landmarks (outer lip cyan, inner yellow)" if landmarks else
+                            f"{speaker}/{utt}: frames {k}-{k + len(frames[k:k + n]) - 1} of {len(frames)}")
     if close:
         import matplotlib.pyplot as plt
         plt.close(fig)
