@@ -156,7 +156,11 @@ def architecture_diagram(G, lms, lip, C=None, D=None, preset: str = "",
         boxes["D"] = (12.95, 0.55, 3.0, 1.0, "#f4cccc",
                       f"three-stream discriminator  {M(D)}\naudio {sh['d_audio']} + video {sh['d_video']}\n"
                       f"joint {sh['d_joint']} -> one logit per clip\n[s, v] real; [s, v_hat], [s, v_u] fake")
-        arrows.append(("v", "D"))
+        # D's other inputs (drawn here, not from the boxes above, so that no arrow crosses the figure)
+        boxes["D_in"] = (9.6, 0.55, 2.5, 1.0, "#f2f2f2",
+                         "D also reads: the speech s (as above)\nthe real video v of that speech\n"
+                         "a real video v_u of another clip\n(same speaker, another sentence)")
+        arrows += [("v", "D"), ("D_in", "D")]
     fig, ax = plt.subplots(figsize=(14.5, 6.4))
     ax.set_xlim(0, 14.6); ax.set_ylim(-0.1, 5.7); ax.axis("off")
     for x, y, w, h, colour, text in boxes.values():
