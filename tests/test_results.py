@@ -347,3 +347,13 @@ def test_seed_rows_note_says_why_a_baseline_at_another_rate_stands_in_the_seed_t
     assert "the rate its learning-rate search chooses" in note          # 1.45 still beats 1.47
     note, = seed_rows_note(tmp_path, {"full model": ("f",), f"{s2v}, lr 1e-4": ("r",)}, {s2v: ("p", "q", "r")})
     assert "not the rate its learning-rate search chooses now (lr 0.0003) (3 rates tried" in note
+
+
+def test_the_papers_tables_print_with_the_papers_decimals():
+    """0.210 stays 0.210 (the JSON's float reads 0.21), 0.60 stays 0.60; the paper's 0 and N/A as printed."""
+    from lmg_lib.eval.paper import as_printed, table2, table3
+    t2 = as_printed(table2()).set_index("variant")
+    assert t2.loc["i", "CPBD"] == "0.210" and t2.loc["d", "PSNR"] == "29.40" and t2.loc["e", "LMD"] == "1.18"
+    t3 = as_printed(table3("GRID")).set_index("method")
+    assert t3.loc["Vondrick", "SSIM"] == "0.60" and t3.loc["ground truth", "LMD"] == "0"
+    assert t3.loc["ground truth", "SSIM"] == "N/A"

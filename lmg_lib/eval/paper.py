@@ -39,11 +39,11 @@ PRINTED_DIGITS = {"LMD": 2, "SSIM": 2, "PSNR": 2, "CPBD": 3}
 
 def as_printed(df: pd.DataFrame) -> pd.DataFrame:
     """A copy of a paper table whose metric columns are strings with the paper's decimals
-    (``PRINTED_DIGITS``; '—' where the paper has no value), for display beside ours."""
+    (``PRINTED_DIGITS``; "N/A" and "0" where the paper prints those), for display beside ours."""
     out = df.copy()
     for c, k in PRINTED_DIGITS.items():
         if c in out:
-            out[c] = [("—" if pd.isna(v) else f"{float(v):.{k}f}") for v in out[c]]
+            out[c] = [("N/A" if pd.isna(v) else "0" if float(v) == 0 else f"{float(v):.{k}f}") for v in out[c]]
     return out
 
 
