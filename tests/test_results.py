@@ -261,6 +261,7 @@ def test_seed_table_and_the_ordering_at_the_level_of_runs(tmp_path):
     assert s2v["here"] == "mixed" and s2v["evidence"].startswith("5 of 6 seed pairs;")   # only f1 = 1.46 against s1 = 1.45 is lost
     assert vgan["here"] == "holds" and vgan["evidence"].startswith("3 of 3 seed pairs;")
     assert "closest pair 0.240 apart" in vgan["evidence"]                                 # 1.70 - 1.46
+    assert "by chance alone 1 in 4" in vgan["evidence"] and "chance" not in s2v["evidence"]   # 1 / C(4, 3); mixed: none
     _write(tmp_path, "v1", [("lmd", 1.30, 0.03)])
     seeds["VGAN (Vondrick)"] = ("v0", "v1")
     o = run_orderings(tmp_path, seeds).set_index("baseline")

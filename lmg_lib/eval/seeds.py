@@ -8,6 +8,7 @@ tables say how many seeds each mean is over, and an ordering needs at least one 
 """
 from __future__ import annotations
 
+import math
 from pathlib import Path
 
 import numpy as np
@@ -61,7 +62,7 @@ def seed_table(root, seeds: dict = SEEDS, metrics=SEED_METRICS, digits: int = 2)
     return pd.DataFrame(rows).set_index("model") if rows else pd.DataFrame()
 
 
-def run_table(root, seeds: dict = SEEDS, metrics=("lmd", "opening_r", "psnr", "ssim"), digits: int = 2) -> pd.DataFrame:
+def run_table(root, seeds: dict = SEEDS, metrics=("lmd", "opening_r", "psnr", "ssim", "cpbd"), digits: int = 2) -> pd.DataFrame:
     """One row per evaluated run: 'mean [95 % CI over sentences]' per metric."""
     L = seed_long(root, seeds, metrics)
     f = lambda v: f"{v:.{digits}f}"
@@ -79,7 +80,8 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
     holds = every seed of ``model`` beats every seed of the baseline; does not hold = every seed
     of the baseline beats every seed of ``model``; mixed otherwise. The count of seed pairs in
     ``model``'s favour and the gap of the closest pair are given: with two or three seeds a side,
-    "holds" by 0.03 px is a weak statement (``closest_px``: that gap as a number). A run-level
+    "holds" by 0.03 px is a weak statement (``closest_px``: that gap as a number), and so is the
+    chance that the seed alone would give the same verdict (1 in C(n_a + n_b, n_a)). A run-level
     statement: sentence intervals are in ``run_table``."""
     L = seed_long(root, seeds, (metric,))
     mine = L[L.model == model]["mean"].to_numpy()
@@ -99,8 +101,12 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
         closest = min(abs(a - b) for a in mine for b in theirs)           # how near a reversal the verdict is
         rng = lambda v: f"{v.min():.3f}" if len(v) == 1 else f"{v.min():.3f}..{v.max():.3f}"
         steps = unequal_steps(root, seeds[model][0], seeds[base][0])      # '' at equal steps
+        # if the seed alone decided (the runs exchangeable), every run of one side lands below every
+        # run of the other with this chance: 1 / C(n_a + n_b, n_a), e.g. 1 in 10 for 3 against 2
+        chance = 1 / math.comb(len(mine) + len(theirs), len(mine))
+        odds = f"; by chance alone 1 in {round(1 / chance)}" if verdict != "mixed" else ""
         rows.append((base, label, verdict, f"{wins} of {n} seed pairs; {rng(mine)} vs {rng(theirs)}, closest pair "
-                                           f"{closest:.3f} apart{steps}", len(mine), len(theirs), closest))
+                                           f"{closest:.3f} apart{odds}{steps}", len(mine), len(theirs), closest))
     return pd.DataFrame(rows, columns=["baseline", "paper's ordering, at the level of runs", "here", "evidence",
                                        f"{model} seeds", "baseline seeds", "closest_px"])
 
