@@ -147,9 +147,13 @@ if lmd_name == "dlib":
 # ## 1. The shipped results on the held-out speakers
 #
 # Computed once by `tools/make_shipped.py evaluate` on every test clip of the default corpus
-# (speakers s28-s32) and shipped as `checkpoints/<run>/per_clip.csv`; here they are only read. Mean
-# and 95 % interval over sentences. In the figure every panel has the same rows; an open dot is the
-# same model driven by another sentence's audio (a model that follows the speech gets worse).
+# (speakers s28-s32 of the embedded, rendered corpus: not GRID, whose speaker numbering it only
+# borrows) and shipped as `checkpoints/<run>/per_clip.csv`; here they are only read. Mean and 95 %
+# interval over sentences. `lmd_gap_closed` is the share of the distance from the static reference's
+# LMD to the audio-only ceiling's that a model covers (0: no better than the static frame, 1: as good
+# as the ceiling); the ceiling is an oracle row, its mouths drawn from the phoneme timing and scored
+# like a model. In the figure every panel has the same rows; an open dot is the same model driven by
+# another sentence's audio (a model that follows the speech gets worse).
 
 # %%
 long = results_long(SHIPPED_CHECKPOINTS).replace({"model": trained})
