@@ -133,7 +133,8 @@ trained = {disp: f"{disp}, {describe_run(SHIPPED_CHECKPOINTS / run)['recipe']}" 
 for name in shipped:
     print(f"{named[name]}: {about[name]['line']}")
 print(f"the full model (checkpoints/{SHIPPED_FULL}/) was trained by `{record['command']}` "
-      f"({record['cpu_s'] / 60:.0f} CPU-min, {record['wall_s'] / 60:.0f} min wall)")
+      f"({record['cpu_s'] / 60:.0f} CPU-min, {record['wall_s'] / 60:.0f} min wall); its configuration is exactly "
+      f"the `{preset_of(cfg)}` preset (config.preset_of compares the two), so it is labelled so")
 det_err = detector.error
 print(f"landmark regressor (measures LMD): {det_err['mean_px']:.2f} px mean error ({det_err['mean_pct_mouth_width']:.1f} % of the mouth width) on {det_err['n_frames']} held-out frames")
 source = data_source()                                  # the corpus of notebook 1's dataset
