@@ -109,9 +109,12 @@ _LONG = ("the recipe search on the validation speakers (docs/TRAINING.md, the re
          "steps); at 4 000 steps with D for the last 300 it reached 1.35 (seed 0, about 2 h on 2 CPU cores; "
          "5 000 would pass the 150 min a run may take)")
 WHY["cpu2"] = {**WHY["cpu"], "train.steps": _LONG, "train.gan_start": (
-    "a step without D costs about a third of one with it (1.1 s against 3.7 s on this machine), so the "
-    "pixel and correlation warm-up gets the steps: D, L_gen and L_perc for the last 300 of 4 000, as in the "
-    "warm-up probe full_warmup1200 (docs/TRAINING.md, the recipe search)"),
+    "the warm-up probe full_warmup1200 (D from step 1 200 of 1 500) led the cpu recipe on validation with "
+    "seed 0 (LMD 1.58 against 1.71; its seed 1 reached 1.81), so the "
+    "pixel and correlation warm-up gets the steps: D, L_gen and L_perc for the last 300 of 4 000. A step "
+    "without D was first thought to cost a third of one with it; the cpu2 runs' logs measure about 1.7 s "
+    "against 2.0 s a step (wall, 2 cores), so the warm-up is cheaper by about 15 %, not 3x "
+    "(docs/TRAINING.md, the recipe search)"),
     "train.val_every": ("the shipped generator is chosen on the validation speakers, never on the test "
                         "speakers: the best validation LMD (seed 0: step 3 900 of 4 000; docs/TRAINING.md, "
                         "the recipe search)"),
