@@ -229,7 +229,7 @@ display(Markdown(f"The `cpu` preset itself trains {thousands(cpu_preset.steps)} 
 curves = curve_summary(curve_logs)
 display(curves.round(4))
 if not_shipped:
-    print("listed in results.CURVES but not shipped in this checkout:", ", ".join(not_shipped))
+    print("listed in eval.seeds.CURVES but not shipped in this checkout:", ", ".join(not_shipped))
 for _, c in curves.iterrows():
     state = ("flat" if c["flat"] else "past its best: it ends above its best by more than FLAT_PX"
              if c["lmd_last"] - c["lmd_best"] >= FLAT_PX else "still improving")
@@ -245,15 +245,15 @@ for _, c in curves.iterrows():
 # lower and three times higher than `cpu2`'s, everything else as its `cpu2` run (steps, schedule,
 # seed 0; `tools/make_shipped.py train speech2vid_cpu2_lr3e-4` and so on), and the rate whose
 # validation LMD reached the lowest value (at any validation step: the step whose generator a run
-# ships) is the choice. The search is not complete: the runs not shipped yet are listed under the
-# table, and a choice among the rates shipped so far is only that. One seed per rate: a margin
+# ships) is the choice, and a choice is bracketed when a rate on either side of it was tried and
+# did worse (a run of the search not shipped yet is listed under the table). One seed per rate: a margin
 # smaller than the spread between seeds of one recipe (the best validation LMD of the `cpu2` seeds
 # in section 1.1's table, compared in the line under each choice) is a choice by rule, not evidence
 # that the rate is better. Only the validation speakers are read here; the test speakers play no
-# part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them). The search runs
-# (lr 3e-4 for Speech2Vid, 3e-3 for VGAN) trained on a slower machine than the `cpu2` runs beside
-# them (docs/TRAINING.md), so their CPU-minutes are longer for the same 4 000 steps: read the
-# curves for where they end, not for what they cost.
+# part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them). The runs at
+# rates other than 1e-3 trained on a slower machine than the two `cpu2` runs beside them
+# (docs/TRAINING.md), so their CPU-minutes are longer for the same 4 000 steps: read the curves for
+# where they end, not for what they cost. One line style per rate, one colour per model.
 
 # %%
 from lmg_lib.eval.seeds import LR_SEARCH, lr_search
@@ -262,6 +262,8 @@ lr_logs, lr_table = lr_search(SHIPPED_CHECKPOINTS)
 if lr_logs:
     learning_curves(lr_logs, val_refs, path=figure_path("training_lr_search.png"),
                     colors={model: f"C{i}" for i, model in enumerate(curve_logs)},     # section 1.1's colours
+                    run_styles={run: i for i, run in enumerate(sorted({r for runs in lr_logs.values() for r in runs},
+                                                                       key=lambda r: float(r.split()[-1])))},
                     title="The baselines' learning-rate search: validation LMD and opening r against CPU-minutes "
                           "(cpu2 recipe otherwise, 4 000 steps, seed 0; shipped runs, their own logs)")
     plt.show()
