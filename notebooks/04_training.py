@@ -67,10 +67,19 @@ display(Markdown(f"**The shipped full model (`checkpoints/{SHIPPED_FULL}/`): the
 # CUDA, atomic full checkpoints with exact resume, a stop with a clear message on NaN/inf, CSV logs,
 # and multi-GPU through `torchrun` (`lmg train --help`).
 #
-# **This page.** Sections 1-3 show the **shipped full model (full model, cpu2 recipe)**: the curves
-# from its own logs (`train_log.csv`, `val_log.csv` in its folder, printed below), the samples its training
-# saved (`samples.jpg`) and the checkpoint itself on a held-out speaker
-# (`python tools/make_shipped.py train full` remakes it). Section 4 is a **smoke demonstration**
+# **This page.** Sections 1-3 show **trained, shipped runs**: section 1 the shipped full model's
+# (full model, cpu2 recipe) curves from its own logs (`train_log.csv`, `val_log.csv` in its folder,
+# printed below), section 1.1 the validation curves of every seed of the full model and of both
+# baselines against the compute they spent, section 1.2 the baselines' learning-rate search, and
+# sections 2-3 the samples the full model's training saved (`samples.jpg`) and the checkpoint itself
+# on a held-out speaker (`python tools/make_shipped.py train full_cpu2` remakes it).
+#
+# **Terms.** LMD (landmark distance): the mean distance in pixels of the 64 px lip crop between the
+# lip landmarks of a generated frame and of the real one, lower is better. Opening r: the correlation
+# over a clip's frames between the generated and the real mouth opening (inner-lip height), higher is
+# better; 0 for a mouth that does not move with the speech. CPBD: a sharpness score (higher =
+# sharper), compared with the real frames'. EMA: the exponential moving average of the generator's
+# weights, the copy that is validated and shipped. Notebook 6 defines each metric in full. Section 4 is a **smoke demonstration**
 # for a reader who executes the notebook: a few dozen steps of the `tiny` preset, enough to watch
 # the losses move, not to learn lips; it is not a result. The appendix goes beyond the paper (a
 # probe of the CPU recipe's warm-up). On a GPU use `params/full.yaml` (paper preset, 20 000 steps,
@@ -147,7 +156,7 @@ show_source(train_step,
 #
 # What the curves show: the weighted pixel term dominates $\mathcal{L}$ from start to end.
 # $\mathcal{L}_{corr}$ starts near 1 (uncorrelated curves) and falls during the first few hundred
-# steps, then stays roughly flat (the cell prints its first and last values); half of it is
+# steps, then keeps falling slowly (the cell prints its first, lowest and last values); half of it is
 # computed on the *real* video's flow (as in the authors' code), so part of this drop is
 # $\varphi_s, \varphi_v$ learning to correlate speech with real lip motion, not the generator.
 # After $D$ switches on, $\mathcal{L}_{gen}$ rises while $\mathcal{L}_D$ falls: $D$ gets better at
@@ -202,22 +211,29 @@ print(f"with the paper's weights (1, 0.5, 1, 1) the same terms would sum to "
 # The runs of the recipe search (docs/TRAINING.md) log, at every validation, the CPU seconds the
 # run had spent (training and validation, both cores summed: `cpu_s` in `val_log.csv`). Drawn
 # against those CPU-minutes, each model's validation curve says how much compute it needs to get
-# where it gets, and whether it was still improving when it stopped. Colours are models, line
-# styles their runs (seeds); the grey lines are the static reference frame and the average mouth
-# (a constant) scored on the same validation clips (`checkpoints/controls/val_references.json`,
-# `tools/make_shipped.py valref`). The table under the figure is computed from the same logs:
+# where it gets, and whether it was still improving when it stopped. Colours are models; line
+# styles are seeds, the same in every model (solid seed 0, dashed seed 1, dotted seed 2; dash-dot
+# the `cpu` recipe's 3 000-step runs); the CPU-minutes are on a log axis, since the baselines cost
+# a fraction of the full model's. The grey lines are the static reference frame and the average
+# mouth (a constant) scored on the same validation clips (`checkpoints/controls/val_references.json`,
+# `tools/make_shipped.py valref`), averaged over the seeds: each seed draws its own reference frame
+# for each validation clip, so the static reference moves with the seed (the cell prints it per
+# seed), and validation LMDs compare exactly only within a seed. Runs that trained on a slower
+# machine spent more CPU-minutes for the same steps (the cell prints the CPU each run's `record.json`
+# names, where it does): read their curves for where they end, not for what they cost. The table under the figure is computed from the same logs:
 # `lmd_drop_last_quarter` is how much validation LMD fell over the last quarter of a run's
 # CPU-minutes, and a run counts as flat when that is under `FLAT_PX`. Each label names its preset,
 # steps and seed; "D from step" appears where a run moved its preset's adversarial phase (the
 # sentence under the figure says what the `cpu` preset itself does).
 
 # %%
-from lmg_lib.eval.seeds import FLAT_PX, curve_summary, learning_curve_logs
+from lmg_lib.eval.seeds import CURVES, FLAT_PX, curve_summary, learning_curve_logs
 from lmg_lib.viz import learning_curves
 
 curve_logs, not_shipped = learning_curve_logs(SHIPPED_CHECKPOINTS)
 val_refs = json.loads((SHIPPED_CHECKPOINTS / "controls" / "val_references.json").read_text())
-learning_curves(curve_logs, val_refs, path=figure_path("training_learning_curves.png"),
+learning_curves(curve_logs, val_refs, path=figure_path("training_learning_curves.png"), logx=True,
+                run_styles=lambda run: 3 if run.startswith("cpu recipe") else int(run[-1]),   # style = seed
                 title=f"Validation LMD and opening r against CPU-minutes ({val_refs['clips']} clips of the "
                       f"validation speakers; shipped runs, their own logs)")
 plt.show()
@@ -226,6 +242,13 @@ display(Markdown(f"The `cpu` preset itself trains {thousands(cpu_preset.steps)} 
                  f"{thousands(cpu_preset.gan_start)} (`checkpoints/{PROBE_BASE}/`, the probes' base); the runs "
                  "labelled *cpu recipe, 3 000 steps* changed its steps and its D step by `--steps` and "
                  "`--set train.gan_start` (their `record.json`); `cpu2` is the preset those changes became."))
+print("static reference frame's validation LMD per seed:",
+      ", ".join(f"seed {k} {v['static']['lmd']:.2f} px" for k, v in val_refs["seeds"].items()))
+for model, runs in CURVES.items():
+    for label, run in runs.items():
+        rec = SHIPPED_CHECKPOINTS / run / "record.json"
+        if rec.exists() and json.loads(rec.read_text()).get("cpus"):
+            print(f"{model} ({label}): trained on {', '.join(json.loads(rec.read_text())['cpus'])}")
 curves = curve_summary(curve_logs)
 display(curves.round(4))
 if not_shipped:
@@ -241,15 +264,17 @@ for _, c in curves.iterrows():
 # ### 1.2 The baselines' learning rate, chosen on the validation speakers
 #
 # A baseline trained at a learning rate that suits the full model but not itself would lose the
-# comparison for the wrong reason. So each baseline is trained at a learning rate about three times
-# lower and three times higher than `cpu2`'s, everything else as its `cpu2` run (steps, schedule,
+# comparison for the wrong reason. So each baseline is trained at rates a factor of about three apart
+# around `cpu2`'s 1e-3 until its best is bracketed (the table lists them), everything else as its `cpu2` run (steps, schedule,
 # seed 0; `tools/make_shipped.py train speech2vid_cpu2_lr3e-4` and so on), and the rate whose
 # validation LMD reached the lowest value (at any validation step: the step whose generator a run
 # ships) is the choice, and a choice is bracketed when a rate on either side of it was tried and
 # did worse (a run of the search not shipped yet is listed under the table). One seed per rate: a margin
 # smaller than the spread between seeds of one recipe (the best validation LMD of the `cpu2` seeds
 # in section 1.1's table, compared in the line under each choice) is a choice by rule, not evidence
-# that the rate is better. Only the validation speakers are read here; the test speakers play no
+# that the rate is better. (That spread also holds the seeds' different reference frames, section
+# 1.1: a rough yardstick, not the training noise alone; every run of the search is seed 0, so the
+# rates themselves compare on the same clips and references.) Only the validation speakers are read here; the test speakers play no
 # part (`eval.seeds.LR_SEARCH` lists the runs, `eval.seeds.lr_search` reads them). The runs at
 # rates other than 1e-3 trained on a slower machine than the two `cpu2` runs beside them
 # (docs/TRAINING.md), so their CPU-minutes are longer for the same 4 000 steps: read the curves for
@@ -379,7 +404,7 @@ display(Video(str(both), embed=True, width=384))
 # the `tiny` preset, 40 steps on the CPU) from scratch, to see every term computed and logged and
 # the samples change. At this scale the model stays close to its random initial weights: nothing
 # below is a result, and nothing is saved to `figures/`. A fixed batch of four test-speaker clips
-# is generated every `train.sample_every` steps (with the generator in eval mode, so the snapshots
+# (the figure shows the first; exercise 4 uses the others) is generated every `train.sample_every` steps (with the generator in eval mode, so the snapshots
 # change neither the training randomness nor BatchNorm's statistics). The run folder holds
 # `checkpoints/last.pt` (resumable), `train_log.csv`, `samples/` and the exported
 # `generator.safetensors`.
@@ -424,7 +449,7 @@ else:
 # docs/TRAINING.md show them.) Left and middle:
 # validation speakers (the same fixed clips, EMA weights) during training, the dotted lines where each run's
 # discriminator switches on. Right: the **test speakers** (200 sentences), each probe minus the
-# full model, paired by sentence.
+# probes' base (the full model with the `cpu` recipe, not the shipped `cpu2` one), paired by sentence.
 
 # %%
 from lmg_lib.eval.results import PROBE_BASE, PROBES, paired_difference
@@ -454,8 +479,8 @@ for j, ((label, d), c) in enumerate(zip(diffs.items(), ["C1", "C2", "C3"])):
                      d.loc[metrics, "ci_high"] - d.loc[metrics, "mean"]], fmt="o", color=c, ms=4, label=label)
 axes[2].axvline(0, color="k", lw=0.8); axes[2].set_yticks(range(len(metrics)), metrics)
 axes[2].xaxis.set_major_locator(plt.MaxNLocator(4))
-axes[2].set_title("test speakers: probe minus full model (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
-axes[2].set_xlabel("probe minus full (LMD in px; others unitless)")
+axes[2].set_title(f"test speakers: probe minus {base_label} (95 % CI, paired)", fontsize=9); axes[2].grid(alpha=0.3)
+axes[2].set_xlabel(f"probe minus {base_label} (LMD in px; others unitless)")
 later = sorted({g for run, g in gan_start.items() if run != PROBE_BASE})
 fig.suptitle(f"Appendix, beyond the paper: the {base_label} ({probe_cfg[PROBE_BASE].train.steps} steps, "
              f"checkpoints/{PROBE_BASE}/), with the discriminator from step {gan_start[PROBE_BASE]} and (probes) from step "

@@ -32,7 +32,11 @@
 # mouth), the **audio-only ceiling** of the mouth-opening correlation r (the lips lead the sound by a
 # random per-sentence lag no model can know; the table's ceiling row says how high an audio-only
 # predictor gets), and a
-# **lip-sync expert** (SyncNet-style, trained on the training speakers only) with its LSE-D / LSE-C.
+# **lip-sync expert** (SyncNet-style, trained on the training speakers only) with its LSE-D / LSE-C:
+# LSE-D is the distance between the expert's audio and video embeddings at the best offset (lower =
+# better sync), LSE-C its confidence, the median distance over the offsets minus
+# that best one (higher = better sync). **opening_r** in the tables is the per-clip correlation between the generated
+# and the real mouth opening (section 4 draws it), averaged over sentences.
 # A model *follows the speech* only if its true-audio LMD interval lies below both its shuffled-audio
 # LMD and the average mouth. The protocol is `docs/EVALUATION.md`.
 #
@@ -40,10 +44,10 @@
 # |---|---|
 # | **full model** | the full model of Chen et al. 2018 (variant (e)), trained here with the recipe printed below (its folder is printed with it) |
 # | **Speech2Vid (Chung)** | "You said that?"-style per-frame encoder-decoder, L1 only, same data, recipe printed below |
-# | **VGAN (Vondrick)** | audio-conditioned two-stream video GAN, same data, recipe printed below |
+# | **VGAN (Vondrick)** | audio-conditioned video GAN whose generator has two streams (a moving foreground, a static background), same data, recipe printed below |
 # | **static reference** | the reference frame repeated |
 # | **average mouth** | each test speaker's mean mouth over its other sentences (landmark space) |
-# | **audio-only ceiling** | the corpus's own viseme trajectory from the audio, at the mean lag |
+# | **audio-only ceiling** | the corpus's own viseme trajectory from the audio, averaged over the corpus's distribution of lip-to-sound lags (no model can know a sentence's own lag) |
 # | **real frames** | CPBD and the sync expert on the real videos |
 #
 # Every trained model is named with its recipe (the preset it was trained with and what its training
@@ -171,7 +175,7 @@ _ = figure_path("eval_table.md").write_text(md + "\n")          # the README's t
 # %% [markdown]
 # ### The targets, and the paper beside us
 #
-# Chen et al. 2018, Table 3 is on GRID with the paper's networks (the authors' released code computes
+# Chen et al. 2018, Table 3 (whose GRID rows are compared here) comes from the paper's networks (the authors' released code computes
 # PSNR on wrapped uint8 differences, section 7; their LMD's normalisation is unresolved), so compare
 # **orderings**: does the full model beat the baselines here as it did there? The targets are those of
 # the repository's issue "Half-way to the ceiling" (docs/TRAINING.md), stated for the mean over the full
@@ -245,8 +249,8 @@ display(Markdown("\n".join([
     f"the shuffled-audio LMD's and the average mouth's, {val_of('average mouth', 'lmd'):.2f} px), "
     + (f"{'; '.join(follow)} follow{'s' if len(follow) == 1 else ''} the speech" if follow else "no model passes")
     + (f"; {'; '.join(no_follow)} {'does' if len(no_follow) == 1 else 'do'} not: "
-       "the mouth moves with the speech (r well above the shuffled audio's) but not closely enough to beat "
-       "the best constant mouth on LMD" if no_follow else "") + ".",
+       "the mouth moves with the speech (r well above the shuffled audio's), but its LMD interval is not "
+       "separated from the best constant mouth's" if no_follow else "") + ".",
     f"- **sharpness** (CPBD; the introduction's rule: far above the real frames' is artefact, not detail): real "
     f"frames {val_of('real frames', 'cpbd'):.2f}, " + ", ".join(
         f"{m} {val_of(m, 'cpbd'):.2f} ({val_of(m, 'cpbd') / val_of('real frames', 'cpbd'):.1f}x)" for m in MODELS)
@@ -340,7 +344,7 @@ for j, i in enumerate(picks):
     with torch.inference_mode():
         for name, model in models.items():
             vids[named[name].replace(", ", "\n", 1)] = to_uint8_frames(model(d["lms"][None], d["ref"][None])[0][0].numpy())
-        vids[f"full model\nother audio"] = to_uint8_frames(G(sub[partner[i]]["lms"][None], d["ref"][None])[0][0].numpy())
+        vids[named["full"].replace(", ", "\n", 1) + ",\nother audio"] = to_uint8_frames(G(sub[partner[i]]["lms"][None], d["ref"][None])[0][0].numpy())
     vids["static"] = to_uint8_frames(d["ref"][:, None].expand(-1, 16, -1, -1).numpy())
     compare_videos(vids, landmarks={k: detector.detect(v) for k, v in vids.items()},
                    title=f"shipped models, held-out {d['speaker']} · {d['utterance']} · clip {int(d['clip'])}",
@@ -545,6 +549,11 @@ print(f"average mouth LMD {mine.mean():.2f} px, full model {live.lmd.mean():.2f}
       f"{live.lmd_shuffled.mean():.2f} px with another sentence's audio (subset of {len(sub)} clips)")
 from lmg_lib.eval.protocol import landmark_baselines
 assert np.allclose(mine, landmark_baselines(sub).lmd_average_mouth, atol=1e-9)   # the evaluation's own control
+print("Why the shuffled-audio column is the better control: the average mouth is a different 'model' (a constant "
+      "in landmark space, with none of the network's blur or artefacts), so a gap to it mixes what the audio "
+      "explains with how the network draws. The same network driven by another sentence's audio keeps everything "
+      "but the audio's content (reference frame, weights, artefacts): the gap between the two columns is what the "
+      "audio itself explains.")
 
 # %% [markdown]
 # **Exercise 2 · Shift the audio.** Drive the full model with each clip's spectrogram rolled by
@@ -738,7 +747,8 @@ if photo_md is None:
           "photo --data data_photo, then train / evaluate photo_full and photo_controls with --data data_photo")
 else:
     photo_recipe = describe_run(SHIPPED_CHECKPOINTS / "photo_full")["recipe"]
-    display(Markdown(f"`photo_full`: {photo_recipe}\n\n" + photo_md))
+    display(Markdown(f"`photo_full`: {photo_recipe}\n\n"                      # its row named by run and recipe
+                     + photo_md.replace("| full model |", f"| photo_full ({photo_recipe.split(',')[0]}) |")))
     from lmg_lib.eval.results import PHOTO_MODELS
     pl = results_long(SHIPPED_CHECKPOINTS, PHOTO_MODELS, "photo_controls", "photo_ceiling")
     at = lambda model, f="mean": float(pl[(pl.model == model) & (pl.metric == "lmd")][f].iloc[0])
@@ -753,8 +763,10 @@ else:
     faces_photo = np.stack([lo(paster(c)) for c in crops_photo])
     warped_photo = np.stack([lo(f) for f in warp_photo_stream(G_photo, cfg_photo, photo, crops_photo, reg)])
     fig, ax = plt.subplots(6, 7, figsize=(11, 10.8))
-    rows_ = ((crops, f"{bench_run}, crop"), (crops_photo, "photo_full, crop"), (faces, f"{bench_run}, face"),
-             (faces_photo, "photo_full, face"), (warped, f"{bench_run}, warp"), (warped_photo, "photo_full, warp"))
+    short = lambda run: f"{run} ({describe_run(SHIPPED_CHECKPOINTS / run)['recipe'].split(',')[0]})"   # e.g. 'full (cpu recipe)'
+    rows_ = ((crops, f"{short(bench_run)}, crop"), (crops_photo, f"{short('photo_full')}, crop"),
+             (faces, f"{short(bench_run)}, face"), (faces_photo, f"{short('photo_full')}, face"),
+             (warped, f"{short(bench_run)}, warp"), (warped_photo, f"{short('photo_full')}, warp"))
     for row, (imgs, label) in enumerate(rows_):
         first = photo["lip"] if row < 2 else lo(photo["image"])
         for j, im in enumerate([first, *imgs[k]]):
@@ -786,7 +798,8 @@ else:
 # regressor finds a mouth in most of its frames (column `open_detected` of
 # `docs/real_photos/real_photos_photo_full.csv`, not drawn here), and in warp
 # mode, whose motion comes only from the mouth shapes found on the crops, the opening r against the
-# phoneme timing rises well above the `full` model's, with intervals apart. It does not help
+# phoneme timing rises well above that of `full` (the full model with the `cpu` recipe, the
+# benchmark's run above), with intervals apart. It does not help
 # everywhere: pasted back (face mode) its lips are further from the photo's colour and softer.
 #
 # The sentence is GRID grammar, the kind both models were trained on. On the ordinary sentences with
@@ -826,8 +839,13 @@ overlap = ~((warp["open_r_ci_low"]["photo_full"] > warp["open_r_ci_high"]["full"
             | (warp["open_r_ci_low"]["full"] > warp["open_r_ci_high"]["photo_full"]))
 display(Markdown(to_markdown(warp["open_r"].assign(photo_full_ahead=ahead, intervals_overlap=overlap))))
 print(f"photo_full ahead on {ahead.sum()} of {len(warp)} sentences; intervals overlap (or are missing) on {overlap.sum()}")
-# the check: the same sentences and means as Appendix B's table, which reads the tables its own way
+# the check: the same sentences, means and counts as Appendix B's table, which reads the tables its own way
 assert len(warp) == every.sentence.nunique()
+w = every[every["mode"] == "warp"].set_index(["sentence", "model"])
+assert ahead.sum() == sum(w.loc[(t, "photo_full"), "open_r"] > w.loc[(t, "full"), "open_r"] for t in warp.index)
+apart = lambda a, b: w.loc[a, "open_r_ci_low"] > w.loc[b, "open_r_ci_high"]          # a's interval above b's
+assert overlap.sum() == sum(not (apart((t, "photo_full"), (t, "full")) or apart((t, "full"), (t, "photo_full")))
+                            for t in warp.index)
 assert np.allclose(warp["open_r"].mean().loc[["full", "photo_full"]], mean_r.loc["warp", ["full", "photo_full"]], atol=1e-12)
 
 # %% [markdown]

@@ -237,27 +237,32 @@ def test_pages_in_a_real_headless_browser(exported, tmp_path, capsys):
 
 
 def test_discover_models_orders_shipped_runs_and_labels_them(tmp_path):
-    """Table 3 models first, then the ablation variants in the paper's order (a)-(i) -- not the
-    alphabet: (b) l1 before (c) gan --, then probes, second seeds and other runs."""
+    """Table 3 models first, then their other seeds, the ablation variants in the paper's order
+    (a)-(i) -- not the alphabet: (b) l1 before (c) gan --, their other seeds and noskips, the rest of
+    the learning-rate search, then the probes and other runs."""
     for name in ("ablation_l1_seed1", VGAN, "ablation_gan", FULL, "noskips", S2V, "ablation_l1",
-                 "ablation_gan_only", "full_warmup1200", "controls"):
+                 "ablation_gan_only", "full_warmup1200", "controls", f"{VGAN}_seed1", f"{VGAN}_lr3e-3"):
         (tmp_path / name).mkdir()
         if name != "controls":                                    # no generator: not a model
             (tmp_path / name / "generator.safetensors").write_bytes(b"")
-    assert list(discover_models(tmp_path)) == [FULL, S2V, VGAN, "ablation_gan_only", "ablation_l1",
-                                               "ablation_gan", "full_warmup1200", "ablation_l1_seed1", "noskips"]
-    assert [run_group(n) for n in discover_models(tmp_path)] == [0, 0, 0, 1, 1, 1, 2, 2, 2]
+    assert list(discover_models(tmp_path)) == [FULL, S2V, VGAN, f"{VGAN}_seed1", "ablation_gan_only", "ablation_l1",
+                                               "ablation_gan", "ablation_l1_seed1", "noskips", f"{VGAN}_lr3e-3",
+                                               "full_warmup1200"]
+    assert [run_group(n) for n in discover_models(tmp_path)] == [0, 0, 0, 1, 2, 2, 2, 3, 3, 4, 5]
     from lmg_lib.config import PAPER_LETTER
     assert model_label("ablation_l1_seed1") == f"({PAPER_LETTER['l1']}) l1, seed 1"
     assert model_label(VGAN) == "VGAN (Vondrick)" and model_label(FULL) == "full model"
-    # a learning-rate search run: its rate read from its generator's header, not from its name
+    # a learning-rate search run: its rate is in its recipe, read from its generator's header, not
+    # from its name; a baseline at its searched rate (eval.seeds.SEEDS) says so, beside Table 3
     from lmg_lib.config import make_config
     from lmg_lib.util.weights import save_weights
     cfg = make_config("cpu2", {"train.lr": 2.5e-4}, variant="l1")
     save_weights(tmp_path / f"{S2V}_lr3e-4" / "generator.safetensors", {"w": torch.zeros(1)},
                  {"config": json.dumps(cfg.to_dict())})
-    assert model_label(f"{S2V}_lr3e-4", tmp_path) == "Speech2Vid (Chung), learning-rate search: lr 0.00025"
-    assert model_label(f"{S2V}_lr3e-4") == "Speech2Vid (Chung), learning-rate search"
+    assert model_label(f"{S2V}_lr3e-4", tmp_path) == "Speech2Vid (Chung), at its searched rate"
+    assert run_group(f"{S2V}_lr3e-4") == 0 and run_group(f"{S2V}_lr3e-4_seed2") == 1
+    assert model_label(f"{VGAN}_lr3e-3") == "VGAN (Vondrick), learning-rate search"
+    assert model_label(S2V) == "Speech2Vid (Chung), at the preset's rate"
     # its recipe in the explorer is the records' label of it: the rate named, no D step (L1 only)
     (tmp_path / f"{S2V}_lr3e-4" / "record.json").write_text(json.dumps(
         {"command": "lmg train --config cpu2 --model speech2vid --variant l1 --set train.lr=2.5e-4", "seed": 0}))
@@ -326,3 +331,23 @@ def test_papermills_parameters_cell_says_why_it_repeats_the_parameters():
     assert out.cells[0].source == "SEED = 0"
     assert out.cells[1].source.startswith("# The values this page was executed with") and "SEED = 1" in out.cells[1].source
     assert export_notebooks.clean_notebook(out).cells[1].source == out.cells[1].source      # not prefixed twice
+
+
+def test_paired_table_is_the_paired_difference_of_every_pair(tmp_path):
+    """The explorer's test-set verdict is paired by sentence, as the probes' is (results.paired_difference):
+    two runs whose intervals overlap can still differ clearly, sentence by sentence."""
+    from lmg_lib.eval.results import paired_difference
+    from lmg_lib.export import paired_table
+    rng = np.random.default_rng(0)
+    base = rng.normal(2.0, 0.3, 40)                                   # each sentence's difficulty, shared
+    for run, shift in (("a", 0.0), ("b", 0.05), ("c", 0.05)):
+        (tmp_path / run).mkdir()
+        rows = [dict(speaker=f"s{k % 4}", utterance=f"u{k}", clip=c, lmd=base[k] + shift + rng.normal(0, 0.01),
+                     opening_r=0.5 + rng.normal(0, 0.1)) for k in range(40) for c in range(2)]
+        pd.DataFrame(rows).to_csv(tmp_path / run / "per_clip.csv", index=False)
+    P = paired_table(tmp_path, ["a", "b", "c", "not_evaluated"], metrics=("lmd", "opening_r"))
+    assert set(P) == {"a", "b"} and set(P["a"]) == {"b", "c"}          # each pair once, in the runs' order
+    ref = paired_difference(tmp_path, "a", "b", metrics=("lmd",)).set_index("metric").loc["lmd"]
+    assert np.allclose(P["a"]["b"]["lmd"][:3], [ref["mean"], ref.ci_low, ref.ci_high], atol=1e-4)
+    assert P["a"]["b"]["lmd"][2] < 0 and P["a"]["b"]["lmd"][3] > 0.9  # a is lower, clearly, on almost every sentence
+    assert P["b"]["c"]["lmd"][1] < 0 < P["b"]["c"]["lmd"][2]          # b and c: not separated

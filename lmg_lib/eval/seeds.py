@@ -114,17 +114,17 @@ def run_orderings(root, seeds: dict = SEEDS, model: str = "full model", metric: 
 # the learning curves against compute (notebook 4): model -> {run label: run folder}; runs whose
 # val_log.csv records the CPU seconds spent (``cpu_s``, logged since the recipe search began)
 CURVES = {"full model": {"cpu recipe, 3 000 steps, D from step 2 700, seed 0": "search_long3000",
-                         "cpu2 recipe (4 000 steps), seed 0": "full_cpu2",
-                         "cpu2 recipe (4 000 steps), seed 1": "full_cpu2_seed1",
-                         "cpu2 recipe (4 000 steps), seed 2": "full_cpu2_seed2"},
+                         "cpu2 recipe, 4 000 steps, seed 0": "full_cpu2",
+                         "cpu2 recipe, 4 000 steps, seed 1": "full_cpu2_seed1",
+                         "cpu2 recipe, 4 000 steps, seed 2": "full_cpu2_seed2"},
           "Speech2Vid (Chung)": {"cpu recipe, 3 000 steps, seed 0": "speech2vid_long3000",
-                                 "cpu2 recipe (4 000 steps), seed 0": "speech2vid_cpu2",
-                                 "cpu2 recipe (4 000 steps), seed 1": "speech2vid_cpu2_seed1"},
-          "VGAN (Vondrick)": {"cpu2 recipe (4 000 steps), seed 0": "vgan_cpu2",
-                              "cpu2 recipe (4 000 steps), seed 1": "vgan_cpu2_seed1",
-                              "cpu2 recipe (4 000 steps), seed 2": "vgan_cpu2_seed2"},
+                                 "cpu2 recipe, 4 000 steps, seed 0": "speech2vid_cpu2",
+                                 "cpu2 recipe, 4 000 steps, seed 1": "speech2vid_cpu2_seed1"},
+          "VGAN (Vondrick)": {"cpu2 recipe, 4 000 steps, seed 0": "vgan_cpu2",
+                              "cpu2 recipe, 4 000 steps, seed 1": "vgan_cpu2_seed1",
+                              "cpu2 recipe, 4 000 steps, seed 2": "vgan_cpu2_seed2"},
           # at the rate its search chose (trained on the slower machine: more CPU-minutes a step)
-          "Speech2Vid (Chung), lr 3e-4": {f"cpu2 recipe (4 000 steps), lr 3e-4, seed {i}": run
+          "Speech2Vid (Chung), lr 3e-4": {f"cpu2 recipe, 4 000 steps, lr 3e-4, seed {i}": run
                                           for i, run in enumerate(SEEDS["Speech2Vid (Chung), lr 3e-4"])}}
 
 

@@ -24,4 +24,4 @@ Two files: ``runs.py`` (which runs, in which order, with which label) and ``page
 from .page import (CSS, JS, explorer_data, explorer_html, image_data_uri, mp4_data_uri,  # noqa: F401
                    sentence_frames, strip)
 from .runs import (ARCHITECTURE, BOOKKEEPING, GROUPS, METRIC_COLUMNS, TABLE3_RUNS, describe_run,  # noqa: F401
-                   discover_models, model_label, recipe_of, representative_clip, run_group)
+                   discover_models, model_label, paired_table, recipe_of, representative_clip, run_group)

@@ -200,6 +200,13 @@ function current() {
   return {u, real: u, a: A, b: B};
 }
 const fmt = v => (typeof v === 'number' && isFinite(v)) ? v.toFixed(3) : '—';
+function pair(a, b, k) {      // a minus b over the same test sentences: [mean, low, high, share of sentences below 0]
+  const P = D.paired || {};
+  if (a === b) return null;
+  if (P[a] && P[a][b] && P[a][b][k]) return P[a][b][k];
+  if (P[b] && P[b][a] && P[b][a][k]) { const [x, l, h, s] = P[b][a][k]; return [-x, -h, -l, 1 - s]; }
+  return null;
+}
 function metricsTable(el, clip, summary) {
   el.textContent = '';
   const keys = D.metric_names.filter(k => k in clip || k in summary);
@@ -255,19 +262,33 @@ function update() {
     else { v.removeAttribute('src'); v.parentElement.style.display = 'none'; }
     $('vcap-' + r).textContent = r === 'real' ? 'real' : r.toUpperCase() + ': ' + named(m[r]);
   }
-  // one clip is one draw: say where this clip's LMD sits against the test-set means and their intervals
+  // one clip is one draw: the test set's verdict is the paired difference over the same sentences
   const lmd = r => c[r].metrics.lmd, ci = r => m[r].summary.lmd || [];
-  const apart = (x, y) => x[2] < y[1] || y[2] < x[1];          // the 95 % intervals do not overlap
-  const test = (isFinite(ci('a')[0]) && isFinite(ci('b')[0]))
-    ? `; over the test set: A ${fmt(ci('a')[0])} [${fmt(ci('a')[1])}, ${fmt(ci('a')[2])}], ` +
-      `B ${fmt(ci('b')[0])} [${fmt(ci('b')[1])}, ${fmt(ci('b')[2])}]` + (!apart(ci('a'), ci('b'))
-        ? ': the intervals overlap, so the test set does not separate A and B either; one clip cannot.'
-        : (lmd('a') < lmd('b')) !== (ci('a')[0] < ci('b')[0])
-          ? ': the test set separates them the other way; one clip is one draw.'
-          : ': the test set separates them the same way as this clip.')
-    : '.';
+  const na = $('variant-a').value, nb = $('variant-b').value;
+  const d = pair(na, nb, 'lmd'), dr = pair(na, nb, 'opening_r');
+  const clear = x => x[2] < 0 || x[1] > 0;                      // the paired 95 % interval excludes 0
+  let test = '.';
+  if (d) {
+    test = `. Over the test set, paired by sentence: A minus B = ${fmt(d[0])} [${fmt(d[1])}, ${fmt(d[2])}] px, ` +
+      `A lower on ${Math.round(100 * d[3])} % of the sentences` + (!clear(d)
+        ? ': the interval includes 0, so the test set does not separate A and B on LMD.'
+        : isFinite(lmd('a')) && isFinite(lmd('b')) && (lmd('a') < lmd('b')) !== (d[0] < 0)
+          ? ': the test set separates them the other way from this clip; one clip is one draw.'
+          : ': the test set separates them the same way as this clip.') +
+      (dr ? ` Opening r, A minus B: ${fmt(dr[0])} [${fmt(dr[1])}, ${fmt(dr[2])}]` +
+            (clear(dr) ? '.' : ' (includes 0).') : '');
+  } else if (isFinite(ci('a')[0]) && isFinite(ci('b')[0])) {      // no paired values: the two intervals only
+    test = `; over the test set: A ${fmt(ci('a')[0])} [${fmt(ci('a')[1])}, ${fmt(ci('a')[2])}], ` +
+      `B ${fmt(ci('b')[0])} [${fmt(ci('b')[1])}, ${fmt(ci('b')[2])}] (each over its sentences, not paired).`;
+  } else if (na !== nb) {
+    test = '; no test-set comparison: at least one of the two runs was not evaluated on the test speakers.';
+  }
   $('compare').textContent = (isFinite(lmd('a')) && isFinite(lmd('b')))
     ? `LMD on this clip: A ${fmt(lmd('a'))} px, B ${fmt(lmd('b'))} px` + test : '';
+  const Y = D.yardsticks || [];
+  $('scale').textContent = Y.length ? 'For scale, test-set LMD (mean [95 % CI]): ' +
+    Y.map(([k, x, l, h]) => `${k} ${fmt(x)} [${fmt(l)}, ${fmt(h)}] px`).join('; ') +
+    '. The ceiling predicts the mouth from the phoneme timing alone; the average mouth is a constant.' : '';
   draw();
 }
 for (const r of rows) $('strip-' + r).addEventListener('load', draw);
@@ -308,7 +329,7 @@ def explorer_html(data: dict, intro: str = "") -> str:
             '<p class="controls"><label><input type="checkbox" id="animate" checked> play</label>'
             '<label><input type="range" id="frame" min="0" max="15" value="0"> <span id="frame-label"></span></label>'
             '<label><input type="checkbox" id="show-landmarks" checked> detected lip landmarks</label></p>\n'
-            + "".join(_row(r) for r in ("real", "a", "b")) + '<p class="note" id="compare"></p>' +
+            + "".join(_row(r) for r in ("real", "a", "b")) + '<p class="note" id="compare"></p><p class="note" id="scale"></p>' +
             f'\n<h2>The whole sentence, with its speech</h2>\n<p><button id="play-all">play the three together</button></p>'
             f'\n<div class="videos">{videos}</div>\n'
             f'<script type="application/json" id="explorer-data">{payload}</script>\n'

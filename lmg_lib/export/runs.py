@@ -10,7 +10,7 @@ import numpy as np
 
 from ..eval.records import run_facts, run_label, thousands
 from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
-from ..eval.seeds import LR_SEARCH
+from ..eval.seeds import LR_SEARCH, SEEDS
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
 # what each metric is measured in, shown beside its name (the others are unitless)
@@ -18,9 +18,15 @@ METRIC_UNITS = {"lmd": "px, 64 px crop", "lmd_shuffled": "px, another sentence's
                 "psnr_mouth": "dB, mouth box", "ssim_mouth": "mouth box", "opening_r": "Pearson r",
                 "cpbd": "sharpness: compare with the real frames'"}
 TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
-GROUPS = ("Table 3: the full model and the baselines (Chen et al. 2018, Table 3)",
+# a baseline at the rate its learning-rate search chose, where that is not the preset's (eval.seeds.SEEDS):
+# run folder of its seed 0 -> (its display name, the Table 3 run it stands beside)
+CHOSEN = {runs[0]: (name, MODELS[name.split(", lr ")[0]]) for name, runs in SEEDS.items() if name not in MODELS}
+GROUPS = ("Table 3: the full model and the baselines (Chen et al. 2018, Table 3), seed 0",
+          "Table 3's models: seeds 1 and 2",
           "Table 2: the ablation variants (a)-(i) (Chen et al. 2018, Table 2)",
-          "Probes of the recipe, second seeds and other runs")
+          "Table 2's variants: second seeds, and the full model without identity skips",
+          "The baselines' learning-rate search, the other rates (seed 0)",
+          "Probes of the cpu recipe, and the baselines trained with it")
 # what each baseline's network is (its losses come from the run's --variant, its recipe from --config)
 ARCHITECTURE = {"speech2vid": "per-frame 2-D encoder-decoder (Chung et al.)",
                 "vgan": "audio-conditioned video GAN (Vondrick et al.)"}
@@ -35,12 +41,19 @@ def _split(name: str) -> tuple[str, int]:
 
 
 def run_group(name: str) -> int:
-    """The explorer's group of a shipped run (an index of ``GROUPS``): the Table 3 models, the
-    Table 2 variants (seed 0), then everything else (probes, second seeds, other runs)."""
+    """The explorer's group of a shipped run (an index of ``GROUPS``): the Table 3 models (a
+    baseline at its searched rate beside them), their other seeds, the Table 2 variants, their other
+    seeds (and ``noskips``), the rest of the learning-rate search, then the probes and other runs."""
     base, seed = _split(name)
-    if seed:
-        return 2
-    return 0 if base in TABLE3_RUNS else 1 if base.startswith("ablation_") else 2
+    if base in TABLE3_RUNS or base in CHOSEN:
+        return 1 if seed else 0
+    if base.startswith("ablation_"):
+        return 3 if seed else 2
+    if base == "noskips":
+        return 3
+    if any(base in runs for runs in LR_SEARCH.values()):
+        return 4
+    return 5
 
 
 def _order_key(name: str):
@@ -49,7 +62,11 @@ def _order_key(name: str):
     from ..config import PAPER_LETTER
     base, seed = _split(name)
     if base in TABLE3_RUNS:
-        k = (1, TABLE3_RUNS.index(base))
+        k = (1, TABLE3_RUNS.index(base), 0)
+    elif base in CHOSEN:                                           # right after its Table 3 model
+        k = (1, TABLE3_RUNS.index(CHOSEN[base][1]), 1)
+    elif any(base in runs for runs in LR_SEARCH.values()):         # by model, then the search's order
+        k = next((1, m, list(runs).index(base)) for m, runs in enumerate(LR_SEARCH.values()) if base in runs)
     elif base in PROBES.values() or base == PROBE_BASE:            # the probes, after their base
         k = (0, list(PROBES.values()).index(base) if base != PROBE_BASE else -1)
     elif base.startswith("ablation_"):
@@ -101,8 +118,10 @@ def _flag(command: str, flag: str) -> str | None:
 
 def model_label(name: str, root=None) -> str:
     """The select box's name for a shipped run: the paper's names for the full model and the
-    baselines, ``(letter) variant`` for ``ablation_<variant>``, ``, seed k`` for a second seed; a
-    learning-rate search run's rate is read from its generator's header under ``root``."""
+    baselines (a baseline at the rate its learning-rate search chose, ``CHOSEN``, says so, and the
+    same baseline at the preset's rate says that), ``(letter) variant`` for ``ablation_<variant>``,
+    ``, seed k`` for a second seed; a learning-rate search run's rate is left to its recipe (read
+    from its generator's header: ``describe_run``). ``root`` is kept for callers; unused."""
     from ..config import PAPER_LETTER
     base, seed = _split(name)
     table3 = {run: label for label, run in MODELS.items()}
@@ -110,15 +129,19 @@ def model_label(name: str, root=None) -> str:
     if name in probes and name not in table3:
         return f"full model, probe: {probes[name]}"
     if name == PROBE_BASE and name not in table3:       # the cpu recipe's full model
-        return "full model, cpu recipe (the probes' base)"
+        return "full model, the probes' base"
     if name in BASELINE_PROBES.values():
         return next(label for label, run in BASELINE_PROBES.items() if run == name)
+    if base in CHOSEN:                   # its rate is in its recipe (read from its header), not repeated here
+        label = f"{CHOSEN[base][0].split(', lr ')[0]}, at its searched rate"
+        return label + (f", seed {seed}" if seed else "")
     searched = {run: model for model, runs in LR_SEARCH.items() for run in runs if run not in table3}
     if name in searched:
-        lr = run_facts(root, name).get("lr") if root is not None else None
-        return f"{searched[name]}, learning-rate search" + (f": lr {lr:g}" if lr is not None else "")
+        return f"{searched[name]}, learning-rate search"                  # the rate: in its recipe
     if base in table3:
         label = table3[base]
+        if base in {run for _, run in CHOSEN.values()}:                   # the preset's rate, not the chosen one
+            label += ", at the preset's rate"
     elif base == "noskips":
         label = "(e) full, without the identity skips"
     elif base.startswith("ablation_"):
@@ -190,3 +213,33 @@ def representative_clip(candidates, reference, metrics=("lmd", "opening_r")) -> 
         q1, med, q3 = np.nanpercentile(reference[m].to_numpy(float), [25, 50, 75])
         dist = dist + (c[m] - med).abs() / (q3 - q1 if q3 > q1 else 1.0)
     return dist.idxmin()
+
+
+def paired_table(root, runs, metrics=("lmd", "opening_r", "psnr", "ssim")) -> dict:
+    """Every pair of evaluated runs (those with a ``per_clip.csv``) on the same held-out sentences,
+    as ``eval.results.paired_difference`` computes one pair: each sentence's clips averaged, ``a``
+    minus ``b`` per sentence, its mean and 95 % t interval, and the share of sentences on which the
+    difference is below 0. {a: {b: {metric: [mean, low, high, share_below]}}} for ``a`` before ``b``
+    in ``runs`` (the page flips the sign for the other order). Paired, because two runs scored on
+    the same sentences share each sentence's difficulty: their intervals can overlap while their
+    difference is clear of 0."""
+    import pandas as pd
+    from ..eval.protocol import mean_ci
+    per = {}
+    for r in runs:
+        p = Path(root) / r / "per_clip.csv"
+        if p.exists():
+            d = pd.read_csv(p)
+            per[r] = d.groupby(["speaker", "utterance"])[[m for m in metrics if m in d.columns]].mean()
+    names, out = list(per), {}
+    for i, a in enumerate(names):
+        for b in names[i + 1:]:
+            d = (per[a] - per[b]).dropna(how="all")
+            cell = {}
+            for m in metrics:
+                if m in d and d[m].notna().sum() > 1:
+                    mean, lo, hi = mean_ci(d[m])
+                    cell[m] = [round(mean, 4), round(lo, 4), round(hi, 4), round(float((d[m].dropna() < 0).mean()), 3)]
+            if cell:
+                out.setdefault(a, {})[b] = cell
+    return out

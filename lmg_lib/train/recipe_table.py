@@ -75,7 +75,8 @@ WHY: dict[str, dict[str, str]] = {
         "model.upsample": "the transposed convolutions left a checkerboard: CPBD 0.85, against 0.16-0.24 for a "
                           "real frame (the static reference on the validation speakers, checkpoints/controls/"
                           "val_references.json), 0.29 with nearest upsampling (docs/TRAINING.md, probes p0, p2); the longer "
-                          "runs' frames still score above the real frames' (Table 3): edge artefacts remain",
+                          "runs' frames still score above the real frames' (our results table, README and notebook 6): "
+                          "edge artefacts remain",
         "model.identity_skips": "chosen when validation opening r rose 0.07 -> 0.64 (docs/TRAINING.md, probes "
                                 "p1 -> p3), but p3 also had nearest upsampling and twice the steps, so that gain "
                                 "is not theirs alone. Measured on their own afterwards (test speakers, 600 steps, "
@@ -107,7 +108,8 @@ WHY: dict[str, dict[str, str]] = {
 _LONG = ("the recipe search on the validation speakers (docs/TRAINING.md, the recipe search): the cpu recipe "
          "at 3 000 steps was still improving when it stopped (validation LMD 1.43 -> 1.40 over its last 300 "
          "steps); at 4 000 steps with D for the last 300 it reached 1.35 (seed 0, about 2 h on 2 CPU cores; "
-         "5 000 would pass the 150 min a run may take)")
+         "5 000 would add about 1 000 steps at 1.7 s and their validations, about 30 min: no margin under the 150 min "
+         "a run may take)")
 WHY["cpu2"] = {**WHY["cpu"], "train.steps": _LONG, "train.gan_start": (
     "the warm-up probe full_warmup1200 (D from step 1 200 of 1 500) led the cpu recipe on validation with "
     "seed 0 (LMD 1.58 against 1.71; its seed 1 reached 1.81), so the "

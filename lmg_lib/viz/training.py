@@ -191,14 +191,15 @@ def architecture_diagram(G, lms, lip, C=None, D=None, preset: str = "",
 def learning_curves(curves: dict, references: dict | None = None, path=None, title: str | None = None,
                     metrics=(("lmd", "validation LMD (px, lower is better)"),
                              ("opening_r", "validation mouth-opening r (higher is better)")), colors: dict | None = None,
-                    run_styles: dict | None = None):
+                    run_styles=None, logx: bool = False):
     """Validation metrics against the CPU-minutes each run had spent: what a model buys per unit
     of compute, and whether its curve had flattened when training stopped.
 
     ``curves``: {model label: {run label: val_log DataFrame with ``cpu_s``}} -- one colour per
     model (``colors``: {model: colour}, to keep one model's colour across figures), one line style
     and marker per run (seeds) of it, a marker at each validation (``run_styles``: {run label: index
-    into the styles}, so that runs of one setting share a style across models). ``references``: the
+    into the styles} or a function of the run label, so that runs of one setting share a style across
+    models; ``logx``: CPU-minutes on a log axis, for models whose costs differ several-fold). ``references``: the
     ``val_references.json`` of the shipped controls ({"seeds": {seed: {"static": {...},
     "lmd_average_mouth": ...}}}): the static reference frame and the average mouth on the same
     validation clips, averaged over the seeds listed, drawn as horizontal lines."""
@@ -208,7 +209,7 @@ def learning_curves(curves: dict, references: dict | None = None, path=None, tit
     for ax, (key, label) in zip(axes[0], metrics):
         for i, (model, runs) in enumerate(curves.items()):
             for j, (run, log) in enumerate(runs.items()):
-                j = (run_styles or {}).get(run, j)
+                j = run_styles(run) if callable(run_styles) else (run_styles or {}).get(run, j)
                 ax.plot(log["cpu_s"] / 60, log[key], styles[j % len(styles)], marker=markers[j % len(markers)],
                         ms=2.5, lw=1.2, color=(colors or {}).get(model, f"C{i}"), label=f"{model}: {run}")
         if references:
@@ -222,7 +223,9 @@ def learning_curves(curves: dict, references: dict | None = None, path=None, tit
                 ax.axhline(avg, color="0.35", ls=":", lw=1)
                 ax.annotate("average mouth (a constant)", (1, avg), xycoords=("axes fraction", "data"),
                             xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=7, color="0.3")
-        ax.set_xlabel("CPU-minutes spent (training + validation, both cores summed)")
+        if logx:
+            ax.set_xscale("log")
+        ax.set_xlabel("CPU-minutes spent (training + validation, both cores summed)" + (", log scale" if logx else ""))
         ax.set_ylabel(label.split(" (")[0].replace("validation ", "") + (" (px)" if key == "lmd" else ""))
         ax.set_title(label, fontsize=9)
         ax.grid(alpha=0.3, lw=0.5)
