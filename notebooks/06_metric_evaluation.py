@@ -365,11 +365,14 @@ for ax, i in zip(axes, [3, len(sub) // 2, len(sub) - 4]):
     with torch.inference_mode():
         own = to_uint8_frames(G(d["lms"][None], d["ref"][None])[0][0].numpy())
         other = to_uint8_frames(G(sub[partner[i]]["lms"][None], d["ref"][None])[0][0].numpy())
-    ax.plot(mouth_opening(d["landmarks"].numpy()), "k-", lw=2, label="real (ground truth)")
-    ax.plot(mouth_opening(detector.detect(own)), "C0-o", ms=3, label=f"{named['full']}, own audio")
-    ax.plot(mouth_opening(detector.detect(other)), "C3--", label=f"{named['full']}, other audio")
-    ax.set_title(f"{d['speaker']} · {d['utterance']} · clip {int(d['clip'])}", fontsize=9)
-    ax.set_xlabel("frame")
+    real_lm, own_lm, other_lm = d["landmarks"].numpy(), detector.detect(own), detector.detect(other)
+    ax.plot(mouth_opening(real_lm), "k-", lw=2, label="real (ground truth)")
+    ax.plot(mouth_opening(own_lm), "C0-o", ms=3, label=f"{named['full']}, own audio")
+    ax.plot(mouth_opening(other_lm), "C3--", label=f"{named['full']}, other audio")
+    from lmg_lib.eval.sync import opening_r                           # the clip's r, as the evaluation computes it
+    ax.set_title(f"{d['speaker']} · {d['utterance']} · clip {int(d['clip'])}\nr = {opening_r(own_lm, real_lm):.2f} "
+                 f"own audio, {opening_r(other_lm, real_lm):.2f} other audio", fontsize=8.5)
+    ax.set_xlabel("frame"); ax.xaxis.set_major_locator(plt.MultipleLocator(3))
 axes[0].set_ylabel("inner-lip opening (px)")
 fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=3, fontsize=8, frameon=False)
 fig.suptitle(f"Mouth opening over time, shipped {named['full']}, held-out speakers", fontsize=10)
@@ -495,10 +498,11 @@ noise = np.random.default_rng(SEED).integers(0, 256, a.shape, dtype=np.uint8)
 pairs = {"real vs unrelated lips": b, "real vs uniform noise": noise, f"real vs {named['full']} (frame 0)": g}
 pit = pd.DataFrame([dict(pair=k, float_psnr=M.psnr(a, x, data_range=255), legacy_uint8_psnr=M.legacy_uint8_psnr(a, x))
                     for k, x in pairs.items()])
+BAR_NAMES = {"float_psnr": "PSNR on float differences (ours)", "legacy_uint8_psnr": "PSNR on wrapped uint8 differences (authors' code)"}
 lr_, lf_ = lmd_detect.detect(r0), lmd_detect.detect(f0)
 lmd_mean, lmd_sum = M.lmd(lr_, lf_).value, M.lmd(lr_, lf_, reduce="sum").value
 fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw=dict(width_ratios=[1.6, 1]))
-pit.set_index("pair")[["float_psnr", "legacy_uint8_psnr"]].plot.barh(ax=ax[0])
+pit.set_index("pair")[["float_psnr", "legacy_uint8_psnr"]].rename(columns=BAR_NAMES).plot.barh(ax=ax[0])
 floor_db = 20 * np.log10(np.sqrt(255.0))                 # the wrapped PSNR's floor (largest wrapped MSE 255)
 ax[0].axvline(floor_db, ls="--", color="grey", label=f"floor of the wrapped PSNR ({floor_db:.2f} dB)")
 ax[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)   # clear of the bars

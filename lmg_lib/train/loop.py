@@ -292,7 +292,7 @@ class Trainer:
                                       "world_size": self.world})
         check_every = 1 if not self.cuda else max(1, t.log_every)
         bar = tqdm(total=total, initial=self.step, disable=not (self.progress and self.is_main),
-                   unit="step", dynamic_ncols=True, desc=f"train {self.variant}")
+                   unit="step", dynamic_ncols=True, desc=f"train ({self.cfg.name} preset, variant {self.variant})")
         last_t, last_step = time.perf_counter(), self.step
         row: dict = {}
         if self.step == 0:
