@@ -87,6 +87,7 @@ import inspect
 import json
 import os
 import platform
+import textwrap
 
 import numpy as np
 import pandas as pd
@@ -503,6 +504,7 @@ lr_, lf_ = lmd_detect.detect(r0), lmd_detect.detect(f0)
 lmd_mean, lmd_sum = M.lmd(lr_, lf_).value, M.lmd(lr_, lf_, reduce="sum").value
 fig, ax = plt.subplots(1, 2, figsize=(10, 3.8), gridspec_kw=dict(width_ratios=[1.6, 1]))
 pit.set_index("pair")[["float_psnr", "legacy_uint8_psnr"]].rename(columns=BAR_NAMES).plot.barh(ax=ax[0])
+ax[0].set_yticks(ax[0].get_yticks(), [textwrap.fill(t.get_text(), 26) for t in ax[0].get_yticklabels()], fontsize=8)
 floor_db = 20 * np.log10(np.sqrt(255.0))                 # the wrapped PSNR's floor (largest wrapped MSE 255)
 ax[0].axvline(floor_db, ls="--", color="grey", label=f"floor of the wrapped PSNR ({floor_db:.2f} dB)")
 ax[0].legend(fontsize=7, loc="upper center", bbox_to_anchor=(0.5, -0.25), ncol=2, frameon=False)   # clear of the bars

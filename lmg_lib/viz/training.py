@@ -216,7 +216,8 @@ def learning_curves(curves: dict, references: dict | None = None, path=None, tit
             seeds = list(references["seeds"].values())
             static = float(np.mean([s["static"][key] for s in seeds]))
             ax.axhline(static, color="0.35", ls="--", lw=1)
-            ax.annotate("static reference frame", (1, static), xycoords=("axes fraction", "data"),
+            ax.annotate("static reference frame" + ("" if key == "lmd" else " (a constant opening: r undefined, drawn at 0)"),
+                        (1, static), xycoords=("axes fraction", "data"),
                         xytext=(-3, 3), textcoords="offset points", ha="right", fontsize=7, color="0.3")
             if key == "lmd":
                 avg = float(np.mean([s["lmd_average_mouth"] for s in seeds]))
