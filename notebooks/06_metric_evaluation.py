@@ -221,8 +221,9 @@ display(Markdown("\n".join([
     f"- **the targets** ({mean_col} of the full model): {len(met)} of {len(met) + len(missed)} hold"
     + (f"; missed: {'; '.join(missed)}" if missed else "") + ".",
     "- **the paper's LMD ordering** (the full model below each baseline), asked per sentence and per run:",
-    f"  - **per sentence** (the table above: one seed of each model, 95 % intervals over {n_sent} sentences; "
-    f"the ordering holds where the intervals are apart): it {verdicts}.",
+    f"  - **per sentence** (the table above: seed 0 of each model on the same {n_sent} sentences; the "
+    f"ordering holds where the 95 % interval of the per-sentence difference, full model minus baseline, "
+    f"lies on the paper's side of 0: paired, since both are scored on the same sentences): it {verdicts}.",
     *([f"  - **per run** (every seed of the full model against every seed of the baseline, *Across seeds* below; "
        "a statement about training runs, which the sentence intervals cannot make): it " + "; ".join(
            f"{o.here} against {o.baseline} ({o.evidence})" for o in by_run.itertuples())

@@ -358,3 +358,19 @@ def test_the_papers_tables_print_with_the_papers_decimals():
     t3 = as_printed(table3("GRID")).set_index("method")
     assert t3.loc["Vondrick", "SSIM"] == "0.60" and t3.loc["ground truth", "LMD"] == "0"
     assert t3.loc["ground truth", "SSIM"] == "N/A"
+
+
+def test_orderings_are_paired_by_sentence_when_per_clip_tables_exist(tmp_path):
+    """Two models scored on the same sentences: their intervals overlap (each sentence's difficulty
+    spreads both), yet the full model is lower on every sentence -- the paired verdict says holds."""
+    import numpy as np
+    _fixture(tmp_path)
+    rng = np.random.default_rng(0)
+    hard = rng.normal(0, 0.4, 60)                                     # per-sentence difficulty, shared
+    for run, shift in ((FULL, 0.0), (S2V, 0.03)):
+        pd.DataFrame([dict(speaker=f"s{k % 3}", utterance=f"u{k}", clip=0, lmd=1.3 + hard[k] + shift,
+                           ssim=0.8 - shift, psnr=25.0) for k in range(60)]).to_csv(tmp_path / run / "per_clip.csv", index=False)
+    o = orderings(tmp_path).set_index(orderings(tmp_path).columns[0])["here"]
+    assert o.iloc[0].startswith("holds (full minus baseline -0.030") and "paired" in o.iloc[0]
+    assert o.iloc[1].startswith("does not hold")        # SSIM: the paper has the full model below Chung; here above
+    assert o.iloc[2].startswith("not separated (paired interval includes 0")   # PSNR identical

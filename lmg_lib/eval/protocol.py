@@ -91,6 +91,18 @@ def interval_below(a, b) -> str:
     return "not separated (intervals overlap)"
 
 
+def paired_below(d) -> str:
+    """Is ``a`` below ``b``, given their paired difference ``d`` = (mean, ci_low, ci_high) of a - b
+    over the same sentences? "holds": the interval lies below 0; "does not hold": above 0; else "not
+    separated (paired interval includes 0)". Two runs scored on the same sentences share each
+    sentence's difficulty, so this test can separate runs whose own intervals overlap."""
+    if d[2] < 0:
+        return "holds"
+    if d[1] > 0:
+        return "does not hold"
+    return "not separated (paired interval includes 0)"
+
+
 def mean_ci(values, method: str = "t", level: float = 0.95, n_boot: int = 2000, seed: int = 0):
     """(mean, low, high) of the finite values. ``t``: mean +- t_{(1+level)/2, n-1} * sd / sqrt(n);
     ``bootstrap``: percentile interval of ``n_boot`` resampled means, numpy generator seeded with

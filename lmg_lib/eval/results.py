@@ -256,18 +256,25 @@ PAPER_METHOD = {"full model": "full model", "Speech2Vid (Chung)": "Chung", "VGAN
 def orderings(root) -> pd.DataFrame:
     """The paper's Table 3 orderings (GRID) on our data, each in the direction the paper printed it: the
     full model's LMD below each baseline's, and its SSIM / PSNR on whichever side of the baseline's the
-    paper found (on GRID its SSIM is below Chung's, 0.73 against 0.74). holds / does not hold =
-    intervals apart in the paper's direction / the other; not separated = the intervals overlap.
+    paper found (on GRID its SSIM is below Chung's, 0.73 against 0.74). Both models are scored on the
+    same held-out sentences, so the verdict is paired (``paired_difference``, ``protocol.paired_below``):
+    holds / does not hold = the full model's per-sentence difference from the baseline has its 95 %
+    interval on the paper's side of 0 / on the other; not separated = it includes 0. Without per-clip
+    tables the two intervals are compared instead (``protocol.interval_below``).
     Where the full model trained for more steps than a baseline, the LMD ordering is given again with
     the full model of the baseline's steps (``PROBE_BASE``), when that run is shipped."""
     from .paper import table3
-    from .protocol import interval_below
+    from .protocol import interval_below, paired_below
     L = results_long(root)
     paper = table3("GRID").set_index("method")
     rows = []
 
-    def verdict(f, b, lower, facts=""):      # f, b: (mean, ci_low, ci_high); lower: the paper's direction
-        v = interval_below(f, b) if lower else interval_below(b, f)
+    def verdict(f, b, lower, facts="", d=None):   # f, b: (mean, ci_low, ci_high); lower: the paper's direction
+        if d is not None:                          # d: full minus baseline, paired by sentence
+            v = paired_below(d) if lower else paired_below([-d[0], -d[2], -d[1]])
+            facts = f"full minus baseline {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}], paired; {facts}"
+        else:
+            v = interval_below(f, b) if lower else interval_below(b, f)
         return (v[:-1] + f"; {facts})" if v.endswith(")") else f"{v} ({facts})") if facts else v
 
     for base in ("Speech2Vid (Chung)", "VGAN (Vondrick)"):
@@ -277,19 +284,23 @@ def orderings(root) -> pd.DataFrame:
             rows.append((f"full model LMD < {base} LMD", "%.2f vs %.2f" % said["lmd"], "not trained"))
             continue
         steps = unequal_steps(root, MODELS["full model"], MODELS[base])
+        paired = paired_difference(root, MODELS["full model"], MODELS[base], ("lmd", "ssim", "psnr")).set_index("metric")
         for m in ("lmd", "ssim", "psnr"):
             lower = said[m][0] < said[m][1]
             f, b = ([_get(L, x, m, k) for k in ("mean", "ci_low", "ci_high")] for x in ("full model", base))
+            d = paired.loc[m, ["mean", "ci_low", "ci_high"]].astype(float).tolist() if m in paired.index else None
             rows.append((f"full model {m.upper()} {'<' if lower else '>'} {base}", "%.2f vs %.2f" % said[m],
-                         verdict(f, b, lower, f"{f[0]:.3f} vs {b[0]:.3f}{steps}")))
+                         verdict(f, b, lower, f"{f[0]:.3f} vs {b[0]:.3f}{steps}", d)))
         # unequal steps: the LMD ordering again with the full model trained as long as the baseline
         eq, s = PROBE_BASE, _summary(root, PROBE_BASE)
         if steps and s is not None and not unequal_steps(root, eq, MODELS[base]) and (s.metric == "lmd").any():
             f = s[s.metric == "lmd"].iloc[0][["mean", "ci_low", "ci_high"]].astype(float).tolist()
             b = [_get(L, base, "lmd", k) for k in ("mean", "ci_low", "ci_high")]
+            pe = paired_difference(root, eq, MODELS[base], ("lmd",)).set_index("metric")
+            d = pe.loc["lmd", ["mean", "ci_low", "ci_high"]].astype(float).tolist() if "lmd" in pe.index else None
             rows.append((f"full model LMD < {base}, at equal steps (full model: `checkpoints/{eq}/`, "
                          f"{run_label(root, eq)})", "%.2f vs %.2f" % said["lmd"],
-                         verdict(f, b, True, f"{f[0]:.3f} vs {b[0]:.3f}")))
+                         verdict(f, b, True, f"{f[0]:.3f} vs {b[0]:.3f}", d)))
     return pd.DataFrame(rows, columns=["paper's ordering (Chen et al. 2018, Table 3, GRID)",
                                        "the paper's values (full model vs baseline)", "here"])
 
