@@ -374,3 +374,22 @@ def test_orderings_are_paired_by_sentence_when_per_clip_tables_exist(tmp_path):
     assert o.iloc[0].startswith("holds (full minus baseline -0.030") and "paired" in o.iloc[0]
     assert o.iloc[1].startswith("does not hold")        # SSIM: the paper has the full model below Chung; here above
     assert o.iloc[2].startswith("not separated (paired interval includes 0")   # PSNR identical
+
+
+def test_ablation_claims_are_paired_by_sentence_and_name_the_seed_gap(tmp_path):
+    """With the runs' per-clip tables the claims are paired by sentence, as Table 3's orderings; a
+    paired difference smaller than the gap between two seeds of a variant says it is one of runs."""
+    import numpy as np
+    rng = np.random.default_rng(1)
+    hard = rng.normal(0, 0.3, 50)
+    for v, shift in (("full", 0.0), ("two_stream", 0.03), ("diff_d", -0.01)):
+        _write(tmp_path, f"ablation_{v}", [("lmd", 1.0 + shift, 0.08)])
+        pd.DataFrame([dict(speaker="s1", utterance=f"u{k}", clip=0, lmd=1.0 + hard[k] + shift + rng.normal(0, 0.002))
+                      for k in range(50)]).to_csv(tmp_path / f"ablation_{v}" / "per_clip.csv", index=False)
+    _write(tmp_path, "ablation_l1", [("lmd", 1.2, 0.08)])
+    _write(tmp_path, "ablation_l1_seed1", [("lmd", 1.28, 0.08)])           # seeds 0.08 apart
+    long = ablation_long(tmp_path, PAPER_LETTER)
+    c = ablation_claims(long, tmp_path).iloc[:, 1]
+    assert ablation_claims(long).iloc[4, 1].startswith("not separated (intervals overlap")   # unpaired: overlap
+    assert c.iloc[4].startswith("holds (full minus two_stream -0.030") and "two seeds of l1, 0.080" in c.iloc[4]
+    assert c.iloc[6].startswith("does not hold (full minus diff_d +0.010")   # (i) better than (e): the claim fails

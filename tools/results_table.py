@@ -37,7 +37,7 @@ def main() -> int:
         print("\n## The ablation runs (Chen et al. 2018, Table 2 at reduced scale)\n")
         print(ablation_markdown(abl))
         print()
-        print(to_markdown(ablation_claims(abl), index=False))
+        print(to_markdown(ablation_claims(abl, SHIPPED_CHECKPOINTS), index=False))
     photo = photo_markdown(SHIPPED_CHECKPOINTS)
     if photo:
         print("\n## The photographic corpus style\n")
