@@ -464,6 +464,8 @@ if len(skip_rows) == 3:
     lmd_of = {run: pd.read_csv(SHIPPED_CHECKPOINTS / run / "summary.csv").set_index("metric").loc["lmd", "mean"]
               for run in skip_runs.values()}
     lmd_of = {run: round(v, 3) for run, v in lmd_of.items()}      # differences of the numbers printed
+    ssim_of = {run: round(pd.read_csv(SHIPPED_CHECKPOINTS / run / "summary.csv").set_index("metric").loc["ssim", "mean"], 3)
+               for run in skip_runs.values()}
     gap = abs(lmd_of["ablation_full"] - lmd_of["ablation_full_seed1"])
     d = lmd_of["noskips"] - lmd_of["ablation_full"]
     widest = seed_gap.idxmax()                     # of the variants trained twice, (b) and (e) (section 2's notes)
@@ -477,9 +479,12 @@ if len(skip_rows) == 3:
         + ("so one run without the skips does not show that they cost LMD. "
            if seed_gap[widest] >= abs(d) / 2 else "and the difference is larger than either spread measured, but "
            "one run without the skips has no spread of its own. ")
-        + f"The recipe keeps them for the identity they copy "
-        f"(whole-frame SSIM in the table, and a face the model never saw: the sentence above, "
-        f"`docs/REAL_FACES.md` part 2, notebook 6 appendix B)."))
+        + f"The same caution holds the other way: whole-frame SSIM is {ssim_of['noskips']:.3f} without the skips "
+        f"against {ssim_of['ablation_full']:.3f} and {ssim_of['ablation_full_seed1']:.3f} with them, a gap of "
+        f"{min(ssim_of['ablation_full'], ssim_of['ablation_full_seed1']) - ssim_of['noskips']:.3f} beside "
+        f"{abs(ssim_of['ablation_full'] - ssim_of['ablation_full_seed1']):.3f} between (e)'s own two seeds, and the "
+        "astronaut above is one photo. Neither side is shown by these runs: the recipe keeps the skips for the "
+        "identity they copy, a choice made on the probes of docs/TRAINING.md (p1 -> p3), not proven here."))
 
 # %% [markdown]
 # ## Checks
