@@ -18,7 +18,7 @@
 # 25 fps), **LRW** and LDC. None of them can be downloaded here, so this repository ships a
 # generator for an **embedded corpus** with the same structure:
 #
-# * real speech from the espeak-ng synthesiser, with the time of every phoneme;
+# * synthesised speech from the espeak-ng synthesiser (not recordings), with the time of every phoneme;
 # * 64×64 lip frames rendered from that phoneme timing (phoneme → viseme → mouth shape, with smooth
 #   coarticulation), 30+ visually distinct speakers;
 # * the **exact** 20 mouth landmarks (points 48–67 of the 68-point convention) of every frame, and
@@ -194,6 +194,16 @@ else:
 # holds out a GRID speaker too, s33; the paper's Table 1 validation set instead keeps the training
 # speakers with unseen sentences, so our validation numbers are harder than theirs would be). Shards
 # carry checksums; a damaged shard is reported, never used.
+#
+# **The audio front end, ours against the authors' code** (`data.audio.log_mel_spectrogram`;
+# `config.AudioConfig` says why): both give 4 log-mel steps of 128 bands per 40 ms video frame, a
+# 16-frame clip being (1, 64, 128). The authors cut the waveform into one 40 ms slice per frame and
+# take a spectrogram of each (hop 512, which gives 4 steps only between 38.4 and 51.2 kHz; GRID at
+# its native rate, mels up to 16 kHz) and express power in dB against a fixed reference (1). We
+# resample every input to 16 kHz and take one centred STFT of the whole utterance with a 10 ms hop,
+# so a 64 ms window spans a little more than its frame; mels reach 8 kHz (the Nyquist frequency at
+# 16 kHz); and dB are relative to the utterance's loudest bin (top_db 80), so a quiet and a loud
+# recording of the same sentence give the same input.
 
 # %%
 manifest = preprocess(corpus_dir, dataset_dir, layout=LAYOUT, backend=BACKEND, size=IMAGE_SIZE,

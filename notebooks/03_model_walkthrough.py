@@ -344,6 +344,20 @@ show_source(CorrelationNet.forward, AudioDerivativeEncoder.forward, FlowEncoder.
                      r"f_s'[t] = f_s[t+1] - f_s[t],\; t = 1..T-1")
 
 # %% [markdown]
+# **What training minimises.** The equation above has the *generated* video's flow. The authors'
+# code, and ours, train with a mix (`LossConfig.corr_real_weight`, 0.5): half the loss is computed
+# on the generated video's flow and half on the *real* video's, so that $\phi_s$ and $\phi_v$ also
+# learn from true audio-visual pairs. $F$ is `model.flow.video_flow` (Horn–Schunck, no parameters;
+# the paper's FlowNetS is a trained network).
+#
+# $$L_\mathrm{corr}^\mathrm{train} = (1 - w)\,L_\mathrm{corr}\big(\phi_s(f_s'), \phi_v(F(\hat v))\big)
+#   + w\,L_\mathrm{corr}\big(\phi_s(f_s'), \phi_v(F(v))\big), \qquad w = 0.5$$
+
+# %%
+from lmg_lib.train.step import correlation_term
+show_source(correlation_term, video_flow)
+
+# %% [markdown]
 # The shapes of section 2's pass through the correlation branch: the derivative of $f_s$ (15
 # transitions), the flow of $\hat v$ (two components, 15 transitions, at the $F \times F$ size of
 # $f_s$), and the two 15-step curves the loss compares.
@@ -476,9 +490,23 @@ assert len(feats_fake) == len(D.video) and torch.isclose(l_perc, by_hand_perc)
 # $$L_D = -\log D(s, v) - \lambda_p \log(1 - D(s, \hat v)) - \lambda_u \log(1 - D(s, v_u)), \quad \lambda_p = \lambda_u = 0.5.$$
 #
 # The generator minimises $L = L_\mathrm{corr} + 0.5\,L_\mathrm{pix} + 1.0\,L_\mathrm{perc} + 1.0\,L_\mathrm{gen}$
-# (the paper's weights; the `cpu` recipe of our trained models changes some, see notebook 4). The
+# (the paper's weights). The `cpu` and `cpu2` recipes of our trained models change them and the
+# network's size (printed below; notebook 4's recipe table says why): the pixel term weighs far more
+# and has an extra weight on the mouth box, which is not in the paper. `total_generator_loss` sums
+# the weighted terms, `pixel_loss` is the L1 with its mouth box. The
 # discriminator's loss in `lmg_lib` (the logits go through a sigmoid inside the binary
 # cross-entropy, the same maths as $-\log D$ and $-\log(1 - D)$):
+
+# %%
+from lmg_lib.model.losses import pixel_loss
+from lmg_lib.train.recipe_table import generator_parameters
+for name in ("paper", "cpu", "cpu2"):
+    c = make_config(name)
+    print(f"{name:>5}: G {generator_parameters(c) / 1e6:.2f} M parameters (width {c.model.width}, "
+          f"{c.model.n_res_blocks} residual blocks); L = {c.loss.w_corr:g} L_corr + {c.loss.w_pix:g} L_pix "
+          f"+ {c.loss.w_perc:g} L_perc + {c.loss.w_gen:g} L_gen; mouth box x{c.loss.w_mouth:g} extra in L_pix; "
+          f"{c.train.steps} steps, D from step {c.train.gan_start}")
+show_source(total_generator_loss, pixel_loss)
 
 # %%
 show_source(discriminator_loss,
