@@ -12,8 +12,9 @@ temporary folder, ~10 s): the page embeds, per model and sentence, the 16 frames
 
 Each speaker's clip is, of the ones the subset rebuilds, the one whose full-model LMD and opening r,
 and whose full-model-minus-Speech2Vid LMD, are closest to their medians over all test clips
-(``per_clip.csv``): a representative clip for the full model and for the pair the page opens on (the
-full model against Speech2Vid, on the closest of them), not a good or a bad one. The page also
+(``per_clip.csv``), among the clips on which the two are in the order of their median difference
+where a speaker has such a clip: a representative clip for the full model and for the pair the page
+opens on (the full model against Speech2Vid, on the closest of them), not a good or a bad one. The page also
 embeds, for every pair of evaluated runs, their paired difference over the test sentences
 (``export.paired_table``) and the controls' LMD (static reference, average mouth, audio-only
 ceiling) for scale.
@@ -49,13 +50,14 @@ INTRO = ("<p>The networks shipped in <code>checkpoints/</code> on held-out speak
          "searches were read on the validation speakers only and carry no test metrics (they say so). "
          "The page opens on a clip "
          "where the full model's LMD and mouth-opening r, and its LMD minus Speech2Vid's, are close to their "
-         "medians over the test clips (a median, not the mean in the table: per-clip r is skewed, with a long "
-         "tail of low values). One clip is one draw: on any single clip the order of two models can flip. The videos are the whole "
+         "medians over the test clips, and where the two are in the order of their median difference (a "
+         "median, not the mean in the table: per-clip r is skewed, with a long tail of low values). One clip is one draw: on any single clip the order of two models can flip. The videos are the whole "
          "sentence generated clip by clip as the evaluation does, with its speech; the generated ones are "
          "synthetic lip movements, not recordings. Page written by <code>tools/export_explorer.py</code>.</p>")
 
 
 def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
+    import numpy as np
     import pandas as pd
     from lmg_lib.corpus.build import utterance_paths
     from lmg_lib.data.dataset import LipClipDataset
@@ -97,6 +99,9 @@ def build(checkpoints: Path, n_utterances: int, video: bool, fmt: str = "webp"):
                 sub = d_lmd(sub, pd.read_csv(other / "subset_per_clip.csv"))
                 ref = d_lmd(ref, pd.read_csv(other / "per_clip.csv"))
                 typical = ("lmd", "opening_r", "d_lmd")
+            if "d_lmd" in typical:   # and, where a speaker has one, a clip whose order is the test set's median order
+                same = lambda g: g[np.sign(g["d_lmd"]) == np.sign(ref["d_lmd"].median())]
+                sub = pd.concat([same(g) if len(same(g)) else g for _, g in sub.groupby("speaker")])
             best = [representative_clip(g, ref, typical) for _, g in sub.groupby("speaker")]
             first = representative_clip(sub.loc[best], ref, typical)
             rows = [first, *[b for b in best if b != first]]

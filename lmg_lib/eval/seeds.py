@@ -124,7 +124,7 @@ CURVES = {"full model": {"cpu recipe, 3 000 steps, D from step 2 700, seed 0": "
                               "cpu2 recipe, 4 000 steps, seed 1": "vgan_cpu2_seed1",
                               "cpu2 recipe, 4 000 steps, seed 2": "vgan_cpu2_seed2"},
           # at the rate its search chose (trained on the slower machine: more CPU-minutes a step)
-          "Speech2Vid (Chung), lr 3e-4": {f"cpu2 recipe, 4 000 steps, lr 3e-4, seed {i}": run
+          "Speech2Vid (Chung), lr 3e-4": {f"cpu2 recipe, 4 000 steps, seed {i}": run
                                           for i, run in enumerate(SEEDS["Speech2Vid (Chung), lr 3e-4"])}}
 
 
