@@ -108,8 +108,8 @@ print("files of one utterance:", *[p.relative_to(corpus_dir) for p in (utts[0].v
 # %% [markdown]
 # ## 2. One utterance: sound, phonemes, lips
 #
-# Below: the log-mel spectrogram of one sentence with its word boundaries (from the GRID `.align`
-# file), and the mouth opening measured from the ground-truth landmarks with the onsets of the
+# Below: the log-mel spectrogram of one sentence with its word boundaries (on the embedded corpus
+# from its sidecar's word times; on GRID from the `.align` file), and the mouth opening measured from the ground-truth landmarks with the onsets of the
 # lip-closing sounds *b, p, m* marked twice: grey where the sound starts, red where it starts
 # minus the utterance's lag. The mouth closes at the red marks: it moves **before** the sound it
 # makes.
@@ -360,7 +360,8 @@ items = [test[i] for i in range(0, len(test), max(1, len(test) // 5))][:5]
 for it in items:
     print(f"{it['speaker']}/{it['utterance']}  ->  mismatch {it['mismatch_speaker']}/{it['mismatch_utterance']}")
 # same person, another sentence: only the lip-speech agreement tells v_u from the real v.
-# This follows the paper (real audio with another video). The authors' released code mismatches the
+# The paper pairs the real audio with another video (k != j) without saying which; taking it from the
+# same speaker's other sentence is this repository's choice. The authors' released code mismatches the
 # other way round: the real video with another sample's *audio* (their D loss; the data pipeline here
 # keeps the paper's choice). Either way the pair differs from the real one only in sync.
 assert all(it["mismatch_speaker"] == it["speaker"] and it["mismatch_utterance"] != it["utterance"] for it in items)

@@ -186,7 +186,8 @@ def print_shapes(title, rows):
 # with 3×3 kernels over the (time, mel) image; two strides of 2 along time take the 64 LMS steps
 # to $T = 16$ (one step per video frame), three strides of 2 along the mel axis take 128 bands to
 # $F = 16$, and the channels grow to $C = 8w$ ($w$ = the preset's width). The discriminator has its
-# own copy of the first four blocks (`audio_trunk`, section 8).
+# own copy of the first four blocks (`audio_trunk`, section 8). The paper's Fig. 2 draws this encoder
+# with four convolutions and max pooling; we follow the code, which has five blocks and strides.
 
 # %%
 show_source(audio_trunk, AudioEncoder,
@@ -332,7 +333,8 @@ for k, v in counts.items():
 # OpenCV's Farnebäck flow within about 5 % on test translations (`tests/test_audio_flow.py`); on the
 # opening mouth below the two agree in pattern, not in size.
 #
-# In `lmg_lib`: $\phi_s$ takes the time difference of $f_s$ (15 transitions for 16 frames), $\phi_v$
+# In `lmg_lib`: $\phi_s$ takes the time difference of $f_s$ (15 transitions for 16 frames; we write
+# $f_s[t+1] - f_s[t]$, the authors' code $f_s[t] - f_s[t+1]$: a learned $\phi_s$ absorbs the sign), $\phi_v$
 # the flow, each ends in one value per transition, and the loss compares the two 15-step curves
 # (with the anti-collapse changes explained below):
 
