@@ -49,7 +49,7 @@ def ablation_claims(long: pd.DataFrame, root=None) -> pd.DataFrame:
     = they overlap. "Best" and "lowest" are among the variants that follow the speech
     (``follows_speech``); a variant left out that would have won is named."""
     from .protocol import interval_below, paired_below
-    from .results import paired_difference
+    from .results import paired_intervals
     s0 = long[long.seed == 0]
 
     def seed_gap(m):                         # the largest gap between two seeds of one variant, on m
@@ -64,10 +64,9 @@ def ablation_claims(long: pd.DataFrame, root=None) -> pd.DataFrame:
     def below(a, b, m, facts=False):         # a's metric below b's (facts: the paired numbers in words)
         if np.isnan(g(a, m)) or np.isnan(g(b, m)):
             return "not trained"
-        d = paired_difference(root, f"ablation_{a}", f"ablation_{b}", (m,)) if root is not None else None
-        if d is None or d.empty:
+        d = paired_intervals(root, f"ablation_{a}", f"ablation_{b}", (m,)).get(m) if root is not None else None
+        if d is None:
             return interval_below(*([g(x, m, f) for f in ("mean", "ci_low", "ci_high")] for x in (a, b)))
-        d = d.set_index("metric").loc[m, ["mean", "ci_low", "ci_high"]].astype(float).tolist()
         v = paired_below(d)
         if not facts:
             return v

@@ -284,11 +284,11 @@ def orderings(root) -> pd.DataFrame:
             rows.append((f"full model LMD < {base} LMD", "%.2f vs %.2f" % said["lmd"], "not trained"))
             continue
         steps = unequal_steps(root, MODELS["full model"], MODELS[base])
-        paired = paired_difference(root, MODELS["full model"], MODELS[base], ("lmd", "ssim", "psnr")).set_index("metric")
+        paired = paired_intervals(root, MODELS["full model"], MODELS[base], ("lmd", "ssim", "psnr"))
         for m in ("lmd", "ssim", "psnr"):
             lower = said[m][0] < said[m][1]
             f, b = ([_get(L, x, m, k) for k in ("mean", "ci_low", "ci_high")] for x in ("full model", base))
-            d = paired.loc[m, ["mean", "ci_low", "ci_high"]].astype(float).tolist() if m in paired.index else None
+            d = paired.get(m)
             rows.append((f"full model {m.upper()} {'<' if lower else '>'} {base}", "%.2f vs %.2f" % said[m],
                          verdict(f, b, lower, f"{f[0]:.3f} vs {b[0]:.3f}{steps}", d)))
         # unequal steps: the LMD ordering again with the full model trained as long as the baseline
@@ -296,8 +296,7 @@ def orderings(root) -> pd.DataFrame:
         if steps and s is not None and not unequal_steps(root, eq, MODELS[base]) and (s.metric == "lmd").any():
             f = s[s.metric == "lmd"].iloc[0][["mean", "ci_low", "ci_high"]].astype(float).tolist()
             b = [_get(L, base, "lmd", k) for k in ("mean", "ci_low", "ci_high")]
-            pe = paired_difference(root, eq, MODELS[base], ("lmd",)).set_index("metric")
-            d = pe.loc["lmd", ["mean", "ci_low", "ci_high"]].astype(float).tolist() if "lmd" in pe.index else None
+            d = paired_intervals(root, eq, MODELS[base], ("lmd",)).get("lmd")
             rows.append((f"full model LMD < {base}, at equal steps (full model: `checkpoints/{eq}/`, "
                          f"{run_label(root, eq)})", "%.2f vs %.2f" % said["lmd"],
                          verdict(f, b, True, f"{f[0]:.3f} vs {b[0]:.3f}", d)))
@@ -320,6 +319,13 @@ def paired_difference(root, run: str, base: str, metrics=("lmd", "opening_r", "p
     d = (ua - ub).dropna(how="all")
     return pd.DataFrame([dict(metric=m, n=int(d[m].notna().sum()), **dict(zip(("mean", "ci_low", "ci_high"), mean_ci(d[m]))))
                          for m in metrics])
+
+
+def paired_intervals(root, run: str, base: str, metrics) -> dict:
+    """{metric: [mean, ci_low, ci_high]} of ``run`` minus ``base`` (``paired_difference``), for the
+    ``metrics`` both runs' per-clip tables have ({} without them): what a paired verdict reads."""
+    d = paired_difference(root, run, base, tuple(metrics))
+    return {r.metric: [float(r.mean), float(r.ci_low), float(r.ci_high)] for r in d.itertuples()}
 
 
 def probes_markdown(root, probes: dict = PROBES) -> str | None:
