@@ -116,6 +116,10 @@ for _s in (1, 2):
 # Speech2Vid (L1 only, so gan_start changes nothing but keeps the schedule's numbers equal) at the
 # same 3000 steps: does the stronger baseline also gain from the longer schedule?
 RUNS["speech2vid_long3000"] = [*RUNS["speech2vid"], "--steps", "3000", "--set", "train.gan_start=2700"]
+# A lever of issue "Half-way to the ceiling": batch size against steps. cpu2 with 4 clips a step
+# instead of 8 (half the compute of a cpu2 run, the same 4000 steps, cosine and D for the last 300):
+# compared on validation with cpu2's seed 0 at the same step and at the same number of clips seen
+RUNS["search_b4"] = [*RUNS["full_cpu2"], "--batch-size", "4"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
