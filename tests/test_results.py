@@ -393,3 +393,49 @@ def test_ablation_claims_are_paired_by_sentence_and_name_the_seed_gap(tmp_path):
     assert ablation_claims(long).iloc[4, 1].startswith("not separated (intervals overlap")   # unpaired: overlap
     assert c.iloc[4].startswith("holds (full minus two_stream -0.030") and "two seeds of l1, 0.080" in c.iloc[4]
     assert c.iloc[6].startswith("does not hold (full minus diff_d +0.010")   # (i) better than (e): the claim fails
+
+
+def test_lever_table_compares_at_equal_steps_and_equal_clips_and_refuses_other_seeds(tmp_path):
+    """A lever at half the batch is read against its base at the same step and at the base's step
+    with as many clips seen (step x batch); a base with another seed has other validation references."""
+    import json
+    import pytest
+    import torch
+    from lmg_lib.eval.seeds import lever_table
+    from lmg_lib.util.weights import save_weights
+    for run, batch, lmd, seed in (("lev", 4, [2.0, 1.7, 1.5, 1.45], 0), ("base", 8, [1.9, 1.6, 1.4, 1.3], 0),
+                                  ("other", 8, [1.9, 1.6, 1.4, 1.3], 1)):
+        (tmp_path / run).mkdir()
+        pd.DataFrame({"step": [100, 200, 300, 400], "lmd": lmd, "opening_r": [0.1, 0.5, 0.6, 0.7],
+                      "cpu_s": [60.0, 120, 180, 240]}).to_csv(tmp_path / run / "val_log.csv", index=False)
+        (tmp_path / run / "record.json").write_text(json.dumps({"seed": seed}))
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps({"train": {"batch_size": batch}})})
+    logs, t = lever_table(tmp_path, {"half batch": ("lev", "base"), "not shipped": ("nope", "base")})
+    assert len(t) == 1 and list(logs) == ["half batch"]
+    r = t.iloc[0]
+    assert r.lever_batch == 4 and r.base_batch == 8 and r.lever_last_lmd == 1.45 and r.base_best_lmd == 1.3
+    assert r.base_lmd_equal_steps == 1.3                          # the base at step 400
+    assert r.base_step_equal_clips == 200 and r.base_lmd_equal_clips == 1.6    # 400 x 4 clips = 200 x 8
+    assert list(logs["half batch"]["lever"]["clips"]) == [400, 800, 1200, 1600]
+    with pytest.raises(ValueError, match="different reference frames"):
+        lever_table(tmp_path, {"x": ("lev", "other")})
+
+
+def test_probe_recipes_name_a_changed_batch_size_instead_of_grouping_it_with_its_base(tmp_path):
+    """Two probes with one schedule are one recipe only if nothing else differs: a run at another
+    batch size is described with it, not folded into the run it was compared with."""
+    import json
+    import torch
+    from lmg_lib.config import make_config
+    from lmg_lib.eval.records import probe_recipes
+    from lmg_lib.util.weights import save_weights
+    for run, batch in (("base", 8), ("half", 4)):
+        cfg = make_config("cpu2", {"train.batch_size": batch})
+        (tmp_path / run).mkdir()
+        (tmp_path / run / "record.json").write_text(json.dumps({"seed": 0}))
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps(cfg.to_dict())})
+    text = probe_recipes(tmp_path, ["base", "half"], {"gan_start": 600})
+    assert text.count("the full recipe with") == 2 and "`train.batch_size=4`" in text
+    assert "batch_size=8" not in text                      # the preset's own value is not a change

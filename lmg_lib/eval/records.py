@@ -145,13 +145,15 @@ def probe_recipes(root, runs: list[str], full: dict) -> str:
     facts = {r: run_facts(root, r) for r in runs}
     groups: dict = {}
     for r in runs:
-        groups.setdefault((facts[r].get("gan_start"), facts[r].get("steps")), []).append(r)
+        changed = tuple(sorted(facts[r].get("changed", {}).items()))       # beyond the schedule: e.g. the batch size
+        groups.setdefault((facts[r].get("gan_start"), facts[r].get("steps"), changed), []).append(r)
     out = []
-    for (g, n), rs in groups.items():
+    for (g, n, changed), rs in groups.items():
         what = ("the full recipe" if g is None or n is None else
                 f"the full recipe with the discriminator, L_gen and L_perc from step {thousands(g)}"
                 + (f" instead of {thousands(full['gan_start'])}" if "gan_start" in full else "")
                 + f" (`train.gan_start={g}`: the last {thousands(n - g)} of the {thousands(n)} steps)")
+        what += "".join(f", with `{k}={v}`" for k, v in changed)
         seeds = sorted(facts[r]["seed"] for r in rs if facts[r].get("seed") is not None)
         out.append(what + (f", seed{'s' if len(seeds) > 1 else ''} {and_list(seeds)}" if seeds else "")
                    + " (" + ", ".join(f"`checkpoints/{r}/`" for r in rs) + ")")
