@@ -97,7 +97,7 @@ def test_generate_lip_crop_end_to_end(files, tmp_path, capsys):
     assert info["has_audio"]
     assert abs(_audio_seconds(out) - 1.23) <= 1024 / 16000 + 1e-3      # within one AAC frame
     assert _leftovers(out.parent) == ["lips.mp4"]
-    assert "wrote" in stdout
+    assert "wrote" in stdout and "tiny.safetensors (tiny recipe)" in stdout     # the recipe its header has
 
 
 def test_generate_face_side_by_side_and_strip(files, tmp_path, capsys):

@@ -371,7 +371,11 @@ def cmd_generate(a) -> int:
     except (OSError, VideoError) as e:
         raise Failure(EXIT_OUTPUT, f"cannot write {a.out}: {e}") from None
     t_gen = time.perf_counter() - t1
-    print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.name} [{cfg.name}]; "
+    from ..config import exact_preset              # the recipe its weights were trained with, not cfg.name:
+    exact = exact_preset(cfg)                       # a cpu run changed by --set into cpu2 is named "cpu"
+    recipe = f"{exact} recipe" if exact else f"{cfg.name} preset with changes: its header lists them"
+    print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.parent.name}/{ckpt.name} "
+          f"({recipe}); "
           f"generated and encoded in {t_gen:.2f} s = real-time factor {t_gen / max(duration, 1e-9):.2f} "
           f"on {torch.get_num_threads()} threads; total {time.perf_counter() - t0:.2f} s"
           + {"face": "; lips pasted back into the photo (--view face, beyond the paper)",
