@@ -29,6 +29,21 @@ def test_opening_r_follows_motion_not_position():
     assert np.isnan(pearson([1, 2, np.nan], [1, 2, 3]))
 
 
+def test_shifted_r_finds_a_late_mouth_and_the_parabola_its_fraction_of_a_frame():
+    from lmg_lib.eval.sync import peak_shift, shifted_r
+    rng = np.random.default_rng(0)
+    real = np.convolve(rng.normal(size=80), np.hanning(5), "same")
+    late = np.r_[real[:2], real[:-2]]                       # the generated mouth two frames behind
+    rs = [shifted_r(late, real, s) for s in range(-4, 5)]
+    assert int(np.argmax(rs)) - 4 == -2 and rs[2] == pytest.approx(1.0)       # fake[t] = real[t - 2]
+    assert shifted_r(real, late, 2) == pytest.approx(1.0)   # and the other way round: early by two
+    # a symmetric parabola's top lies between its two highest points, weighted by them
+    x, r = peak_shift([-1, 0, 1], [0.7, 0.8, 0.5])
+    assert -1 < x < 0 and r > 0.8
+    assert peak_shift([-1, 0, 1], [0.6, 0.8, 0.6]) == pytest.approx((0.0, 0.8))
+    assert peak_shift([0, 1, 2], [0.9, 0.5, 0.1]) == (0.0, 0.9)                # best at an edge: itself
+
+
 def test_shuffled_pairs_never_pair_an_utterance_with_itself():
     spk = ["a"] * 5 + ["b"] * 4 + ["c"] * 2
     utt = ["u1", "u1", "u2", "u3", "u3", "v1", "v1", "v2", "v2", "w1", "w1"]

@@ -68,6 +68,28 @@ def opening_r(lm_fake, lm_real) -> float:
     return pearson(mouth_opening(lm_fake), mouth_opening(lm_real))
 
 
+def shifted_r(fake_open, real_open, shift: int) -> float:
+    """Pearson r of a generated opening curve against the real one ``shift`` frames later:
+    fake[t] against real[t + shift] over the frames both have (shift > 0: the generated mouth moves
+    before the real one, early; < 0: late). ``pearson``'s NaN / 0 rules."""
+    a, b = np.asarray(fake_open, np.float64), np.asarray(real_open, np.float64)
+    a, b = (a[:len(a) - shift], b[shift:]) if shift >= 0 else (a[-shift:], b[:len(b) + shift])
+    return pearson(a, b)
+
+
+def peak_shift(shifts, rs) -> tuple[float, float]:
+    """(shift, r) at the top of the parabola through the best shift and its two neighbours: where a
+    curve of r over integer shifts peaks between frames; the best integer shift itself at an edge."""
+    shifts, rs = np.asarray(shifts, float), np.asarray(rs, float)
+    i = int(np.nanargmax(rs))
+    if i == 0 or i == len(rs) - 1:
+        return float(shifts[i]), float(rs[i])
+    a, b, c = rs[i - 1], rs[i], rs[i + 1]
+    den = a - 2 * b + c
+    off = 0.0 if den == 0 else 0.5 * (a - c) / den
+    return float(shifts[i] + off * (shifts[i + 1] - shifts[i])), float(b - 0.25 * (a - c) * off)
+
+
 def shuffled_pairs(speakers, utterances, seed: int = 0) -> np.ndarray:
     """For every clip i, the index of a clip of ANOTHER utterance whose audio drives it in the
     shuffled-audio control: of the same speaker when there is one (same voice, other words),
