@@ -161,6 +161,12 @@ def architecture_diagram(G, lms, lip, C=None, D=None, preset: str = "",
                          "D also reads: the speech s (as above)\nthe real video v of that speech\n"
                          "a real video v_u of another clip\n(same speaker, another sentence)")
         arrows += [("v", "D"), ("D_in", "D")]
+        # the generator's other loss terms (Chen et al. 2018 train them beside L_corr): drawn without
+        # arrows, each line says what it compares
+        boxes["losses"] = (5.6, 0.55, 3.9, 1.0, "#f4cccc",
+                           "the generator's other loss terms, on v_hat:\nL_pix: |v_hat - v|, pixel L1 against the real v\n"
+                           "L_perc: D's video-branch features of v_hat against those of v\n"
+                           "L_gen: D's logit for [s, v_hat] pushed towards 'real'")
     fig, ax = plt.subplots(figsize=(14.5, 6.4))
     ax.set_xlim(0, 14.6); ax.set_ylim(-0.1, 5.7); ax.axis("off")
     for x, y, w, h, colour, text in boxes.values():
