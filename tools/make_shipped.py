@@ -123,7 +123,8 @@ RUNS["search_b4"] = [*RUNS["full_cpu2"], "--batch-size", "4"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
-# ... and with the cpu2 recipe, as the shipped full model (planned, not yet trained: ~2 h)
+# ... and with the cpu2 recipe, as the shipped full model (planned, not yet trained: about 2 h on the
+# machines that trained cpu2, about 3.7 h on the AVX2-only one, docs/TRAINING.md: over a run's 150 min)
 RUNS["photo_full_cpu2"] = list(RUNS["full_cpu2"])
 PHOTO = {"photo_full", "photo_full_cpu2", "photo_controls", "photo_ceiling"}
 CEILINGS = ("ceiling", "photo_ceiling")            # evaluate: precomputed frames scored like a model
