@@ -248,7 +248,8 @@ def preprocess(corpus, out, layout: str = "grid", backend: str = "groundtruth", 
 
     t0 = time.perf_counter()
     args = (out, cfg, settings, fingerprint)
-    bar = tqdm(total=len(todo), disable=not progress, desc="preprocess", unit="utt")
+    bar = tqdm(total=len(todo), disable=not progress or not todo,      # nothing to do: no empty bar
+               desc="preprocess", unit="utt")
     with open(journal_path, "a") as journal_f:
         def done(r):
             records[(r["speaker"], r["utterance"])] = r

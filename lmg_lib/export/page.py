@@ -155,8 +155,8 @@ def _trimmed_wav(path, seconds: float) -> str:
 # ----------------------------------------------------------------------------- the page
 CSS = """
 body { font-family: system-ui, sans-serif; max-width: 1150px; margin: 1.2em auto; padding: 0 1em; color: #222; }
-.controls label { margin-right: 1.2em; display: inline-block; margin-bottom: 0.3em; }
-select { font-size: 0.95em; max-width: 640px; }
+.controls label { display: block; margin-bottom: 0.4em; }          /* one per line: a model's whole name shows */
+.controls select { font-size: 0.95em; max-width: calc(100% - 6em); }
 .row { display: grid; grid-template-columns: 390px 200px 1fr; gap: 12px; align-items: center;
        margin: 10px 0; padding: 6px; border: 1px solid #ddd; border-radius: 4px; }
 .row h3 { margin: 0 0 2px 0; font-size: 1em; overflow-wrap: anywhere; }

@@ -30,8 +30,9 @@ def frame_strip(frames: np.ndarray, landmarks: np.ndarray | None = None, path=No
             ax.set_title(str(titles[k]), fontsize=6)
     if title:
         fig.suptitle(title, fontsize=8)
-    fig.subplots_adjust(left=0.01, right=0.99, top=(0.95 if titles is not None else 0.99) - (0.08 if title else 0),
-                        bottom=0.01, wspace=0.05, hspace=0.15 if titles is not None else 0.05)
+    height = rows * scale                               # inches: the title needs about 0.35 of them
+    fig.subplots_adjust(left=0.01, right=0.99, top=(0.95 if titles is not None else 0.99) - (0.35 / height if title else 0),
+                        bottom=0.01, wspace=0.05, hspace=0.3 if titles is not None else 0.05)
     if path is not None:
         fig.savefig(path, dpi=100, metadata={"Software": None})
     return fig
