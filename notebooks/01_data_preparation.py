@@ -179,8 +179,12 @@ if embedded:
     speakers = sorted({x.speaker for x in utts}, key=lambda s: int(s[1:]))
     from lmg_lib.util.video_io import read_frames
     faces = [read_frames(next(x.video for x in utts if x.speaker == s))[10] for s in speakers]
+    from lmg_lib.data.preprocess import assign_splits
+    split_of, _ = assign_splits(utts)                  # the speaker-disjoint rule of section 3
     frame_strip(np.stack(faces), path=figure_path("data_speakers.png"), cols=min(16, len(faces)),
-                titles=speakers, scale=1.0)
+                titles=[f"{s} {split_of[s]}" for s in speakers], scale=1.0,
+                title="The embedded corpus's speakers (frame 10 of a sentence each), with the split each "
+                      "belongs to: train, val (validation) or test (held out)")
 else:
     print("the strip of ground-truth landmarks and the speakers' faces need the embedded corpus: skipped")
 
@@ -213,6 +217,21 @@ for split in ("train", "val", "test"):
     spk = sorted({c["speaker"] for c in manifest["clips"] if c["split"] == split}, key=lambda s: (len(s), s))
     n = sum(c["split"] == split for c in manifest["clips"])
     print(f"{split:>5}: {n:4d} clips from {len(spk)} speakers {spk if len(spk) <= 8 else spk[:3] + ['...'] + spk[-2:]}")
+# the corpus the shipped models were trained and scored on is larger (its configuration is recorded
+# beside every evaluated run); the same rule splits its speakers the same way
+from types import SimpleNamespace
+from lmg_lib.data.preprocess import assign_splits
+from lmg_lib.notebook import SHIPPED_CHECKPOINTS
+from lmg_lib.util.paths import SHIPPED_FULL
+shipped_corpus = json.loads((SHIPPED_CHECKPOINTS / SHIPPED_FULL / "evaluated_on.json").read_text())["corpus_config"]
+_, shipped_split = assign_splits([SimpleNamespace(speaker=f"s{i + 1}", split=None)
+                                  for i in range(shipped_corpus["n_speakers"])], rule="fraction")
+print(f"the shipped models' corpus ({shipped_corpus['n_speakers']} speakers x {shipped_corpus['utterances_per_speaker']} "
+      f"sentences; checkpoints/{SHIPPED_FULL}/evaluated_on.json): "
+      + "; ".join(f"{k} {v[0]}-{v[-1]} ({len(v)} speakers)" for k, v in shipped_split.items() if k != "rule"))
+import pandas as pd
+scored = set(pd.read_csv(SHIPPED_CHECKPOINTS / SHIPPED_FULL / "per_clip.csv")["speaker"])   # what its evaluation read
+assert scored == set(shipped_split["test"]), (scored, shipped_split["test"])
 
 # %% [markdown]
 # ## 4. What the model sees

@@ -32,6 +32,13 @@
 # that module really outputs in a forward pass. Where the paper leaves the layers open, ours follow
 # the authors' code (their `3d_gan` repository); where we go beyond both, the text says so.
 #
+# A **preset** is a named configuration of the networks, the losses and the training
+# (`lmg_lib/config.py`; `make_config(name)`, `lmg train --config name`): `paper` has the paper's
+# sizes and weights, `tiny` is a network small enough to train in seconds for demonstrations and
+# tests, and `cpu` / `cpu2` are the narrower recipes our shipped models were trained with on two CPU
+# cores (notebook 4 tables them field by field). This notebook draws and counts the `PRESET` of its
+# parameters cell (`paper` unless changed) and evaluates the losses with the `LOSS_PRESET` (`tiny`).
+#
 # | paper | here |
 # |---|---|
 # | Fig. 2, the full model: audio encoder, identity encoder, audio-identity fusion, 3-D decoder, correlation networks, three-stream discriminator | section 2: the same layout drawn from the real modules, with their output shapes (`figures/model_architecture.png`) |

@@ -314,11 +314,26 @@ print(f"over {len(per_sentence)} sentences: {mine[0]:.3f} [{mine[1]:.3f}, {mine[
 # the check: summary.csv was written by the evaluation's own code (protocol.summarize_clips), from
 # the full-precision values; per_clip.csv keeps 6 significant digits, hence the tolerance
 assert np.allclose(mine, shipped_row[["mean", "ci_low", "ci_high"]].to_numpy(float), atol=1e-5), shipped_row
-n_clips = len(pd.read_csv(SHIPPED_CHECKPOINTS / "ablation_full" / "per_clip.csv")["lmd"].dropna())
+clip_lmd = pd.read_csv(SHIPPED_CHECKPOINTS / "ablation_full" / "per_clip.csv").dropna(subset=["lmd"])
+n_clips = len(clip_lmd)
 print(f"why: the clip interval divides by sqrt({n_clips}) as if every clip were a new draw, but a sentence's "
       f"clips overlap and share its speaker and words; the {len(per_sentence)} sentences are the independent "
       "units, so the clip interval claims a precision the data do not have")
-assert clips[2] - clips[1] < mine[2] - mine[1]           # narrower, as the question says
+# the check of that "why": the clips of one sentence are correlated (intraclass correlation rho, from a
+# one-way analysis of variance), and a mean over m correlated clips varies (1 + (m - 1) rho) times more
+# than one over m independent ones (the design effect): that factor must account for the whole
+# ratio of the two widths. A wrong "why" (another cause of the difference) would leave a gap here.
+g = clip_lmd.groupby(["speaker", "utterance"])["lmd"]
+m, k = g.size(), g.ngroups
+ms_between = (m * (g.mean() - clip_lmd["lmd"].mean()) ** 2).sum() / (k - 1)
+ms_within = ((clip_lmd["lmd"] - g.transform("mean")) ** 2).sum() / (n_clips - k)
+m0 = (n_clips - (m ** 2).sum() / n_clips) / (k - 1)            # the mean group size, for unequal groups
+rho = (ms_between - ms_within) / m0 / ((ms_between - ms_within) / m0 + ms_within)
+measured = (mine[2] - mine[1]) / (clips[2] - clips[1]) * stats.t.ppf(0.975, n_clips - 1) / stats.t.ppf(0.975, k - 1)
+predicted = np.sqrt(1 + (m.mean() - 1) * rho)
+print(f"clips per sentence {m.mean():.1f}, intraclass correlation rho {rho:.3f}: the design effect predicts the "
+      f"sentence interval {predicted:.3f}x as wide as the clip one (t quantiles aside), measured {measured:.3f}x")
+assert rho > 0 and abs(measured / predicted - 1) < 0.05, "the within-sentence correlation should explain the ratio"
 
 # %% [markdown]
 # **Exercise 2 · A difference or seed noise?** Is (b)'s LMD different from (e)'s on the same
