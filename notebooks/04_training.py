@@ -318,6 +318,63 @@ if missing:
     print("listed in eval.seeds.LR_SEARCH but not shipped in this checkout:", ", ".join(missing))
 
 # %% [markdown]
+# ### 1.3 Levers tried against `cpu2`, on the validation speakers
+#
+# The `cpu2` full model closes a little under half of the static-to-ceiling gap on the test speakers
+# (notebook 6), so the recipe search goes on. Each lever is a run of `cpu2`'s command with one
+# setting changed and the **same seed** as the `cpu2` run it is read against (the same validation
+# clips and reference frames, section 1.1); its generator's header records what changed
+# (`eval.seeds.LEVERS` lists the pairs, `eval.seeds.lever_table` reads them). The x axis is the number
+# of training clips seen (steps x batch size), which does not depend on the machine: a lever that
+# changes the batch size is read both at equal steps and at equal clips. Only the validation
+# speakers are read here; a lever is a candidate for seeds when it beats its base by more than the
+# spread between the `cpu2` seeds' best validation LMDs (section 1.1's table), never on one run.
+
+# %%
+from lmg_lib.eval.records import run_facts
+from lmg_lib.eval.seeds import LEVERS, lever_table
+
+lever_logs, levers = lever_table(SHIPPED_CHECKPOINTS)
+cpu2_best = curves[(curves.model == "full model") & curves.run.str.startswith("cpu2 recipe")]["lmd_best"].to_numpy()
+if lever_logs:
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    for i, (label, pair) in enumerate(lever_logs.items()):
+        r = levers.set_index("lever").loc[label]
+        for side, ls in (("base", "-"), ("lever", "--")):
+            run = r.base if side == "base" else r.run
+            name = (f"{r.base} (batch {r.base_batch})" if side == "base" else f"{label} ({r.run})")
+            d_at = run_facts(SHIPPED_CHECKPOINTS, run)["gan_start"] * (r.base_batch if side == "base" else r.lever_batch)
+            for ax, key in zip(axes, ["lmd", "opening_r"]):
+                ax.plot(pair[side]["clips"] / 1000, pair[side][key], ls, marker="o", ms=2.5, color=f"C{i}",
+                        alpha=0.6 if side == "base" else 1.0, label=name)
+                ax.axvline(d_at / 1000, color=f"C{i}", ls=":", lw=1, alpha=0.6 if side == "base" else 1.0)
+    for ax, t, y in zip(axes, ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
+        ax.set_xlabel("training clips seen (thousands) = steps x batch size"); ax.set_ylabel(y)
+        ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
+    fig.suptitle("Levers against the cpu2 recipe's full model: validation speakers, the same seed, "
+                 "each run's own log (shipped runs; dotted: where each run's D switches on)", fontsize=10)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.1, 1, 1)); fig.savefig(figure_path("training_levers.png"), **SAVE); plt.show()
+    display(levers.set_index("lever").T.round(3))
+    spread = float(np.ptp(cpu2_best)) if len(cpu2_best) > 1 else float("nan")
+    for r in levers.itertuples():
+        ahead = r.base_best_lmd - r.lever_best_lmd
+        cpus = {run: json.loads((SHIPPED_CHECKPOINTS / run / "record.json").read_text()).get("cpus") for run in (r.run, r.base)}
+        verdict = ("ahead of its base by more than the spread between the cpu2 seeds: a candidate for seeds" if ahead > spread
+                   else "not ahead of its base by more than the spread between the cpu2 seeds: not a candidate")
+        print(f"{r.lever} ({r.changes}): best validation LMD {r.lever_best_lmd:.3f} at step {thousands(r.lever_best_step)} "
+              f"({thousands(r.lever_best_step * r.lever_batch)} clips), last {r.lever_last_lmd:.3f}, opening r "
+              f"{r.lever_last_opening_r:.2f}; its base {r.base}: best {r.base_best_lmd:.3f}, at equal steps "
+              f"{r.base_lmd_equal_steps:.3f}, at equal clips (its step {thousands(r.base_step_equal_clips)}) "
+              f"{r.base_lmd_equal_clips:.3f}. Best against best, lever minus base: {-ahead:+.3f} px, against a spread of "
+              f"{spread:.3f} px between the cpu2 seeds' best: {verdict}. CPU-minutes {r.lever_cpu_min:.0f} against "
+              f"{r.base_cpu_min:.0f} ({'; '.join(f'{k}: ' + (', '.join(v) if v else 'CPU not recorded') for k, v in cpus.items())}): "
+              "compare CPU-minutes only between runs on the same CPU.")
+missing = [run for run, _ in LEVERS.values() if run not in set(levers.get("run", []))]
+if missing:
+    print("listed in eval.seeds.LEVERS but not shipped in this checkout:", ", ".join(missing))
+
+# %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu2 recipe)
 #
 # Rows: training steps; last row: the real frames. Frames 0, 5, 10 and 15 of a fixed clip of a
