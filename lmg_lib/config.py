@@ -214,16 +214,11 @@ def cpu2() -> Config:
 PRESETS = {"paper": paper, "tiny": tiny, "cpu": cpu, "cpu2": cpu2}
 
 
-def exact_preset(cfg: Config) -> str | None:
+def preset_of(cfg: Config, exact: bool = False) -> str | None:
     """The preset whose settings ``cfg`` has, name and seed aside (``--config cpu --steps 4000 --set
-    train.gan_start=3700`` is ``cpu2``); None if it has none's."""
+    train.gan_start=3700`` is ``cpu2``); if none's, ``cfg.name`` (the one it started from) or, ``exact``, None."""
     strip = lambda c: {k: v for k, v in asdict(c).items() if k not in ("name", "seed")}  # noqa: E731
-    return next((n for n, make in PRESETS.items() if strip(make()) == strip(cfg)), None)
-
-
-def preset_of(cfg: Config) -> str:
-    """``exact_preset(cfg)``, else the preset it was started from (``cfg.name``)."""
-    return exact_preset(cfg) or cfg.name
+    return next((n for n, make in PRESETS.items() if strip(make()) == strip(cfg)), None if exact else cfg.name)
 
 
 def get_config(name: str) -> Config:

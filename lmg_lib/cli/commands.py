@@ -371,8 +371,8 @@ def cmd_generate(a) -> int:
     except (OSError, VideoError) as e:
         raise Failure(EXIT_OUTPUT, f"cannot write {a.out}: {e}") from None
     t_gen = time.perf_counter() - t1
-    from ..config import exact_preset              # the recipe its weights were trained with, not cfg.name:
-    exact = exact_preset(cfg)                       # a cpu run changed by --set into cpu2 is named "cpu"
+    from ..config import preset_of                 # the recipe its weights were trained with, not cfg.name:
+    exact = preset_of(cfg, exact=True)              # a cpu run changed by --set into cpu2 is named "cpu"
     recipe = f"{exact} recipe" if exact else f"{cfg.name} preset with changes: its header lists them"
     print(f"wrote {a.out}: {n} frames ({duration:.2f} s of speech) from {ckpt.parent.name}/{ckpt.name} "
           f"({recipe}); "
