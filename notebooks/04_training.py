@@ -331,7 +331,6 @@ if missing:
 # spread between the `cpu2` seeds' best validation LMDs (section 1.1's table), never on one run.
 
 # %%
-from lmg_lib.eval.records import run_facts
 from lmg_lib.eval.seeds import LEVERS, lever_table
 
 lever_logs, levers = lever_table(SHIPPED_CHECKPOINTS)
@@ -341,9 +340,8 @@ if lever_logs:
     for i, (label, pair) in enumerate(lever_logs.items()):
         r = levers.set_index("lever").loc[label]
         for side, ls in (("base", "-"), ("lever", "--")):
-            run = r.base if side == "base" else r.run
             name = (f"{r.base} (batch {r.base_batch})" if side == "base" else f"{label} ({r.run})")
-            d_at = run_facts(SHIPPED_CHECKPOINTS, run)["gan_start"] * (r.base_batch if side == "base" else r.lever_batch)
+            d_at = r[f"{side}_gan_start"] * r[f"{side}_batch"]               # D's first step, in clips seen
             for ax, key in zip(axes, ["lmd", "opening_r"]):
                 ax.plot(pair[side]["clips"] / 1000, pair[side][key], ls, marker="o", ms=2.5, color=f"C{i}",
                         alpha=0.6 if side == "base" else 1.0, label=name)

@@ -410,11 +410,12 @@ def test_lever_table_compares_at_equal_steps_and_equal_clips_and_refuses_other_s
                       "cpu_s": [60.0, 120, 180, 240]}).to_csv(tmp_path / run / "val_log.csv", index=False)
         (tmp_path / run / "record.json").write_text(json.dumps({"seed": seed}))
         save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
-                     {"config": json.dumps({"train": {"batch_size": batch}})})
+                     {"config": json.dumps({"train": {"batch_size": batch, "gan_start": 300}})})
     logs, t = lever_table(tmp_path, {"half batch": ("lev", "base"), "not shipped": ("nope", "base")})
     assert len(t) == 1 and list(logs) == ["half batch"]
     r = t.iloc[0]
     assert r.lever_batch == 4 and r.base_batch == 8 and r.lever_last_lmd == 1.45 and r.base_best_lmd == 1.3
+    assert r.lever_gan_start == r.base_gan_start == 300
     assert r.base_lmd_equal_steps == 1.3                          # the base at step 400
     assert r.base_step_equal_clips == 200 and r.base_lmd_equal_clips == 1.6    # 400 x 4 clips = 200 x 8
     assert list(logs["half batch"]["lever"]["clips"]) == [400, 800, 1200, 1600]

@@ -8,7 +8,6 @@ tables say how many seeds each mean is over, and an ordering needs at least one 
 """
 from __future__ import annotations
 
-import json
 import math
 from pathlib import Path
 
@@ -230,8 +229,6 @@ def curve_summary(logs: dict) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
-
-
 # The levers tried against the cpu2 recipe (issue "Half-way to the ceiling", docs/TRAINING.md):
 # label -> (lever run, base run). A lever run is its base's command with one setting changed (its
 # generator's header says which: ``run_facts``' ``changed``) and the same seed, so that both are
@@ -239,16 +236,10 @@ def curve_summary(logs: dict) -> pd.DataFrame:
 LEVERS = {"cpu2 at 4 clips a step instead of 8, seed 0": ("search_b4", "full_cpu2")}
 
 
-def _batch_size(root, run: str) -> int:
-    from ..util.weights import read_weights_metadata
-    cfg = json.loads(read_weights_metadata(Path(root) / run / "generator.safetensors").get("config", "{}"))
-    return int(cfg["train"]["batch_size"])
-
-
 def lever_table(root, levers: dict = LEVERS) -> tuple[dict, pd.DataFrame]:
     """Each shipped lever run against its base, on the validation speakers only: the logs
     ({label: {"lever": log, "base": log}}, each with ``clips`` = step x its batch size), and one row
-    per lever: what it changes, each run's batch size, last step, best validation LMD (and step),
+    per lever: what it changes, each run's batch size, D's first step (``gan_start``), last step, best validation LMD (and step),
     last validation LMD and opening r, and CPU-minutes; the base's validation LMD at the lever's
     last step (equal steps) and at the base's logged step nearest the lever's clips seen (equal
     clips: ``base_step_equal_clips``). A lever whose seed differs from its base's is an error (the
@@ -262,20 +253,21 @@ def lever_table(root, levers: dict = LEVERS) -> tuple[dict, pd.DataFrame]:
             raise ValueError(f"lever {run} (seed {facts.get('seed')}) and its base {base} (seed "
                              f"{base_facts.get('seed')}) are validated on different reference frames")
         pair = {}
-        for side, r in (("lever", run), ("base", base)):
+        for side, r, f in (("lever", run, facts), ("base", base, base_facts)):
             log = pd.read_csv(Path(root) / r / "val_log.csv")
-            pair[side] = log.assign(clips=log["step"] * _batch_size(root, r))
+            pair[side] = log.assign(clips=log["step"] * f["batch_size"])
         logs[label] = pair
         lev, bas = pair["lever"], pair["base"]
         last = lev.iloc[-1]
         at = lambda log, step: log.iloc[int(np.argmin(np.abs(log["step"].to_numpy() - step)))]
-        equal_clips = at(bas, last["clips"] / _batch_size(root, base))
+        equal_clips = at(bas, last["clips"] / base_facts["batch_size"])
         row = {"lever": label, "run": run, "base": base,
                "changes": ", ".join(f"{k}={v}" for k, v in facts.get("changed", {}).items()
                                     if k not in base_facts.get("changed", {})) or "nothing recorded"}
-        for side, r, log in (("lever", run, lev), ("base", base, bas)):
+        for side, f, log in (("lever", facts, lev), ("base", base_facts, bas)):
             best = log.loc[log["lmd"].idxmin()]
-            row.update({f"{side}_batch": _batch_size(root, r), f"{side}_steps": int(log["step"].iloc[-1]),
+            row.update({f"{side}_batch": f["batch_size"], f"{side}_gan_start": f.get("gan_start", np.nan),
+                        f"{side}_steps": int(log["step"].iloc[-1]),
                         f"{side}_best_lmd": float(best["lmd"]), f"{side}_best_step": int(best["step"]),
                         f"{side}_last_lmd": float(log["lmd"].iloc[-1]),
                         f"{side}_last_opening_r": float(log["opening_r"].iloc[-1]),
