@@ -120,6 +120,10 @@ RUNS["speech2vid_long3000"] = [*RUNS["speech2vid"], "--steps", "3000", "--set", 
 # instead of 8 (half the compute of a cpu2 run, the same 4000 steps, cosine and D for the last 300):
 # compared on validation with cpu2's seed 0 at the same step and at the same number of clips seen
 RUNS["search_b4"] = [*RUNS["full_cpu2"], "--batch-size", "4"]
+# The next lever, "when and how strongly D and L_gen enter", at search_b4's scale (it fits the AVX2-only
+# machine in one go): no D, L_gen or discriminator L_perc at all (gan_start = steps). Its first 3 700
+# steps are search_b4's exactly (the same seed, data and schedule; the warm-up does not read D)
+RUNS["search_b4_nod"] = [*RUNS["search_b4"], "--set", "train.gan_start=4000"]
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
