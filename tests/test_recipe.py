@@ -75,6 +75,20 @@ def test_prefetched_keeps_order_and_errors():
         list(prefetched(bad()))
 
 
+def test_prefetched_can_be_left_when_the_rest_is_queued():
+    """A run that stops with at most ``depth`` batches left in its epoch: the worker has queued them
+    and waits to hand over the end; leaving must not wait for it forever (a resumed tiny run hung)."""
+    import threading
+    import time
+    it = prefetched(iter(range(3)), depth=2)
+    assert next(it) == 0
+    time.sleep(0.5)                               # 1 and 2 queued, the end waiting for room
+    closer = threading.Thread(target=it.close, daemon=True)
+    closer.start()
+    closer.join(5)
+    assert not closer.is_alive()
+
+
 def test_real_flow_cache_equals_the_flow():
     v = torch.rand(3, 3, 16, 32, 32) * 2 - 1
     cache = RealFlowCache()

@@ -91,20 +91,23 @@ def prefetched(iterable, enabled: bool = True, depth: int = 2):
     q: queue.Queue = queue.Queue(depth)
     stop, end = threading.Event(), object()
 
+    def put(item) -> bool:                  # False: the consumer has left (never block on a full queue)
+        while not stop.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
     def work():
         try:
             for x in iterable:
-                while not stop.is_set():
-                    try:
-                        q.put((None, x), timeout=0.1)
-                        break
-                    except queue.Full:
-                        continue
-                if stop.is_set():
+                if not put((None, x)):
                     return
-            q.put((None, end))
+            put((None, end))
         except BaseException as e:          # handed to the consumer
-            q.put((e, None))
+            put((e, None))
 
     th = threading.Thread(target=work, daemon=True, name="prefetch")
     th.start()
