@@ -113,6 +113,8 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--resume", action="store_true", help="continue from OUT/checkpoints/last.pt")
     t.add_argument("--sync-bn", action="store_true", help="SyncBatchNorm across GPUs (DDP on CUDA)")
     t.add_argument("--stop-after", type=int, help="stop after this step as if killed (tests resume)")
+    t.add_argument("--branch-from", metavar="RUN", help="start OUT from the run folder RUN at its last checkpoint; "
+                   "allowed when the settings differ only in what acts once D is on")
     t.add_argument("--no-progress", action="store_true")
     t.add_argument("--model", default="generator", choices=["generator", "speech2vid", "vgan"],
                    help="the paper's generator, or a baseline network trained the same way")

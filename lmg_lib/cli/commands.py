@@ -148,9 +148,16 @@ def cmd_train(a) -> int:
         raise Failure(EXIT_DATA, e) from None
     except ValueError as e:
         raise Failure(EXIT_USAGE, e) from None
+    if a.branch_from:
+        from ..config import variant_of
+        from ..train.checkpoints import branch_run
+        try:
+            print(f"branched from {a.branch_from} at step {branch_run(a.branch_from, a.out, cfg, variant_of(cfg))}")
+        except (FileExistsError, FileNotFoundError, ValueError) as e:
+            raise Failure(EXIT_USAGE, e) from None
     trainer = None
     try:
-        trainer = Trainer(cfg, dataset, a.out, device=a.device, resume=a.resume,
+        trainer = Trainer(cfg, dataset, a.out, device=a.device, resume=a.resume or bool(a.branch_from),
                           progress=not a.no_progress, sync_bn=a.sync_bn, **extra)
         result = trainer.fit(stop_after=a.stop_after)
     except NonFiniteLossError as e:

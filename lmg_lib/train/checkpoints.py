@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import Config
+from ..config import LOSS_TERMS, Config
 from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
 from ..util.files import atomic_write
@@ -161,3 +161,64 @@ def param_digest(models) -> str:
             h.update(name.encode() + k.encode())
             h.update(v.detach().cpu().contiguous().numpy().tobytes())
     return h.hexdigest()
+
+
+# ------------------------------------------------------------- branching a run at a checkpoint
+D_ONLY = {"loss.lambda_p", "loss.lambda_u", "loss.d_input", "loss.perc_batch"}   # D's own loss and input
+
+
+def d_phase_settings(cfg: Config) -> set[str]:
+    """The settings that act only once D is on (from step ``train.gan_start``): its own, D's loss and
+    input, and the weight and switch of every loss term that reads D (``LossTerm.needs_d``)."""
+    terms = {f"loss.{f}" for t in LOSS_TERMS if t.needs_d(cfg.loss) for f in (f"w_{t.name}", t.switch)}
+    return {"train.gan_start"} | D_ONLY | terms
+
+
+def _flat(cfg: Config) -> dict:
+    return {f"{k}.{f}" if isinstance(v, dict) else k: w for k, v in cfg.to_dict().items()
+            for f, w in (v.items() if isinstance(v, dict) else [(None, v)])}
+
+
+def branch_run(source, out, cfg: Config, variant: str) -> int:
+    """Start the run folder ``out`` from the run folder ``source`` at its last checkpoint (step s):
+    ``out`` is then exactly the run ``cfg`` would have been up to step s, provided ``cfg`` differs
+    from the source's configuration only in settings that act once D is on (``d_phase_settings``)
+    and s is at most both runs' ``gan_start``; anything else is refused. Copies the checkpoint (with
+    ``cfg``), the logs and samples (``resume`` drops rows after s) and the best generator so far;
+    the caller then resumes ``out``. Returns s."""
+    source, out = Path(source), Path(out)
+    path = source / "checkpoints" / "last.pt"
+    if (out / "checkpoints" / "last.pt").exists():
+        raise FileExistsError(f"{out} already holds a run: --resume continues it")
+    if not path.exists():
+        raise FileNotFoundError(f"--branch-from: no checkpoint at {path}")
+    ck = torch.load(path, map_location="cpu", weights_only=False)
+    if ck.get("format") != TRAIN_FORMAT:
+        raise ValueError(f"{path} is not a training checkpoint ({ck.get('format')!r})")
+    saved, s = Config.from_dict(ck["config"]), ck["step"]
+    a, b = _flat(saved), _flat(cfg)
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k != "name")
+    early = [k for k in differ if k not in d_phase_settings(saved) | d_phase_settings(cfg)]
+    if early:
+        raise ValueError(f"--branch-from {source}: {', '.join(early)} act(s) before D is on, so the "
+                         f"run up to step {s} would not be the same: train it from the start")
+    if s > min(saved.train.gan_start, cfg.train.gan_start):
+        raise ValueError(f"--branch-from {source}: its checkpoint is at step {s}, after a gan_start "
+                         f"({saved.train.gan_start}, {cfg.train.gan_start}): D had already trained")
+    best = ck.get("best") or {"step": -1}
+    if best["step"] >= 0:                       # the best generator so far must be the one at best["step"]
+        got = json.loads(read_metadata(source / "best_generator.safetensors")["extra"]).get("step")
+        if got != best["step"]:
+            raise ValueError(f"--branch-from {source}: best_generator.safetensors is from step {got}, "
+                             f"not the checkpoint's best step {best['step']}")
+    (out / "checkpoints").mkdir(parents=True, exist_ok=True)
+    for f in ("train_log.csv", "val_log.csv", "best.json", "best_generator.safetensors"):
+        if (source / f).exists() and (f.endswith(".csv") or best["step"] >= 0):
+            atomic_write(out / f, lambda tmp, f=f: Path(tmp).write_bytes((source / f).read_bytes()))
+    for p in sorted(source.glob("samples/step_*.npy")):
+        if int(p.stem[5:]) <= s:
+            (out / "samples").mkdir(exist_ok=True)
+            atomic_write(out / "samples" / p.name, lambda tmp, p=p: Path(tmp).write_bytes(p.read_bytes()))
+    atomic_save({**ck, "config": cfg.to_dict(), "variant": variant,
+                 "branched_from": {"run": str(source), "step": s}}, out / "checkpoints" / "last.pt")
+    return s
