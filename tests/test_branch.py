@@ -59,3 +59,32 @@ def test_d_phase_settings_follow_the_loss_terms():
     assert "loss.w_pix" not in d_phase_settings(cfg)
     auto = make_config(tiny(), {"loss.perceptual": "autoencoder"})   # L_perc without D: from step 0
     assert "loss.w_perc" not in d_phase_settings(auto)
+
+
+def _shipped_runs():
+    import importlib.util
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[1] / "tools" / "make_shipped.py"
+    spec = importlib.util.spec_from_file_location("make_shipped", path)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod.RUNS, mod.BRANCHES
+
+
+def _config_of(args):
+    from lmg_lib.cli import build_parser
+    from lmg_lib.cli.commands import train_overrides
+    a = build_parser().parse_args(["train", *args, "--data", "x", "--out", "y"])
+    return make_config(a.config, train_overrides(a), variant=a.variant)
+
+
+def test_every_shipped_branch_may_start_from_its_trunk():
+    """tools/make_shipped.py's BRANCHES: each branch differs from its trunk only in the D phase,
+    at a step before both gan_starts (else `make_shipped.py train` would stop after the trunk)."""
+    from lmg_lib.train.checkpoints import check_branch
+    runs, branches = _shipped_runs()
+    assert branches
+    for name, (trunk, step) in branches.items():
+        check_branch(_config_of(runs[trunk]), _config_of(runs[name]), step, trunk)
+    with pytest.raises(ValueError, match="train.lr"):               # the rule bites on a real recipe
+        check_branch(_config_of(runs["search_b4"]), _config_of([*runs["search_b4"], "--set", "train.lr=3e-4"]), 3600)

@@ -124,6 +124,17 @@ RUNS["search_b4"] = [*RUNS["full_cpu2"], "--batch-size", "4"]
 # machine in one go): no D, L_gen or discriminator L_perc at all (gan_start = steps). Its first 3 700
 # steps are search_b4's exactly (the same seed, data and schedule; the warm-up does not read D)
 RUNS["search_b4_nod"] = [*RUNS["search_b4"], "--set", "train.gan_start=4000"]
+# Branches (``lmg train --branch-from``): a run that differs from its trunk only in what acts once D is
+# on starts from the trunk's checkpoint at a step before both gan_starts, so it trains only the rest
+# and is still, bit for bit, the run its command makes from step 0 (tests/test_branch.py). The trunk
+# is trained up to that step first when it is not there: data/runs/<trunk>@<step>, with --stop-after.
+BRANCHES: dict[str, tuple[str, int]] = {}
+# ... the D levers at search_b4's scale, from search_b4_nod's step 3 600 (= search_b4's: the same
+# settings up to step 3 700): L_gen a quarter as strong; D for the last 150 steps instead of 300
+RUNS["search_b4_gen025"] = [*RUNS["search_b4"], "--set", "loss.w_gen=0.25"]
+RUNS["search_b4_d150"] = [*RUNS["search_b4"], "--set", "train.gan_start=3850"]
+for _r in ("search_b4_gen025", "search_b4_d150"):
+    BRANCHES[_r] = ("search_b4_nod", 3600)
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
@@ -226,8 +237,6 @@ def stage_train(data: Path, args) -> None:
     check_style(data, name)
     argv = ["train", *RUNS[name], "--data", str(data / "prep"), "--out", str(data / "runs" / name), *args.extra]
     out = data / "runs" / name
-    if (out / "checkpoints" / "last.pt").exists():
-        argv.append("--resume")
     torch.set_num_threads(args.threads)
     # the samples over training: fixed validation clips, generated every sample_every steps
     batch = sample_batch(data)
@@ -237,17 +246,44 @@ def stage_train(data: Path, args) -> None:
         kw.setdefault("sample_batch", batch)
         real_init(self, *a, **kw)
     loop.Trainer.__init__ = init
+    trunk = None
+    if (out / "checkpoints" / "last.pt").exists():
+        argv.append("--resume")
+    elif name in BRANCHES:
+        trunk = train_trunk(data, *BRANCHES[name])
+        argv += ["--branch-from", str(data / "runs" / trunk["folder"])]
     prev = json.loads((out / "timing.json").read_text()) if (out / "timing.json").exists() else {
         "cpu_s": 0.0, "wall_s": 0.0, "commit": git_commit()}       # the code the run started from
+    if trunk is not None:                   # a branch costs its trunk's compute and its own
+        prev = {**prev, "cpu_s": trunk["cpu_s"], "wall_s": trunk["wall_s"],
+                "trunk": trunk}
     t0, w0 = time.process_time(), time.time()
     rc = lmg(argv)
     timing = {"cpu_s": prev["cpu_s"] + time.process_time() - t0, "wall_s": prev["wall_s"] + time.time() - w0,
               "threads": args.threads, "commit": prev.get("commit", git_commit()),
-              "cpus": sorted({*prev.get("cpus", []), cpu_name()})}       # every machine a resumed run used
+              "cpus": sorted({*prev.get("cpus", []), cpu_name()}),      # every machine a resumed run used
+              **({"trunk": prev["trunk"]} if "trunk" in prev else {})}
     (out / "timing.json").write_text(json.dumps(timing))
     if rc != 0:
         raise SystemExit(rc)
     ship(data, name, argv, timing)
+
+
+def train_trunk(data: Path, trunk: str, step: int) -> dict:
+    """The trunk of a branch: run ``trunk`` trained up to ``step`` (``--stop-after``; resumed if it
+    was stopped earlier) in data/runs/<trunk>@<step>. Returns its folder, step and compute."""
+    import torch
+    from lmg_lib.cli import main as lmg
+    folder = data / "runs" / f"{trunk}@{step}"
+    ckpt = folder / "checkpoints" / "last.pt"
+    if not ckpt.exists() or torch.load(ckpt, map_location="cpu", weights_only=False)["step"] < step:
+        argv = ["train", *RUNS[trunk], "--data", str(data / "prep"), "--out", str(folder), "--stop-after", str(step)]
+        if lmg(argv + (["--resume"] if ckpt.exists() else [])) != 0:
+            raise SystemExit(f"the trunk {trunk} up to step {step} did not train")
+    ck = torch.load(ckpt, map_location="cpu", weights_only=False)
+    if ck["step"] != step:
+        raise SystemExit(f"{ckpt} is at step {ck['step']}, not {step}: remove it and train the trunk again")
+    return {"run": trunk, "step": step, "folder": folder.name, **ck["clock"]}
 
 
 def ship_samples(data: Path, out: Path, dest: Path) -> None:
@@ -280,6 +316,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
            "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
            "cpu_s": round(timing["cpu_s"], 1), "wall_s": round(timing["wall_s"], 1),
            "threads": timing["threads"], "cpus": timing.get("cpus"), "torch": torch.__version__,
+           **({"trunk": timing["trunk"]} if "trunk" in timing else {}),
            "final": json.loads((out / "final.json").read_text()),
            "best": json.loads((out / "best.json").read_text()) if (out / "best.json").exists() else None}
     (dest / "record.json").write_text(json.dumps(rec, indent=1) + "\n")

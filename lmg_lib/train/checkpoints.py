@@ -179,6 +179,19 @@ def _flat(cfg: Config) -> dict:
             for f, w in (v.items() if isinstance(v, dict) else [(None, v)])}
 
 
+def check_branch(saved: Config, cfg: Config, step: int, source="the trunk") -> None:
+    """Raise ValueError unless a run of ``cfg`` may start from a checkpoint of ``saved`` at ``step``."""
+    a, b = _flat(saved), _flat(cfg)
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k != "name")
+    early = [k for k in differ if k not in d_phase_settings(saved) | d_phase_settings(cfg)]
+    if early:
+        raise ValueError(f"--branch-from {source}: {', '.join(early)} act(s) before D is on, so the "
+                         f"run up to step {step} would not be the same: train it from the start")
+    if step > min(saved.train.gan_start, cfg.train.gan_start):
+        raise ValueError(f"--branch-from {source}: its checkpoint is at step {step}, after a gan_start "
+                         f"({saved.train.gan_start}, {cfg.train.gan_start}): D had already trained")
+
+
 def branch_run(source, out, cfg: Config, variant: str) -> int:
     """Start the run folder ``out`` from the run folder ``source`` at its last checkpoint (step s):
     ``out`` is then exactly the run ``cfg`` would have been up to step s, provided ``cfg`` differs
@@ -196,15 +209,7 @@ def branch_run(source, out, cfg: Config, variant: str) -> int:
     if ck.get("format") != TRAIN_FORMAT:
         raise ValueError(f"{path} is not a training checkpoint ({ck.get('format')!r})")
     saved, s = Config.from_dict(ck["config"]), ck["step"]
-    a, b = _flat(saved), _flat(cfg)
-    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k != "name")
-    early = [k for k in differ if k not in d_phase_settings(saved) | d_phase_settings(cfg)]
-    if early:
-        raise ValueError(f"--branch-from {source}: {', '.join(early)} act(s) before D is on, so the "
-                         f"run up to step {s} would not be the same: train it from the start")
-    if s > min(saved.train.gan_start, cfg.train.gan_start):
-        raise ValueError(f"--branch-from {source}: its checkpoint is at step {s}, after a gan_start "
-                         f"({saved.train.gan_start}, {cfg.train.gan_start}): D had already trained")
+    check_branch(saved, cfg, s, source)
     best = ck.get("best") or {"step": -1}
     if best["step"] >= 0:                       # the best generator so far must be the one at best["step"]
         got = json.loads(read_metadata(source / "best_generator.safetensors")["extra"]).get("step")
