@@ -324,14 +324,14 @@ if missing:
 # (notebook 6), so the recipe search goes on. Each lever is a run of `cpu2`'s command with one
 # setting changed and the **same seed** as the `cpu2` run it is read against (the same validation
 # clips and reference frames, section 1.1); its generator's header records what changed
-# (`eval.seeds.LEVERS` lists the pairs, `eval.seeds.lever_table` reads them). The x axis is the number
+# (`eval.levers.LEVERS` lists the pairs, `eval.levers.lever_table` reads them). The x axis is the number
 # of training clips seen (steps x batch size), which does not depend on the machine: a lever that
 # changes the batch size is read both at equal steps and at equal clips. Only the validation
 # speakers are read here; a lever is a candidate for seeds when it beats its base by more than the
 # spread between the `cpu2` seeds' best validation LMDs (section 1.1's table), never on one run.
 
 # %%
-from lmg_lib.eval.seeds import LEVERS, lever_table
+from lmg_lib.eval.levers import LEVERS, lever_table
 
 lever_logs, levers = lever_table(SHIPPED_CHECKPOINTS)
 cpu2_best = curves[(curves.model == "full model") & curves.run.str.startswith("cpu2 recipe")]["lmd_best"].to_numpy()
@@ -370,7 +370,7 @@ if lever_logs:
               "compare CPU-minutes only between runs on the same CPU.")
 missing = [run for run, _ in LEVERS.values() if run not in set(levers.get("run", []))]
 if missing:
-    print("listed in eval.seeds.LEVERS but not shipped in this checkout:", ", ".join(missing))
+    print("listed in eval.levers.LEVERS but not shipped in this checkout:", ", ".join(missing))
 
 # %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu2 recipe)

@@ -401,7 +401,7 @@ def test_lever_table_compares_at_equal_steps_and_equal_clips_and_refuses_other_s
     import json
     import pytest
     import torch
-    from lmg_lib.eval.seeds import lever_table
+    from lmg_lib.eval.levers import lever_table
     from lmg_lib.util.weights import save_weights
     for run, batch, lmd, seed in (("lev", 4, [2.0, 1.7, 1.5, 1.45], 0), ("base", 8, [1.9, 1.6, 1.4, 1.3], 0),
                                   ("other", 8, [1.9, 1.6, 1.4, 1.3], 1)):
@@ -440,3 +440,35 @@ def test_probe_recipes_name_a_changed_batch_size_instead_of_grouping_it_with_its
     text = probe_recipes(tmp_path, ["base", "half"], {"gan_start": 600})
     assert text.count("the full recipe with") == 2 and "`train.batch_size=4`" in text
     assert "batch_size=8" not in text                      # the preset's own value is not a change
+
+
+def test_d_phase_table_finds_the_shared_step_and_pairs_the_test_sentences(tmp_path):
+    """Branches of one trunk: their validation logs agree up to the branch point (found, not assumed)
+    and each is read against the first run there, at its end and, on test sentences, paired."""
+    import json
+    import pytest
+    import torch
+    from lmg_lib.eval.levers import d_phase_table
+    from lmg_lib.util.weights import save_weights
+    trunk = [2.0, 1.8, 1.6]
+    for run, tail, gan, w_gen in (("base", [1.5, 1.45], 300, 1.0), ("nod", [1.55, 1.5], 500, 1.0),
+                                  ("gen", [1.4, 1.35], 300, 0.25), ("odd", [1.5, 1.4], 300, 1.0)):
+        (tmp_path / run).mkdir()
+        lmd = ([2.1, 1.9, 1.6] if run == "odd" else trunk) + tail
+        pd.DataFrame({"step": [100, 200, 300, 400, 500], "lmd": lmd, "opening_r": 0.5, "cpbd": 0.3}).to_csv(
+            tmp_path / run / "val_log.csv", index=False)
+        save_weights(tmp_path / run / "generator.safetensors", {"w": torch.zeros(1)},
+                     {"config": json.dumps({"train": {"gan_start": gan}, "loss": {"w_gen": w_gen}})})
+        pd.DataFrame({"speaker": ["s1", "s1", "s2"], "utterance": ["a", "a", "b"],
+                      "lmd": [x + {"base": 0, "nod": 0.1, "gen": -0.2, "odd": 0}[run] for x in (1.0, 2.0, 3.0)]}
+                     ).to_csv(tmp_path / run / "per_clip.csv", index=False)
+        pd.DataFrame({"metric": ["lmd"], "mean": [2.0]}).to_csv(tmp_path / run / "summary.csv", index=False)
+    long, t = d_phase_table(tmp_path, {"base": "base", "no D": "nod", "L_gen / 4": "gen", "absent": "nope"})
+    assert list(t.run) == ["base", "nod", "gen"] and set(t.shared_step) == {300}
+    assert list(t.gan_start) == [300, 500, 300] and list(t.w_gen) == [1.0, 1.0, 0.25]
+    r = t.set_index("run")
+    assert r.loc["gen", "val_lmd_last"] == 1.35 and r.loc["gen", "val_lmd_mean_after"] == pytest.approx(1.375)
+    assert r.loc["gen", "test_lmd_minus_base"][0] == pytest.approx(-0.2)      # paired by sentence
+    assert long.step.min() == 300 and len(long) == 3 * 3
+    with pytest.raises(ValueError, match="not one trunk"):
+        d_phase_table(tmp_path, {"base": "base", "odd": "odd"})

@@ -59,7 +59,7 @@ def evaluated_on(root, controls: str = "controls") -> dict | None:
 
 def run_facts(root, run: str) -> dict:
     """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``),
-    learning rate ``lr``, ``batch_size``, ``preset`` (``config.preset_of``: the configuration in its generator's
+    learning rate ``lr``, ``batch_size``, L_gen's weight ``w_gen``, ``preset`` (``config.preset_of``: the configuration in its generator's
     header) and ``changed``: the other settings where it differs from that preset ({"train.lr":
     0.0003}; what the model's ablation variant sets, and any loss switch, left out: the variant is
     the run's loss, not its recipe). A key is missing where its file is."""
@@ -72,6 +72,7 @@ def run_facts(root, run: str) -> dict:
         cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
         train = cfg.get("train", {})
         out.update({k: train[k] for k in ("gan_start", "steps", "lr", "batch_size") if k in train})
+        out.update({k: v for k, v in cfg.get("loss", {}).items() if k == "w_gen"})
         if cfg:
             c = Config.from_dict(cfg)
             out["preset"] = preset_of(c)
