@@ -28,6 +28,7 @@ from ..model.geometry import check_geometry
 from ..util.files import atomic_write
 from ..util.weights import load_weights, read_weights_metadata, save_weights
 from ..util.paths import SHIPPED_FULL, artefacts_root, in_repo
+from .recipe_table import flat_settings
 from .step import unwrap
 
 FORMAT = "lmg-generator-v1"              # a LipGenerator
@@ -174,15 +175,10 @@ def d_phase_settings(cfg: Config) -> set[str]:
     return {"train.gan_start"} | D_ONLY | terms
 
 
-def _flat(cfg: Config) -> dict:
-    return {f"{k}.{f}" if isinstance(v, dict) else k: w for k, v in cfg.to_dict().items()
-            for f, w in (v.items() if isinstance(v, dict) else [(None, v)])}
-
-
 def check_branch(saved: Config, cfg: Config, step: int, source="the trunk") -> None:
     """Raise ValueError unless a run of ``cfg`` may start from a checkpoint of ``saved`` at ``step``."""
-    a, b = _flat(saved), _flat(cfg)
-    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k) and k != "name")
+    a, b = ({"seed": c.seed, **flat_settings(c)} for c in (saved, cfg))
+    differ = sorted(k for k in a.keys() | b.keys() if a.get(k) != b.get(k))
     early = [k for k in differ if k not in d_phase_settings(saved) | d_phase_settings(cfg)]
     if early:
         raise ValueError(f"--branch-from {source}: {', '.join(early)} act(s) before D is on, so the "

@@ -163,15 +163,16 @@ def _with_sources(values: list[tuple[str, str]]) -> str:
     return "; ".join(out)
 
 
-def _flat(cfg: Config) -> dict[str, object]:
+def flat_settings(cfg: Config) -> dict[str, object]:
+    """{"train.lr": 1e-3, ...}: every setting of every section under the dotted key --set takes."""
     return {f"{s}.{f.name}": getattr(getattr(cfg, s), f.name)
             for s, cls in SECTIONS.items() for f in dataclasses.fields(cls)}
 
 
 def deviations(cfg: Config | str, baseline: Config | str = "paper") -> list[str]:
     """The ``section.field`` keys in which ``cfg`` differs from ``baseline``, in dataclass order."""
-    a = _flat(get_config(cfg) if isinstance(cfg, str) else cfg)
-    b = _flat(get_config(baseline) if isinstance(baseline, str) else baseline)
+    a = flat_settings(get_config(cfg) if isinstance(cfg, str) else cfg)
+    b = flat_settings(get_config(baseline) if isinstance(baseline, str) else baseline)
     return [k for k in a if a[k] != b[k]]
 
 
@@ -192,7 +193,7 @@ def recipe_rows(cfg: Config | str, why: dict[str, str] | None = None) -> list[di
     cfg = get_config(cfg) if isinstance(cfg, str) else cfg
     paper = get_config("paper")
     why = WHY.get(preset_of(cfg), {}) if why is None else why
-    mine, theirs = _flat(cfg), _flat(paper)
+    mine, theirs = flat_settings(cfg), flat_settings(paper)
     groups: dict[str, list[str]] = {}
     for key in deviations(cfg, paper):
         if key not in BOOKKEEPING:
@@ -216,7 +217,7 @@ def recipe_rows(cfg: Config | str, why: dict[str, str] | None = None) -> list[di
 def bookkeeping(cfg: Config | str) -> str:
     """The one line that names the deviations that change no result, with their values."""
     cfg = get_config(cfg) if isinstance(cfg, str) else cfg
-    mine, theirs = _flat(cfg), _flat(get_config("paper"))
+    mine, theirs = flat_settings(cfg), flat_settings(get_config("paper"))
     keys = [k for k in deviations(cfg) if k in BOOKKEEPING]
     return ", ".join(f"`{k}` {_fmt(k, theirs[k], cfg)} -> {_fmt(k, mine[k], cfg)}" for k in keys)
 
@@ -226,7 +227,7 @@ def recipe_markdown(cfg: Config | str | None = None) -> str:
     or a Config; default: the shipped full model's, ``shipped_config()``), with the line of
     bookkeeping differences and what is the same below it."""
     cfg = shipped_config() if cfg is None else get_config(cfg) if isinstance(cfg, str) else cfg
-    paper = _flat(get_config("paper"))
+    paper = flat_settings(get_config("paper"))
     rows = recipe_rows(cfg)
     lines = [f"| setting | the paper's recipe (`paper` preset) | what we trained (`{preset_of(cfg)}` preset) | why |",
              "|---|---|---|---|"]
