@@ -440,6 +440,16 @@ def test_probe_recipes_name_a_changed_batch_size_instead_of_grouping_it_with_its
     text = probe_recipes(tmp_path, ["base", "half"], {"gan_start": 600})
     assert text.count("the full recipe with") == 2 and "`train.batch_size=4`" in text
     assert "batch_size=8" not in text                      # the preset's own value is not a change
+    # a run whose D never switches on (gan_start = steps) is described as such, not as "the last 0 steps"
+    from lmg_lib.eval.records import run_label
+    cfg = make_config("cpu2", {"train.gan_start": 4000})
+    (tmp_path / "nod").mkdir()
+    (tmp_path / "nod" / "record.json").write_text(json.dumps({"seed": 0}))
+    save_weights(tmp_path / "nod" / "generator.safetensors", {"w": torch.zeros(1)}, {"config": json.dumps(cfg.to_dict())})
+    text = probe_recipes(tmp_path, ["nod"], {"gan_start": 600})
+    assert text.startswith("the full recipe without the discriminator") and "last 0" not in text
+    assert run_label(tmp_path, "nod", d_step=True) == "cpu2 recipe, 4 000 steps, no D, seed 0"
+    assert run_label(tmp_path, "base", d_step=True) == "cpu2 recipe, 4 000 steps, D from step 3 700, seed 0"
 
 
 def test_d_phase_table_finds_the_shared_step_and_pairs_the_test_sentences(tmp_path):

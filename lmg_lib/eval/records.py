@@ -105,7 +105,8 @@ def run_label(root, run: str, d_step: bool | None = False) -> str:
         f["gan_start"] != PRESETS[f["preset"]]().train.gan_start
     return ", ".join([*([f"{f['preset']} recipe"] if "preset" in f else []),
                       *([f"{thousands(f['steps'])} steps"] if "steps" in f else []),
-                      *([f"D from step {thousands(f['gan_start'])}"] if moved or (d_step and "gan_start" in f) else []),
+                      *([f"D from step {thousands(f['gan_start'])}" if f["gan_start"] < f.get("steps", float("inf")) else "no D"]
+                        if moved or (d_step and "gan_start" in f) else []),
                       *[f"{k.rsplit('.', 1)[-1]} {v:g}" if isinstance(v, float) else f"{k.rsplit('.', 1)[-1]} {v}"
                         for k, v in f.get("changed", {}).items()],
                       *([f"seed {f['seed']}"] if f.get("seed") is not None else [])])
@@ -151,6 +152,8 @@ def probe_recipes(root, runs: list[str], full: dict) -> str:
     out = []
     for (g, n, changed), rs in groups.items():
         what = ("the full recipe" if g is None or n is None else
+                f"the full recipe without the discriminator, L_gen and L_perc (`train.gan_start={g}`, "
+                f"its {thousands(n)} steps)" if g >= n else
                 f"the full recipe with the discriminator, L_gen and L_perc from step {thousands(g)}"
                 + (f" instead of {thousands(full['gan_start'])}" if "gan_start" in full else "")
                 + f" (`train.gan_start={g}`: the last {thousands(n - g)} of the {thousands(n)} steps)")
