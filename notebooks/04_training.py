@@ -373,6 +373,61 @@ if missing:
     print("listed in eval.levers.LEVERS but not shipped in this checkout:", ", ".join(missing))
 
 # %% [markdown]
+# ### 1.4 The adversarial phase, four ways, from one checkpoint
+#
+# In `cpu2` the discriminator D, the adversarial term L_gen and D's perceptual term L_perc enter for
+# the last 300 of the 4 000 steps. Do they help the mouth, or only the texture? Four runs at
+# `search_b4`'s scale (4 clips a step, so that each fits one sitting on the slower machine) are
+# **one run up to step 3 600** and differ only after it: no D at all, L_gen a quarter as strong, D for
+# the last 150 steps only, and `search_b4` itself. The three new ones are branches of one
+# checkpoint: `lmg train --branch-from` starts a run from another run's checkpoint only when the two
+# differ in nothing that acts before D switches on, and the branch is then bit for bit the run its
+# command makes from step 0 (`tests/test_branch.py`), so each costs 400 steps instead of 4 000.
+# `eval.levers.d_phase_table` checks that their validation logs agree up to the branch point (the
+# shared step below is found, not assumed) and reads each against `search_b4`: the validation
+# speakers for the choice, the test speakers paired by sentence for what the trained networks do.
+# Validation LMD moves by several hundredths between neighbouring checkpoints of one run (the 48
+# validation clips are few), so the mean over the validations after the branch point is printed
+# beside the last one.
+
+# %%
+from lmg_lib.eval.levers import D_PHASE, D_PHASE_METRICS, d_phase_table
+
+d_long, d_phase = d_phase_table(SHIPPED_CHECKPOINTS)
+if len(d_phase):
+    fig, axes = plt.subplots(1, 3, figsize=(12, 3.6))
+    titles = {"lmd": "validation LMD (px, lower is better)", "opening_r": "validation mouth-opening r",
+              "cpbd": "validation CPBD (sharpness)"}
+    for i, r in enumerate(d_phase.itertuples()):
+        log = d_long[d_long.run == r.run]
+        for ax, m in zip(axes, D_PHASE_METRICS):
+            ax.plot(log.step, log[m], "-o", ms=3, color=f"C{i}", lw=2 if i == 0 else 1.3,
+                    label=f"{r.run}: {r.label}")
+            if r.gan_start < r.last_step:
+                ax.axvline(r.gan_start, color=f"C{i}", ls=":", lw=1)
+    for ax, m in zip(axes, D_PHASE_METRICS):
+        ax.set_title(titles[m], fontsize=9); ax.set_xlabel("training step (4 clips each)"); ax.grid(alpha=0.3)
+    fig.suptitle(f"The adversarial phase at search_b4's scale (cpu2 at 4 clips a step, seed 0): shipped runs that are one run "
+                 f"up to step {thousands(int(d_phase.shared_step[0]))}; dotted: where each run's D switches on", fontsize=10)
+    fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
+    fig.tight_layout(rect=(0, 0.12, 1, 1)); fig.savefig(figure_path("training_d_phase.png"), **SAVE); plt.show()
+    shown = d_phase.set_index("run").drop(columns=["label"])
+    display(shown[[c for c in shown.columns if not c.endswith("_minus_base")]].T.round(3))
+    base = d_phase.iloc[0]
+    for r in d_phase.iloc[1:].itertuples():
+        line = (f"{r.run} ({r.label}): validation LMD {r.val_lmd_last:.3f} at its end, {r.val_lmd_mean_after:.3f} over "
+                f"its validations after step {thousands(r.shared_step)} ({base.run}: {base.val_lmd_last:.3f}, "
+                f"{base.val_lmd_mean_after:.3f}); CPBD {r.val_cpbd_last:.3f} ({base.val_cpbd_last:.3f}).")
+        if hasattr(r, "test_lmd_minus_base") and isinstance(r.test_lmd_minus_base, list):
+            line += " Test speakers, minus " + base.run + " paired by sentence: " + "; ".join(
+                f"{m} {d[0]:+.3f} [{d[1]:+.3f}, {d[2]:+.3f}]" for m in D_PHASE_METRICS
+                for d in [getattr(r, f"test_{m}_minus_base")])
+        print(line)
+missing = [run for run in D_PHASE.values() if run not in set(d_phase.get("run", []))]
+if missing:
+    print("listed in eval.levers.D_PHASE but not shipped in this checkout:", ", ".join(missing))
+
+# %% [markdown]
 # ## 2. Samples saved during its training (full model, cpu2 recipe)
 #
 # Rows: training steps; last row: the real frames. Frames 0, 5, 10 and 15 of a fixed clip of a
