@@ -406,9 +406,10 @@ if len(d_phase):
             if r.gan_start < r.last_step:
                 ax.axvline(r.gan_start, color=f"C{i}", ls=":", lw=1)
     for ax, m in zip(axes, D_PHASE_METRICS):
+        ax.axvspan(d_long.step.min(), d_phase.shared_step[0], color="0.9", zorder=0)
         ax.set_title(titles[m], fontsize=9); ax.set_xlabel("training step (4 clips each)"); ax.grid(alpha=0.3)
     fig.suptitle(f"The adversarial phase at search_b4's scale (cpu2 at 4 clips a step, seed 0): shipped runs that are one run "
-                 f"up to step {thousands(int(d_phase.shared_step[0]))}; dotted: where each run's D switches on", fontsize=10)
+                 f"up to step {thousands(int(d_phase.shared_step[0]))} (grey); dotted: where each run's D switches on", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1)); fig.savefig(figure_path("training_d_phase.png"), **SAVE); plt.show()
     shown = d_phase.set_index("run").drop(columns=["label"])

@@ -479,6 +479,6 @@ def test_d_phase_table_finds_the_shared_step_and_pairs_the_test_sentences(tmp_pa
     r = t.set_index("run")
     assert r.loc["gen", "val_lmd_last"] == 1.35 and r.loc["gen", "val_lmd_mean_after"] == pytest.approx(1.375)
     assert r.loc["gen", "test_lmd_minus_base"][0] == pytest.approx(-0.2)      # paired by sentence
-    assert long.step.min() == 300 and len(long) == 3 * 3
+    assert long.step.min() == 100 and len(long) == 3 * 5                    # with the shared validations before
     with pytest.raises(ValueError, match="not one trunk"):
         d_phase_table(tmp_path, {"base": "base", "odd": "odd"})

@@ -74,10 +74,12 @@ D_PHASE = {"D, L_gen and L_perc for the last 300 steps (as cpu2)": "search_b4",
 D_PHASE_METRICS = ("lmd", "opening_r", "cpbd")
 
 
-def d_phase_table(root, runs: dict = D_PHASE, metrics=D_PHASE_METRICS) -> tuple[pd.DataFrame, pd.DataFrame]:
+def d_phase_table(root, runs: dict = D_PHASE, metrics=D_PHASE_METRICS,
+                  context: int = 3) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Runs that share their training up to a step and differ after it (shipped ones only; the first
-    is the base): their validation logs from the last step at which every log holds the same values
-    (``shared_step``; checked, not assumed), long (label, run, step and ``metrics``); and one row per
+    is the base): their validation logs from ``context`` validations before the last step at which
+    every log holds the same values (``shared_step``; checked, not assumed: how much one run's
+    validation moves between checkpoints), long (label, run, step and ``metrics``); and one row per
     run: D's first step, L_gen's weight, each validation metric at the shared step, at the end and
     its mean over the later validations, and on the test speakers (where evaluated) each metric and
     its difference from the base paired by sentence, with the 95 % interval."""
@@ -91,12 +93,13 @@ def d_phase_table(root, runs: dict = D_PHASE, metrics=D_PHASE_METRICS) -> tuple[
     shared = max((s for s in same if all(t in same for t in steps if t <= s)), default=None)
     if shared is None:
         raise ValueError(f"{', '.join(found.values())} differ from their first validation on: not one trunk")
+    start = same[max(0, same.index(shared) - context)]
     base = next(iter(found.values()))
     long, rows = [], []
     for label, run in found.items():
         facts, log = run_facts(root, run), logs[label]
         after = log[log.index > shared]
-        long.append(log[log.index >= shared][list(metrics)].reset_index().assign(label=label, run=run))
+        long.append(log[log.index >= start][list(metrics)].reset_index().assign(label=label, run=run))
         row = {"label": label, "run": run, "gan_start": facts.get("gan_start"), "w_gen": facts.get("w_gen", 1.0),
                "shared_step": shared, "last_step": int(log.index[-1])}
         for m in metrics:
