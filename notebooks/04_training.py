@@ -373,22 +373,23 @@ if missing:
     print("listed in eval.levers.LEVERS but not shipped in this checkout:", ", ".join(missing))
 
 # %% [markdown]
-# ### 1.4 The adversarial phase, four ways, from one checkpoint
+# ### 1.4 The adversarial phase, three ways, from one trunk
 #
 # In `cpu2` the discriminator D, the adversarial term L_gen and D's perceptual term L_perc enter for
-# the last 300 of the 4 000 steps. Do they help the mouth, or only the texture? Four runs at
+# the last 300 of the 4 000 steps. Do they help the mouth, or only the texture? Three runs at
 # `search_b4`'s scale (4 clips a step, so that each fits one sitting on the slower machine) are
-# **one run up to step 3 600** and differ only after it: no D at all, L_gen a quarter as strong, D for
-# the last 150 steps only, and `search_b4` itself. The three new ones are branches of one
+# **one run up to step 3 600** and differ only after it: `search_b4` itself, no D at all
+# (`search_b4_nod`: `train.gan_start=4000`, trained from step 0), and L_gen a quarter as strong
+# (`search_b4_gen025`: `loss.w_gen=0.25`). The last is a branch of `search_b4_nod`'s step-3 600
 # checkpoint: `lmg train --branch-from` starts a run from another run's checkpoint only when the two
 # differ in nothing that acts before D switches on, and the branch is then bit for bit the run its
-# command makes from step 0 (`tests/test_branch.py`), so each costs 400 steps instead of 4 000.
-# `eval.levers.d_phase_table` checks that their validation logs agree up to the branch point (the
-# shared step below is found, not assumed) and reads each against `search_b4`: the validation
+# command makes from step 0 (`tests/test_branch.py`), so it cost 400 steps instead of 4 000.
+# `eval.levers.d_phase_table` checks that the validation logs agree up to the branch point (the
+# shared step below is found, not assumed) and reads each run against `search_b4`: the validation
 # speakers for the choice, the test speakers paired by sentence for what the trained networks do.
 # Validation LMD moves by several hundredths between neighbouring checkpoints of one run (the 48
-# validation clips are few), so the mean over the validations after the branch point is printed
-# beside the last one.
+# validation clips are few; grey: the validations the runs share), so the mean over the validations
+# after the branch point is printed beside the last one.
 
 # %%
 from lmg_lib.eval.levers import D_PHASE, D_PHASE_METRICS, d_phase_table

@@ -30,7 +30,7 @@ FIGURES = {   # file: (notebook, what it shows, in the paper)
     "training_learning_curves.png":    ("04_training", "validation LMD and opening r against the CPU-minutes each shipped run spent (the full model and both baselines, every seed), with the static and average-mouth references", NEW),
     "training_lr_search.png":          ("04_training", "the baselines' learning-rate search: validation LMD and opening r against CPU-minutes, one curve per learning rate tried", NEW),
     "training_levers.png":             ("04_training", "levers tried against the cpu2 recipe: validation LMD and opening r against the training clips seen, each lever beside its base run (same seed)", NEW),
-    "training_d_phase.png":            ("04_training", "the adversarial phase four ways (none, L_gen x 0.25, the last 150 steps, cpu2's last 300) in runs that are one run up to the branch point: validation LMD, opening r and CPBD", NEW),
+    "training_d_phase.png":            ("04_training", "the adversarial phase three ways (cpu2's last 300 steps, none, L_gen x 0.25) in runs that are one run up to the branch point: validation LMD, opening r and CPBD", NEW),
     "training_warmup_probe.png":       ("04_training", "appendix, beyond the paper: validation curves of the cpu recipe and its later-discriminator probes; their test-speaker difference, paired", NEW),
     "ablation_table.png":              ("05_ablations", "the shipped ablation runs in the paper's order (a)-(i), mean and 95 % interval, a second seed where shipped, beside the paper's values", "Chen et al. 2018, Table 2"),
     "ablation_explorer_default.png":   ("05_ablations", "explorer default view (the shipped ablation runs on a held-out clip)", NEW),

@@ -64,13 +64,13 @@ def lever_table(root, levers: dict = LEVERS) -> tuple[dict, pd.DataFrame]:
     return logs, pd.DataFrame(rows)
 
 
-# The adversarial phase at search_b4's scale: runs that are one run up to step 3 600 (branches of
-# search_b4_nod's checkpoint there; search_b4 itself trained from step 0 with the same settings up
-# to its D) and then differ in when D and L_gen enter and how strongly. The first is the base.
+# The adversarial phase at search_b4's scale: runs that are one run up to step 3 600 (search_b4 and
+# search_b4_nod trained from step 0, the same settings up to search_b4's D; search_b4_gen025 a branch
+# of search_b4_nod's checkpoint there) and then differ in whether D enters and how strongly L_gen
+# does. The first is the base.
 D_PHASE = {"D, L_gen and L_perc for the last 300 steps (as cpu2)": "search_b4",
            "no D, L_gen or discriminator L_perc at all": "search_b4_nod",
-           "L_gen a quarter as strong (w_gen 0.25), D for the last 300 steps": "search_b4_gen025",
-           "D, L_gen and L_perc for the last 150 steps only": "search_b4_d150"}
+           "L_gen a quarter as strong (w_gen 0.25), D for the last 300 steps": "search_b4_gen025"}
 D_PHASE_METRICS = ("lmd", "opening_r", "cpbd")
 
 
