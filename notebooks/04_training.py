@@ -413,8 +413,8 @@ if len(d_phase):
                  f"up to step {thousands(int(d_phase.shared_step[0]))} (grey); dotted: where each run's D switches on", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.12, 1, 1)); fig.savefig(figure_path("training_d_phase.png"), **SAVE); plt.show()
-    shown = d_phase.set_index("run").drop(columns=["label"])
-    display(shown[[c for c in shown.columns if not c.endswith("_minus_base")]].T.round(3))
+    d_shown = d_phase.set_index("run").drop(columns=["label"])
+    display(d_shown[[c for c in d_shown.columns if not c.endswith("_minus_base")]].T.round(3))
     base = d_phase.iloc[0]
     for r in d_phase.iloc[1:].itertuples():
         line = (f"{r.run} ({r.label}): validation LMD {r.val_lmd_last:.3f} at its end, {r.val_lmd_mean_after:.3f} over "
