@@ -271,15 +271,16 @@ def stage_train(data: Path, args) -> None:
 def train_trunk(data: Path, trunk: str, step: int) -> dict:
     """The trunk of a branch: run ``trunk`` trained up to ``step`` (``--stop-after``; resumed if it
     was stopped earlier) in data/runs/<trunk>@<step>. Returns its folder, step and compute."""
-    import torch
     from lmg_lib.cli import main as lmg
+    from lmg_lib.train.checkpoints import read_training_checkpoint
     folder = data / "runs" / f"{trunk}@{step}"
     ckpt = folder / "checkpoints" / "last.pt"
-    if not ckpt.exists() or torch.load(ckpt, map_location="cpu", weights_only=False)["step"] < step:
+    ck = read_training_checkpoint(ckpt) if ckpt.exists() else None
+    if ck is None or ck["step"] < step:
         argv = ["train", *RUNS[trunk], "--data", str(data / "prep"), "--out", str(folder), "--stop-after", str(step)]
-        if lmg(argv + (["--resume"] if ckpt.exists() else [])) != 0:
+        if lmg(argv + (["--resume"] if ck is not None else [])) != 0:
             raise SystemExit(f"the trunk {trunk} up to step {step} did not train")
-    ck = torch.load(ckpt, map_location="cpu", weights_only=False)
+        ck = read_training_checkpoint(ckpt)
     if ck["step"] != step:
         raise SystemExit(f"{ckpt} is at step {ck['step']}, not {step}: remove it and train the trunk again")
     return {"run": trunk, "step": step, "folder": folder.name, **ck["clock"]}

@@ -149,10 +149,9 @@ def cmd_train(a) -> int:
     except ValueError as e:
         raise Failure(EXIT_USAGE, e) from None
     if a.branch_from:
-        from ..config import variant_of
         from ..train.checkpoints import branch_run
         try:
-            print(f"branched from {a.branch_from} at step {branch_run(a.branch_from, a.out, cfg, variant_of(cfg))}")
+            print(f"branched from {a.branch_from} at step {branch_run(a.branch_from, a.out, cfg)}")
         except (FileExistsError, FileNotFoundError, ValueError) as e:
             raise Failure(EXIT_USAGE, e) from None
     trainer = None

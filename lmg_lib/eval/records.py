@@ -72,7 +72,7 @@ def run_facts(root, run: str) -> dict:
         cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
         train = cfg.get("train", {})
         out.update({k: train[k] for k in ("gan_start", "steps", "lr", "batch_size") if k in train})
-        out.update({k: v for k, v in cfg.get("loss", {}).items() if k == "w_gen"})
+        out.update({k: cfg["loss"][k] for k in ("w_gen",) if k in cfg.get("loss", {})})
         if cfg:
             c = Config.from_dict(cfg)
             out["preset"] = preset_of(c)

@@ -22,7 +22,7 @@ import numpy as np
 import torch
 import torch.nn as nn
 
-from ..config import LOSS_TERMS, Config
+from ..config import LOSS_TERMS, Config, variant_of
 from ..model.generator import LipGenerator
 from ..model.geometry import check_geometry
 from ..util.files import atomic_write
@@ -134,13 +134,19 @@ def set_rng_state(rng: dict, device: torch.device) -> None:
         torch.cuda.set_rng_state(rng["cuda"], device)
 
 
-def load_training_checkpoint(path, cfg: Config, variant: str, world: int) -> dict:
-    """Read ``last.pt`` and refuse it if it was written for another configuration, variant or
-    number of processes (the data position would not carry over)."""
+def read_training_checkpoint(path) -> dict:
+    """``last.pt`` as written (format ``lmg-train-v1`` checked), without comparing any settings."""
     # our own file: it holds numpy RNG state, hence weights_only=False
     ck = torch.load(path, map_location="cpu", weights_only=False)
     if ck.get("format") != TRAIN_FORMAT:
         raise ValueError(f"{path} is not a training checkpoint ({ck.get('format')!r})")
+    return ck
+
+
+def load_training_checkpoint(path, cfg: Config, variant: str, world: int) -> dict:
+    """Read ``last.pt`` and refuse it if it was written for another configuration, variant or
+    number of processes (the data position would not carry over)."""
+    ck = read_training_checkpoint(path)
     saved = Config.from_dict(ck["config"])
     same = (saved.model == cfg.model and saved.audio == cfg.audio and saved.loss == cfg.loss
             and saved.seed == cfg.seed and saved.train.batch_size == cfg.train.batch_size)
@@ -188,7 +194,7 @@ def check_branch(saved: Config, cfg: Config, step: int, source="the trunk") -> N
                          f"({saved.train.gan_start}, {cfg.train.gan_start}): D had already trained")
 
 
-def branch_run(source, out, cfg: Config, variant: str) -> int:
+def branch_run(source, out, cfg: Config) -> int:
     """Start the run folder ``out`` from the run folder ``source`` at its last checkpoint (step s):
     ``out`` is then exactly the run ``cfg`` would have been up to step s, provided ``cfg`` differs
     from the source's configuration only in settings that act once D is on (``d_phase_settings``)
@@ -201,9 +207,7 @@ def branch_run(source, out, cfg: Config, variant: str) -> int:
         raise FileExistsError(f"{out} already holds a run: --resume continues it")
     if not path.exists():
         raise FileNotFoundError(f"--branch-from: no checkpoint at {path}")
-    ck = torch.load(path, map_location="cpu", weights_only=False)
-    if ck.get("format") != TRAIN_FORMAT:
-        raise ValueError(f"{path} is not a training checkpoint ({ck.get('format')!r})")
+    ck = read_training_checkpoint(path)
     saved, s = Config.from_dict(ck["config"]), ck["step"]
     check_branch(saved, cfg, s, source)
     best = ck.get("best") or {"step": -1}
@@ -220,6 +224,6 @@ def branch_run(source, out, cfg: Config, variant: str) -> int:
         if int(p.stem[5:]) <= s:
             (out / "samples").mkdir(exist_ok=True)
             atomic_write(out / "samples" / p.name, lambda tmp, p=p: Path(tmp).write_bytes(p.read_bytes()))
-    atomic_save({**ck, "config": cfg.to_dict(), "variant": variant,
+    atomic_save({**ck, "config": cfg.to_dict(), "variant": variant_of(cfg),
                  "branched_from": {"run": str(source), "step": s}}, out / "checkpoints" / "last.pt")
     return s
