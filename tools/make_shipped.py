@@ -134,6 +134,14 @@ BRANCHES: dict[str, tuple[str, int]] = {}
 # dropped: without D at all the run ended within 0.005 px of search_b4 on validation, docs/TRAINING.md)
 RUNS["search_b4_gen025"] = [*RUNS["search_b4"], "--set", "loss.w_gen=0.25"]
 BRANCHES["search_b4_gen025"] = ("search_b4_nod", 3600)
+# The autoencoder perceptual path (the authors' code: L_perc on a frozen lip autoencoder's features,
+# from step 0, instead of D's), at search_b4_nod's scale so that it compares with one lever changed
+# and fits one sitting on the AVX2-only machine (about 1.4x the step). PRETRAINED: the autoencoder a
+# run needs, data/runs/<name>.safetensors, made by `lmg pretrain-autoencoder` with these arguments
+# when it is missing (1 000 steps, not the default 1 500, so that it and the run fit one sitting).
+PRETRAINED: dict[str, tuple[str, list[str]]] = {}
+RUNS["search_b4_ae"] = [*RUNS["search_b4_nod"], "--set", "loss.perceptual=autoencoder"]
+PRETRAINED["search_b4_ae"] = ("ae_cpu2", ["--config", "cpu2", "--steps", "1000"])
 # The full model's recipe on the photographic corpus style (issue "real faces"): its own DATA
 # (``corpus --style photo --data data_photo``), its own controls (``evaluate photo_controls``).
 RUNS["photo_full"] = list(RUNS["full"])
@@ -246,6 +254,15 @@ def stage_train(data: Path, args) -> None:
         real_init(self, *a, **kw)
     loop.Trainer.__init__ = init
     trunk = None
+    ae = None
+    if name in PRETRAINED:
+        from lmg_lib.util.weights import read_weights_metadata
+        path = pretrain(data, *PRETRAINED[name])
+        argv += ["--autoencoder", str(path)]
+        label = os.path.relpath(data.absolute(), ROOT)
+        ae = {"file": path.name, "command": "lmg " + shlex.join(["pretrain-autoencoder", *PRETRAINED[name][1], "--data",
+                                                                 f"{label}/prep", "--out", f"{label}/runs/{path.name}"]),
+              **{k: v for k, v in json.loads(read_weights_metadata(path)["info"]).items() if k != "data"}}
     if (out / "checkpoints" / "last.pt").exists():
         argv.append("--resume")
     elif name in BRANCHES:
@@ -256,16 +273,30 @@ def stage_train(data: Path, args) -> None:
     if trunk is not None:                   # a branch costs its trunk's compute and its own
         prev = {**prev, "cpu_s": trunk["cpu_s"], "wall_s": trunk["wall_s"],
                 "trunk": trunk}
+    if ae is not None and "autoencoder" not in prev:   # ... and so does its autoencoder
+        prev = {**prev, "cpu_s": prev["cpu_s"] + ae["cpu_s"], "autoencoder": ae}
     t0, w0 = time.process_time(), time.time()
     rc = lmg(argv)
     timing = {"cpu_s": prev["cpu_s"] + time.process_time() - t0, "wall_s": prev["wall_s"] + time.time() - w0,
               "threads": args.threads, "commit": prev.get("commit", git_commit()),
               "cpus": sorted({*prev.get("cpus", []), cpu_name()}),      # every machine a resumed run used
-              **({"trunk": prev["trunk"]} if "trunk" in prev else {})}
+              **{k: prev[k] for k in ("trunk", "autoencoder") if k in prev}}
     (out / "timing.json").write_text(json.dumps(timing))
     if rc != 0:
         raise SystemExit(rc)
     ship(data, name, argv, timing)
+
+
+def pretrain(data: Path, name: str, args: list[str]) -> Path:
+    """data/runs/<name>.safetensors, the lip autoencoder of ``lmg pretrain-autoencoder ARGS``,
+    trained first where it is missing (its record: the file's metadata, ``read_weights_metadata``)."""
+    from lmg_lib.cli import main as lmg
+    path = data / "runs" / f"{name}.safetensors"
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if lmg(["pretrain-autoencoder", *args, "--data", str(data / "prep"), "--out", str(path)]) != 0:
+            raise SystemExit(f"the autoencoder {name} did not train")
+    return path
 
 
 def train_trunk(data: Path, trunk: str, step: int) -> dict:
@@ -316,7 +347,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
            "seed": json.loads((out / "config.json").read_text())["config"]["seed"],
            "cpu_s": round(timing["cpu_s"], 1), "wall_s": round(timing["wall_s"], 1),
            "threads": timing["threads"], "cpus": timing.get("cpus"), "torch": torch.__version__,
-           **({"trunk": timing["trunk"]} if "trunk" in timing else {}),
+           **{k: timing[k] for k in ("trunk", "autoencoder") if k in timing},
            "final": json.loads((out / "final.json").read_text()),
            "best": json.loads((out / "best.json").read_text()) if (out / "best.json").exists() else None}
     (dest / "record.json").write_text(json.dumps(rec, indent=1) + "\n")
