@@ -362,6 +362,11 @@ def test_pretrain_autoencoder_command_feeds_lmg_train(tmp_path, capsys):
                 "--batch-size", "2", "--device", "cpu", "--no-progress", "--set", "loss.perceptual=autoencoder",
                 "--autoencoder", str(ae_path)]) == 0
     assert float(_rows(out / "train_log.csv")[0]["perc"]) > 0
+    for unused in (["--set", "loss.perceptual=discriminator"], ["--set", "loss.perceptual=autoencoder", "--variant", "l1"]):
+        capsys.readouterr()          # an autoencoder that L_perc would not read: refused, not ignored
+        assert lmg(["train", "--config", "tiny", "--data", "synthetic:4", "--out", str(tmp_path / "x"), "--steps", "1",
+                    "--no-progress", "--autoencoder", str(ae_path), *unused]) == EXIT_USAGE, unused
+        assert "does not use it" in capsys.readouterr().err
     for bad, code in [(["--data", str(tmp_path / "missing"), "--out", str(tmp_path / "a.safetensors")], EXIT_DATA),
                       (["--data", "synthetic:2", "--out", str(tmp_path / "a.pt")], EXIT_OUTPUT),
                       (["--data", "synthetic:2", "--out", str(tmp_path / "a.safetensors"), "--steps", "0"], EXIT_USAGE)]:

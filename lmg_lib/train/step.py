@@ -68,6 +68,10 @@ def build_models(cfg: Config, autoencoder: LipAutoencoder | None = None) -> Mode
                              "reconstruct lip frames (autoencoder=...): train one with `lmg "
                              "pretrain-autoencoder` and pass it with `lmg train --autoencoder FILE`")
         autoencoder = autoencoder.freeze()
+    elif autoencoder is not None:           # given but unused: say so rather than train without it
+        raise ValueError("an autoencoder was given but L_perc does not use it (loss.perceptual="
+                         f"{cfg.loss.perceptual!r}, loss.use_perc={cfg.loss.use_perc}): add --set "
+                         "loss.perceptual=autoencoder, with a variant that has L_perc")
     return Models(G, D, corr, autoencoder)
 
 
