@@ -210,3 +210,31 @@ def test_comparison_figure_zoom_spans_only_the_named_rows():
     shown = [a for a in fig.axes if a.get_visible()]
     assert len(shown) == 8 and len({round(a.get_position().y0, 3) for a in shown}) == 2
     plt.close(fig)
+
+
+def test_dot_axes_hold_every_seed_inside_the_panel():
+    """A second seed's value beyond the first seed's span is inside the panel with room to spare,
+    not on its edge (the limits are one span over every seed, padded once); the bar chart draws the
+    real frames' CPBD where the table has it."""
+    import matplotlib
+    matplotlib.use("Agg", force=True)
+    import matplotlib.pyplot as plt
+    import pandas as pd
+    from lmg_lib.config import PAPER_LETTER
+    from lmg_lib.eval.paper import table2
+    from lmg_lib.viz import ablation_figure, metric_table_figure
+    long = _ablation_long()
+    far = (long.seed == 1) & (long.metric == "cpbd") & (long.variant == "l1")
+    top = long[long.metric == "cpbd"]["ci_high"].max()
+    long.loc[far, ["mean", "ci_low", "ci_high"]] = [top + 0.03, top + 0.02, top + 0.04]
+    fig = ablation_figure(long, table2().set_index("variant"), PAPER_LETTER)
+    cpbd = fig.axes[3]
+    lo, hi = cpbd.get_xlim()
+    assert hi >= top + 0.04 + 0.02 * (hi - lo), (hi, top)
+    plt.close(fig)
+    t = pd.DataFrame([dict(model=n, metric=m, mean=v, ci_low=v - 0.01, ci_high=v + 0.01)
+                      for n in ("a", "b") for m, v in (("cpbd", 0.5), ("cpbd_real", 0.9))])
+    fig = metric_table_figure(t, ["cpbd"])
+    ax = fig.axes[0]
+    assert any(list(l.get_ydata()) == [0.9, 0.9] for l in ax.get_lines()) and ax.get_ylim()[1] > 0.9
+    plt.close(fig)

@@ -22,7 +22,9 @@ def metric_label(metric: str, lower_better=("lmd",), compare_with_real=("cpbd",)
 def metric_table_figure(table, metrics, path=None, title: str | None = None, lower_better=("lmd",),
                         compare_with_real=("cpbd",)):
     """A bar chart of mean +- 95 % CI per model (rows of ``table``: model, metric, mean, ci_low,
-    ci_high), one panel per metric -- the smoke protocol's table as a figure. Panel titles give each
+    ci_high), one panel per metric -- the smoke protocol's table as a figure; a metric read against the
+    real frames (``compare_with_real``) gets their value as a dashed line where ``table`` has rows of
+    ``<metric>_real`` (``eval.protocol``'s ``cpbd_real``). Panel titles give each
     metric's reading direction (``metric_label``). A model without a value (an LMD whose frames the
     landmark regressor refused: no mouth found) gets no bar and the words "no value" in its place.
     Every axis starts at 0 (a bar cut at 0.98 would turn a 1 % difference into a tenfold one); small
@@ -39,6 +41,13 @@ def metric_table_figure(table, metrics, path=None, title: str | None = None, low
         finite = np.isfinite(t["mean"].to_numpy(float))
         lo = float(np.nanmin(t["ci_low"])) if finite.any() else 0.0
         hi = float(np.nanmax(t["ci_high"])) if finite.any() else 1.0
+        real = table[table.metric == f"{m}_real"]["mean"].to_numpy(float)   # the same real frames for every model
+        real = float(np.nanmean(real)) if m in compare_with_real and np.isfinite(real).any() else None
+        if real is not None:
+            ax.axhline(real, ls="--", color="0.3", lw=1)
+            ax.annotate(f"real frames {real:.3g}", (-0.6, real), xytext=(2, 2), textcoords="offset points",
+                        fontsize=7, color="0.3")
+            lo, hi = min(lo, real), max(hi, real)
         pad = 0.15 * (max(hi, 0.0) - min(lo, 0.0) + 1e-9)      # a bar's length is its value: from 0
         ax.set_ylim(lo - pad if lo < 0 else 0.0, hi + pad if hi > 0 else 0.0)
         ax.set_xlim(-0.6, len(t) - 0.4)           # a model without a bar keeps its place (autoscale drops it)
@@ -96,6 +105,7 @@ def _dots(ax, y, mean, lo, hi, clip_outlier=False, extra=(), span=None, limits=N
     if len(extra):                    # a reference line inside the panel too
         pad = 0.05 * (b - a)
         a, b = min(a, min(extra) - pad), max(b, max(extra) + pad)
+        outs = [i for i in outs if mean[i] < a or mean[i] > b]      # inside the widened panel: a dot
     keep = np.isfinite(mean) & ~np.isin(np.arange(len(mean)), outs)
     marker = style.pop("marker", "o")
     ax.errorbar(mean[keep], np.asarray(y, float)[keep], xerr=np.vstack([mean - lo, hi - mean])[:, keep],
@@ -165,14 +175,16 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
     for c, (m, paper_col) in enumerate([*metrics, *((m, None) for m in ours_only)]):
         ax = axes[0, c]
         extra = [real_cpbd[0]] if (m == "cpbd" and real_cpbd) else []
-        lims = []
-        for k, seed in enumerate(seeds):
-            t = ours[(ours.metric == m) & (ours.seed == seed)].set_index("variant").reindex(order)
-            lims.append(_dots(ax, np.arange(len(order)) + 0.3 * k, t["mean"], t["ci_low"], t["ci_high"],
-                              clip_outlier=True, extra=extra, color=f"C{min(k, 1)}", marker="os"[min(k, 1)],
-                              mfc="C0" if k == 0 else "white", ms=4.5,
-                              label=f"ours, seed {seed}: mean, 95 % CI over sentences"))
-        ax.set_xlim(min(l[0] for l in lims), max(l[1] for l in lims))
+        per_seed = [ours[(ours.metric == m) & (ours.seed == seed)].set_index("variant").reindex(order) for seed in seeds]
+        # one span for every seed (each seed's far value left out), padded once: no dot on the edge
+        spans = [_limits(t["ci_low"], t["ci_high"], clip_outlier=True) for t in per_seed]
+        keep = [np.delete(t[c].to_numpy(float), [] if out is None else [out]) for t, (_, _, out) in zip(per_seed, spans)
+                for c in ("ci_low", "ci_high")]
+        a, b, _ = _limits(np.concatenate(keep[::2]), np.concatenate(keep[1::2]))
+        for k, (seed, t) in enumerate(zip(seeds, per_seed)):
+            _dots(ax, np.arange(len(order)) + 0.3 * k, t["mean"], t["ci_low"], t["ci_high"], extra=extra,
+                  limits=(a, b), color=f"C{min(k, 1)}", marker="os"[min(k, 1)], mfc="C0" if k == 0 else "white",
+                  ms=4.5, label=f"ours, seed {seed}: mean, 95 % CI over sentences")
         if extra:
             ax.axvline(extra[0], ls="--", color="0.5", lw=0.8,
                        label="real frames' CPBD (ours: the test frames; paper: GRID, its Table 3)")
