@@ -290,7 +290,7 @@ def test_describe_run_reads_recipe_losses_and_test_set_means(tmp_path):
     (run / "record.json").write_text(json.dumps({"command": rec["command"].replace("--variant l1", "--variant full")}))
     assert describe_run(run)["recipe"] == "cpu recipe, 600 steps, gan_start=200"
     assert d["line"] == "L_pix, no D" and d["label"] == "(b) l1"
-    assert d["summary"] == {"lmd": [1.9, 1.85, 1.95]}
+    assert d["summary"] == {"lmd": [1.9, 1.85, 1.95], "lse_d": [1.1, 1.0, 1.2]}    # LSE-D of whole utterances too
     assert recipe_of("lmg train --config cpu --model speech2vid --variant l1") == "cpu recipe"
     (run / "record.json").write_text(json.dumps({"command": rec["command"], "seed": 1}))
     assert describe_run(run)["recipe"] == "cpu recipe, 600 steps, seed 1"     # the seed from its record

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .runs import GROUPS, METRIC_COLUMNS, METRIC_UNITS, model_label, run_group
+from .runs import GROUPS, METRIC_COLUMNS, METRIC_UNITS, UTTERANCE_COLUMNS, model_label, run_group
 
 
 def image_data_uri(image: np.ndarray, fmt: str = "webp") -> str:
@@ -134,8 +134,8 @@ def explorer_data(models: dict, dataset, picks: list[int], metrics: dict, detect
     groups = [{"title": t, "runs": [n for n in order if run_group(n) == g]} for g, t in enumerate(GROUPS)]
     lead = [n for n in first if n in models]
     a, b = (lead + [n for n in order if n not in lead])[:2] if len(order) > 1 else (order[0], order[0])
-    return {"title": title, "utterances": utterances, "models": out_models, "metric_names": list(METRIC_COLUMNS),
-            "metric_units": {k: METRIC_UNITS[k] for k in METRIC_COLUMNS if k in METRIC_UNITS},
+    return {"title": title, "utterances": utterances, "models": out_models, "metric_names": [*METRIC_COLUMNS, *UTTERANCE_COLUMNS],
+            "metric_units": {k: METRIC_UNITS[k] for k in (*METRIC_COLUMNS, *UTTERANCE_COLUMNS) if k in METRIC_UNITS},
             "real_summary": real_summary, "order": order, "groups": [g for g in groups if g["runs"]],
             "defaults": {"a": a, "b": b, "utterance": utterances[0]["key"] if utterances else None}}
 

@@ -13,10 +13,14 @@ from ..eval.results import BASELINE_PROBES, MODELS, PROBE_BASE, PROBES
 from ..eval.seeds import LR_SEARCH, SEEDS
 
 METRIC_COLUMNS = ("lmd", "lmd_shuffled", "opening_r", "psnr", "ssim", "psnr_mouth", "ssim_mouth", "cpbd")
+# scored on whole test utterances, not clips (summary.csv's per_utterance_sync rows): test-set means only
+UTTERANCE_COLUMNS = ("lse_d", "lse_c")
 # what each metric is measured in, shown beside its name (the others are unitless)
 METRIC_UNITS = {"lmd": "px, 64 px crop", "lmd_shuffled": "px, another sentence's audio", "psnr": "dB",
                 "psnr_mouth": "dB, mouth box", "ssim_mouth": "mouth box", "opening_r": "Pearson r",
-                "cpbd": "sharpness: compare with the real frames'"}
+                "cpbd": "sharpness: compare with the real frames'",
+                "lse_d": "our sync expert, whole utterances; lower is better",
+                "lse_c": "our sync expert, whole utterances; higher is better"}
 TABLE3_RUNS = tuple(MODELS.values())          # the full model and the baselines, in Table 3's order
 # a baseline at the rate its learning-rate search chose, where that is not the preset's (eval.seeds.SEEDS):
 # run folder of its seed 0 -> (its display name, the Table 3 run it stands beside)
@@ -158,7 +162,8 @@ def describe_run(run: Path) -> dict:
     its ``recipe`` (``records.run_label``, read from its generator's header: ``cpu2 recipe, 4 000
     steps, seed 0``; the D step left out where no loss term reads D; ``recipe_of`` its recorded
     command for a run without a header), and ``summary``: the test-set mean and 95 % interval of
-    each metric from its ``summary.csv`` (metric -> [mean, low, high]), and ``real_summary``: the
+    each metric from its ``summary.csv`` (metric -> [mean, low, high]; LSE-D/C of whole utterances
+    too, ``UTTERANCE_COLUMNS``), and ``real_summary``: the
     real frames' CPBD from the same file (what a model's CPBD is read against). The label leaves
     out what the recipe says (the page shows both)."""
     import pandas as pd
@@ -173,10 +178,12 @@ def describe_run(run: Path) -> dict:
     summary, real = {}, {}
     if (run / "summary.csv").exists():
         s = pd.read_csv(run / "summary.csv")
-        s = s[s.source == "per_clip"] if "source" in s else s
+        if "source" not in s:
+            s = s.assign(source="per_clip")
         ci = {r.metric: [round(float(r.mean), 3), round(float(r.ci_low), 3), round(float(r.ci_high), 3)]
-              for r in s.itertuples() if np.isfinite(float(r.mean))}
-        summary = {k: v for k, v in ci.items() if k in METRIC_COLUMNS}
+              for r in s.itertuples() if np.isfinite(float(r.mean)) and
+              (r.source == "per_clip" or (r.source == "per_utterance_sync" and r.metric in UTTERANCE_COLUMNS))}
+        summary = {k: v for k, v in ci.items() if k in METRIC_COLUMNS + UTTERANCE_COLUMNS}
         real = {"cpbd": ci["cpbd_real"]} if "cpbd_real" in ci else {}
     # no term reads D (L1 only): when D would switch on changes nothing, so it is not named
     reads_d = not (variant in ABLATIONS and not any(t.on(_loss(variant)) and t.needs_d(_loss(variant))
