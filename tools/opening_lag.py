@@ -40,7 +40,7 @@ def main() -> int:
     from tqdm.auto import tqdm
     from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
-    from lmg_lib.eval.protocol import _np, _run
+    from lmg_lib.eval.protocol import generate_clips
     from lmg_lib.eval.sync import mouth_opening, peak_shift, shifted_r
     from lmg_lib.train.baselines import BASELINES
     from lmg_lib.train.checkpoints import load_network
@@ -57,15 +57,14 @@ def main() -> int:
         G.eval()
         sub = evenly_spaced(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # the run's own val references
         items = [sub[i] for i in range(len(sub))]
-        lms, ref = np.stack([_np(d["lms"]) for d in items]), np.stack([_np(d["ref"]) for d in items])
-        fake = np.concatenate([_run(G, lms[i:i + 16], ref[i:i + 16]) for i in range(0, len(items), 16)])
+        fake = generate_clips(G, items, 16)
         rs, amp, amp_real = {s: [] for s in SHIFTS}, [], []
         for j, d in enumerate(tqdm(items, desc=run, unit="clip", leave=False)):
-            true = mouth_opening(_np(d["landmarks"]).astype(np.float64))
+            true = mouth_opening(np.asarray(d["landmarks"], np.float64))
             if true.std() < 1e-3:
                 continue                                        # nothing to follow: not scored
             gen = mouth_opening(np.asarray(detect(to_uint8_frames(fake[j])), np.float64))
-            real = mouth_opening(np.asarray(detect(to_uint8_frames(_np(d["video"]))), np.float64))
+            real = mouth_opening(np.asarray(detect(to_uint8_frames(np.asarray(d["video"]))), np.float64))
             for s in SHIFTS:
                 rs[s].append(shifted_r(gen, true, s))
             amp.append(gen.std() / true.std())

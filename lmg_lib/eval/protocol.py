@@ -43,7 +43,9 @@ def _np(x) -> np.ndarray:
     return x.detach().cpu().numpy() if hasattr(x, "detach") else np.asarray(x)
 
 
-def _generate(model, items, batch_size):
+def generate_clips(model, items, batch_size: int = 16) -> list[np.ndarray]:
+    """``model``'s video (3, T, S, S) float32 for every clip dict of ``items`` (its ``lms`` and
+    ``ref``), in batches, in eval mode and without gradients."""
     import torch
     if hasattr(model, "eval"):
         model.eval()
@@ -166,7 +168,7 @@ def evaluate(videos_or_generator, dataset, detect: Callable | None = None, batch
         idx = range(b0, min(b0 + batch_size, n))
         items = [dataset[i] for i in idx]
         if callable(src):
-            fakes = _generate(src, items, batch_size)
+            fakes = generate_clips(src, items, batch_size)
         elif isinstance(src, dict):
             fakes = [src[(d["speaker"], d["utterance"], d["clip"])] for d in items]
         else:
