@@ -321,9 +321,9 @@ if missing:
 # ### 1.3 Levers tried against `cpu2`, on the validation speakers
 #
 # The `cpu2` full model closes a little under half of the static-to-ceiling gap on the test speakers
-# (notebook 6), so the recipe search goes on. Each lever is a run of `cpu2`'s command with one
-# setting changed and the **same seed** as the `cpu2` run it is read against (the same validation
-# clips and reference frames, section 1.1); its generator's header records what changed
+# (notebook 6), so the recipe search goes on. Each lever is a run of a shipped run's command (its
+# base: `cpu2`'s seed 0, or a cheaper probe of it) with one setting changed and the **same seed** as
+# its base (the same validation clips and reference frames, section 1.1); its generator's header records what changed
 # (`eval.levers.LEVERS` lists the pairs, `eval.levers.lever_table` reads them). The x axis is the number
 # of training clips seen (steps x batch size), which does not depend on the machine: a lever that
 # changes the batch size is read both at equal steps and at equal clips. Only the validation
@@ -349,8 +349,8 @@ if lever_logs:
     for ax, t, y in zip(axes, ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
         ax.set_xlabel("training clips seen (thousands) = steps x batch size"); ax.set_ylabel(y)
         ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
-    fig.suptitle("Levers against the cpu2 recipe's full model: validation speakers, the same seed, "
-                 "each run's own log (shipped runs; dotted: where each run's D switches on)", fontsize=10)
+    fig.suptitle("Levers of the cpu2 recipe, each run (dashed) against its base (solid): validation speakers, the same "
+                 "seed, each run's own log (shipped runs; dotted: where each run's D switches on)", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1)); fig.savefig(figure_path("training_levers.png"), **SAVE); plt.show()
     display(levers.set_index("lever").T.round(3))

@@ -19,7 +19,10 @@ from .results import paired_intervals
 # label -> (lever run, base run). A lever run is its base's command with one setting changed (its
 # generator's header says which: ``run_facts``' ``changed``) and the same seed, so that both are
 # validated on the same clips with the same reference frames and their curves compare.
-LEVERS = {"cpu2 at 4 clips a step instead of 8, seed 0": ("search_b4", "full_cpu2")}
+# search_b4_ae's base is search_b4_nod (no D: the adversarial phase did nothing measurable at that
+# scale, ``D_PHASE``), so that L_perc's source is the one thing changed.
+LEVERS = {"cpu2 at 4 clips a step instead of 8, seed 0": ("search_b4", "full_cpu2"),
+          "L_perc on a frozen lip autoencoder from step 0 (the authors' code), no D": ("search_b4_ae", "search_b4_nod")}
 
 
 def lever_table(root, levers: dict = LEVERS) -> tuple[dict, pd.DataFrame]:
