@@ -447,7 +447,14 @@ def test_probe_recipes_name_a_changed_batch_size_instead_of_grouping_it_with_its
     (tmp_path / "nod" / "record.json").write_text(json.dumps({"seed": 0}))
     save_weights(tmp_path / "nod" / "generator.safetensors", {"w": torch.zeros(1)}, {"config": json.dumps(cfg.to_dict())})
     text = probe_recipes(tmp_path, ["nod"], {"gan_start": 600})
-    assert text.startswith("the full recipe without the discriminator") and "last 0" not in text
+    assert text.startswith("the full recipe without the discriminator, L_perc and L_gen") and "last 0" not in text
+    # ... and one whose L_perc reads a lip autoencoder keeps L_perc: only D and L_gen are left out
+    cfg = make_config("cpu2", {"train.gan_start": 4000, "loss.perceptual": "autoencoder"})
+    (tmp_path / "ae").mkdir()
+    (tmp_path / "ae" / "record.json").write_text(json.dumps({"seed": 0}))
+    save_weights(tmp_path / "ae" / "generator.safetensors", {"w": torch.zeros(1)}, {"config": json.dumps(cfg.to_dict())})
+    text = probe_recipes(tmp_path, ["ae"], {"gan_start": 600})
+    assert text.startswith("the full recipe without the discriminator and L_gen (") and "loss.perceptual=autoencoder" in text
     assert run_label(tmp_path, "nod", d_step=True) == "cpu2 recipe, 4 000 steps, no D, seed 0"
     assert run_label(tmp_path, "base", d_step=True) == "cpu2 recipe, 4 000 steps, D from step 3 700, seed 0"
 

@@ -60,14 +60,15 @@ def evaluated_on(root, controls: str = "controls") -> dict | None:
 def run_facts(root, run: str) -> dict:
     """A shipped run's ``seed`` (its ``record.json``), schedule (``gan_start``, ``steps``),
     learning rate ``lr``, ``batch_size``, L_gen's weight ``w_gen``, ``preset`` (``config.preset_of``: the configuration in its generator's
-    header) and ``changed``: the other settings where it differs from that preset ({"train.lr":
+    header), ``d_terms``: the generator's loss terms that read D (``["perc", "gen"]``, in ``LOSS_TERMS``' order; L_perc only
+    with ``loss.perceptual="discriminator"``) and ``changed``: the other settings where it differs from that preset ({"train.lr":
     0.0003}; what the model's ablation variant sets, and any loss switch, left out: the variant is
     the run's loss, not its recipe). A key is missing where its file is."""
     d, out = Path(root) / run, {}
     if (d / "record.json").exists():
         out["seed"] = json.loads((d / "record.json").read_text()).get("seed")
     if (d / "generator.safetensors").exists():
-        from ..config import PRESETS, Config, make_config, preset_of, variant_of
+        from ..config import LOSS_TERMS, PRESETS, Config, make_config, preset_of, variant_of
         from ..util.weights import read_weights_metadata
         cfg = json.loads(read_weights_metadata(d / "generator.safetensors").get("config", "{}"))
         train = cfg.get("train", {})
@@ -76,6 +77,7 @@ def run_facts(root, run: str) -> dict:
         if cfg:
             c = Config.from_dict(cfg)
             out["preset"] = preset_of(c)
+            out["d_terms"] = [t.name for t in LOSS_TERMS if t.on(c.loss) and t.needs_d(c.loss)]   # ["perc", "gen"]
             if out["preset"] in PRESETS:
                 variant = variant_of(c)
                 preset = make_config(out["preset"], variant=None if variant == "custom" else variant)
@@ -148,13 +150,15 @@ def probe_recipes(root, runs: list[str], full: dict) -> str:
     groups: dict = {}
     for r in runs:
         changed = tuple(sorted(facts[r].get("changed", {}).items()))       # beyond the schedule: e.g. the batch size
-        groups.setdefault((facts[r].get("gan_start"), facts[r].get("steps"), changed), []).append(r)
+        groups.setdefault((facts[r].get("gan_start"), facts[r].get("steps"), changed,
+                           tuple(facts[r].get("d_terms", ("perc", "gen")))), []).append(r)
     out = []
-    for (g, n, changed), rs in groups.items():
+    for (g, n, changed, d_terms), rs in groups.items():
+        with_d = and_list(["the discriminator", *(f"L_{t}" for t in d_terms)])     # what acts once D is on
         what = ("the full recipe" if g is None or n is None else
-                f"the full recipe without the discriminator, L_gen and L_perc (`train.gan_start={g}`, "
+                f"the full recipe without {with_d} (`train.gan_start={g}`, "
                 f"its {thousands(n)} steps)" if g >= n else
-                f"the full recipe with the discriminator, L_gen and L_perc from step {thousands(g)}"
+                f"the full recipe with {with_d} from step {thousands(g)}"
                 + (f" instead of {thousands(full['gan_start'])}" if "gan_start" in full else "")
                 + f" (`train.gan_start={g}`: the last {thousands(n - g)} of the {thousands(n)} steps)")
         what += "".join(f", with `{k}={v}`" for k, v in changed)
