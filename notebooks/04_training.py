@@ -350,7 +350,7 @@ if lever_logs:
         ax.set_xlabel("training clips seen (thousands) = steps x batch size"); ax.set_ylabel(y)
         ax.set_title(t, fontsize=9); ax.grid(alpha=0.3)
     fig.suptitle("Levers of the cpu2 recipe, each run (dashed) against its base (solid): validation speakers, the same "
-                 "seed, each run's own log (shipped runs; dotted: where each run's D switches on)", fontsize=10)
+                 "seed,\neach run's own log (shipped runs; dotted: where each run's D switches on)", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
     fig.tight_layout(rect=(0, 0.1, 1, 1)); fig.savefig(figure_path("training_levers.png"), **SAVE); plt.show()
     display(levers.set_index("lever").T.round(3))
