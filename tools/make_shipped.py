@@ -259,7 +259,7 @@ def stage_train(data: Path, args) -> None:
         from lmg_lib.util.weights import read_weights_metadata
         path = pretrain(data, *PRETRAINED[name])
         argv += ["--autoencoder", str(path)]
-        label = os.path.relpath(data.absolute(), ROOT)
+        label = data_label(data)
         ae = {"file": path.name, "command": "lmg " + shlex.join(["pretrain-autoencoder", *PRETRAINED[name][1], "--data",
                                                                  f"{label}/prep", "--out", f"{label}/runs/{path.name}"]),
               **{k: v for k, v in json.loads(read_weights_metadata(path)["info"]).items() if k != "data"}}
@@ -285,6 +285,11 @@ def stage_train(data: Path, args) -> None:
     if rc != 0:
         raise SystemExit(rc)
     ship(data, name, argv, timing)
+
+
+def data_label(data: Path) -> str:
+    """DATA as a recorded command names it: data, data_photo (relative to the repository, as the reader types it)."""
+    return os.path.relpath(data.absolute(), ROOT)
 
 
 def pretrain(data: Path, name: str, args: list[str]) -> Path:
@@ -340,7 +345,7 @@ def ship(data: Path, name: str, argv: list[str], timing: dict) -> None:
         if (out / f).exists():
             shutil.copy(out / f, dest / f)
     ship_samples(data, out, dest)
-    label = os.path.relpath(data.absolute(), ROOT)          # data, data_photo: as the reader types it
+    label = data_label(data)
     cmd = "lmg " + shlex.join([a if not a.startswith(str(data)) else label + a[len(str(data)):] for a in argv
                                if a != "--resume"])
     rec = {"name": name, "command": cmd, "commit": timing.get("commit", git_commit()), **corpus_record(data),

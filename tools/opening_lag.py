@@ -54,7 +54,6 @@ def main() -> int:
             print(f"error: no {path}", file=sys.stderr)
             return 2
         G, cfg = load_network(path, BASELINES)[:2]
-        G.eval()
         sub = evenly_spaced(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # the run's own val references
         items = [sub[i] for i in range(len(sub))]
         fake = generate_clips(G, items, 16)

@@ -178,8 +178,8 @@ def ablation_figure(ours, paper, letters: dict, lines: dict | None = None,
         per_seed = [ours[(ours.metric == m) & (ours.seed == seed)].set_index("variant").reindex(order) for seed in seeds]
         # one span for every seed (each seed's far value left out), padded once: no dot on the edge
         spans = [_limits(t["ci_low"], t["ci_high"], clip_outlier=True) for t in per_seed]
-        keep = [np.delete(t[c].to_numpy(float), [] if out is None else [out]) for t, (_, _, out) in zip(per_seed, spans)
-                for c in ("ci_low", "ci_high")]
+        keep = [np.delete(t[col].to_numpy(float), [] if out is None else [out]) for t, (_, _, out) in zip(per_seed, spans)
+                for col in ("ci_low", "ci_high")]
         a, b, _ = _limits(np.concatenate(keep[::2]), np.concatenate(keep[1::2]))
         for k, (seed, t) in enumerate(zip(seeds, per_seed)):
             _dots(ax, np.arange(len(order)) + 0.3 * k, t["mean"], t["ci_low"], t["ci_high"], extra=extra,
