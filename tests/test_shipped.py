@@ -97,6 +97,21 @@ def test_shipped_full_model_follows_the_speech(full_on_subset, subset, detect):
     assert per["lmd"].mean() < 0.92 * static["lmd"].mean()
 
 
+@needs
+def test_the_validation_metric_scores_clips_as_the_evaluation_does(full_on_subset, subset, detect):
+    """The training's validation (``quick_sync_metrics``, also ``tools/val_read.py`` with per_clip) and
+    the evaluation (``evaluate_model``) are two code paths over the same frames and regressor: on the
+    same clips they must give each clip the same LMD, opening r, PSNR and CPBD (so that a choice made
+    on validation is a choice by the metric Table 3 reports)."""
+    from lmg_lib.eval.protocol import quick_sync_metrics
+    items = [subset[i] for i in range(len(subset))]
+    per = quick_sync_metrics(shipped_model(FULL)[0], items, detect, n_cpbd=5, per_clip=True)
+    assert len(per["lmd"]) == len(items) and len(per["cpbd"]) == 5
+    for key in ("lmd", "opening_r", "psnr", "psnr_mouth", "cpbd"):      # (the shuffled audio's partner differs)
+        want = full_on_subset[key].to_numpy(float)[:len(per[key])]
+        np.testing.assert_allclose(per[key], want, rtol=1e-3, atol=2e-3, err_msg=key)
+
+
 def test_every_shipped_metric_says_which_corpus_it_was_measured_on():
     """Each evaluated run's evaluated_on.json names the corpus style and fingerprint; a run trained on
     a style is evaluated on that style (issue 'real faces': photo and default results never mix)."""

@@ -308,10 +308,12 @@ def summarize_clips(per_clip: pd.DataFrame, unit: str = "utterance", ci: str = "
     return pd.DataFrame(rows)
 
 
-def quick_sync_metrics(model, items: list, detect: Callable, n_cpbd: int = 8, batch_size: int = 16) -> dict:
+def quick_sync_metrics(model, items: list, detect: Callable, n_cpbd: int = 8, batch_size: int = 16,
+                       per_clip: bool = False) -> dict:
     """Fast means over a fixed list of dataset items (validation during training): lmd and
     opening_r against the true landmarks, the same with shuffled audio, whole-frame and mouth
-    PSNR, and CPBD on the first ``n_cpbd`` clips (checkerboard / blur watch)."""
+    PSNR, and CPBD on the first ``n_cpbd`` clips (checkerboard / blur watch). ``per_clip``: each
+    metric's list over the clips instead of its mean (``cpbd``'s over the first ``n_cpbd``)."""
     if hasattr(model, "eval"):
         model.eval()
     partner = shuffled_pairs([str(d["speaker"]) for d in items], [str(d["utterance"]) for d in items])
@@ -335,4 +337,6 @@ def quick_sync_metrics(model, items: list, detect: Callable, n_cpbd: int = 8, ba
         acc["psnr_mouth"].append(M.psnr_video(rg[box], fg[box], data_range=255.0))
         if j < n_cpbd:
             acc["cpbd"].append(M.cpbd_video(fg))
+    if per_clip:
+        return {k: [float(x) for x in v] for k, v in acc.items()}
     return {k: float(np.nanmean(v)) if len(v) else float("nan") for k, v in acc.items()}
