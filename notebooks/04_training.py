@@ -329,6 +329,8 @@ if missing:
 # changes the batch size is read both at equal steps and at equal clips. Only the validation
 # speakers are read here; a lever is a candidate for seeds when it beats its base by more than the
 # spread between the `cpu2` seeds' best validation LMDs (section 1.1's table), never on one run.
+# Each run is drawn once: `search_b4_nod` is the base of two levers, and it and `search_b4` are one
+# run up to step 3 600 (section 1.4), so their curves lie on each other there.
 
 # %%
 from lmg_lib.eval.levers import LEVERS, lever_table
@@ -348,7 +350,7 @@ if lever_logs:
             name = (f"{run} (batch {r.base_batch})" if side == "base" else f"{label} ({run})")
             for ax, key in zip(axes, ["lmd", "opening_r"]):
                 ax.plot(pair[side]["clips"] / 1000, pair[side][key], ls, marker="o", ms=2.5, color=c,
-                        alpha=0.6 if side == "base" else 1.0, label=name)
+                        alpha=0.6 if side == "base" else 1.0, zorder=2 if side == "base" else 3, label=name)
                 if r[f"{side}_gan_start"] < r[f"{side}_steps"]:              # D switches on in this run
                     ax.axvline(r[f"{side}_gan_start"] * r[f"{side}_batch"] / 1000, color=c, ls=":", lw=1)
     for ax, t, y in zip(axes, ["validation LMD (px, lower is better)", "validation mouth-opening r"], ["LMD (px)", "opening r"]):
