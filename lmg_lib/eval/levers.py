@@ -20,9 +20,10 @@ from .results import paired_intervals
 # generator's header says which: ``run_facts``' ``changed``) and the same seed, so that both are
 # validated on the same clips with the same reference frames and their curves compare.
 # search_b4_ae's base is search_b4_nod (no D: the adversarial phase did nothing measurable at that
-# scale, ``D_PHASE``), so that L_perc's source is the one thing changed.
+# scale, ``D_PHASE``), so that L_perc's source (or the learning rate) is the one thing changed.
 LEVERS = {"cpu2 at 4 clips a step instead of 8, seed 0": ("search_b4", "full_cpu2"),
-          "L_perc on a frozen lip autoencoder from step 0 (the authors' code), no D": ("search_b4_ae", "search_b4_nod")}
+          "L_perc on a frozen lip autoencoder from step 0 (the authors' code), no D": ("search_b4_ae", "search_b4_nod"),
+          "Adam's learning rate 2e-3 instead of 1e-3, no D": ("search_b4_nod_lr2e-3", "search_b4_nod")}
 
 
 def lever_table(root, levers: dict = LEVERS) -> tuple[dict, pd.DataFrame]:

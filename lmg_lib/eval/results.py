@@ -44,7 +44,8 @@ PROBES = {"warm-up 1 200, seed 0": "full_warmup1200", "warm-up 1 200, seed 1": "
           "cpu2 at 4 clips a step instead of 8, seed 0 (a lever)": "search_b4",
           "cpu2 at 4 clips a step, no D, L_gen or L_perc, seed 0 (a lever)": "search_b4_nod",
           "cpu2 at 4 clips a step, L_gen x 0.25, seed 0 (a lever)": "search_b4_gen025",
-          "cpu2 at 4 clips a step, no D, L_perc on a lip autoencoder, seed 0 (a lever)": "search_b4_ae"}
+          "cpu2 at 4 clips a step, no D, L_perc on a lip autoencoder, seed 0 (a lever)": "search_b4_ae",
+          "cpu2 at 4 clips a step, no D, lr 2e-3, seed 0 (a lever)": "search_b4_nod_lr2e-3"}
 
 # probes of a baseline's recipe (display name -> run folder): runs of the recipe search, not in Table 3
 BASELINE_PROBES = {"Speech2Vid (Chung), probe: 3 000 steps, seed 0": "speech2vid_long3000",
