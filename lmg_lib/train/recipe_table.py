@@ -124,6 +124,10 @@ WHY["cpu2"] = {**WHY["cpu"], "train.steps": _LONG, "train.gan_start": (
                          "(docs/TRAINING.md, the recipe); against steps: 4 clips a step instead of 8 at the same "
                          "4 000 steps (search_b4, seed 0) learnt no faster per clip seen and ended 0.17 px behind "
                          "on validation with half the clips, so the batch stays 8 (docs/TRAINING.md, the recipe search)"),
+    **dict.fromkeys(("train.lr", "train.betas", "train.lr_schedule"), _OPT + (
+        "; 2e-3 instead of 1e-3 at 4 clips a step (search_b4_nod_lr2e-3 against search_b4_nod, seed 0) learnt "
+        "more slowly and ended 0.03 px ahead on validation, less than the spread between the cpu2 seeds: 1e-3 "
+        "stays (docs/TRAINING.md, the recipe search)")),
     "train.ema": (WHY["cpu"]["train.ema"] + "; at a run's end it neither lags nor helps: the raw weights score within "
                   "0.02 px of it on validation, either way, in five runs (tools/ema_vs_raw.py, docs/TRAINING.md)")}
 
