@@ -338,7 +338,7 @@ from lmg_lib.eval.levers import LEVERS, lever_table
 lever_logs, levers = lever_table(SHIPPED_CHECKPOINTS)
 cpu2_best = curves[(curves.model == "full model") & curves.run.str.startswith("cpu2 recipe")]["lmd_best"].to_numpy()
 if lever_logs:
-    fig, axes = plt.subplots(1, 2, figsize=(11, 3.8))
+    fig, axes = plt.subplots(1, 2, figsize=(11, 4.3))
     colour = {}                                     # each run drawn once, in its own colour (bases are shared)
     for label, pair in lever_logs.items():
         r = levers.set_index("lever").loc[label]
@@ -359,7 +359,7 @@ if lever_logs:
     fig.suptitle("Levers of the cpu2 recipe, each run (dashed) against its base (solid): validation speakers, the same "
                  "seed,\neach run's own log (shipped runs; dotted: where a run's D switches on, if it does)", fontsize=10)
     fig.legend(*axes[0].get_legend_handles_labels(), loc="lower center", ncol=2, fontsize=7, frameon=False)
-    fig.tight_layout(rect=(0, 0.1, 1, 1)); fig.savefig(figure_path("training_levers.png"), **SAVE); plt.show()
+    fig.tight_layout(rect=(0, 0.14, 1, 1)); fig.savefig(figure_path("training_levers.png"), **SAVE); plt.show()
     display(levers.set_index("lever").T.round(3))
     spread = float(np.ptp(cpu2_best)) if len(cpu2_best) > 1 else float("nan")
     for r in levers.itertuples():
