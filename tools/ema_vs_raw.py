@@ -35,23 +35,21 @@ def main() -> int:
             print(f"error: no {p} (the training checkpoint of a run trained on this machine)", file=sys.stderr)
             return 2
     import torch
-    from lmg_lib.cli import DEFAULT_DETECTOR
-    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced_items
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
     from lmg_lib.eval.protocol import quick_sync_metrics
     from lmg_lib.train.recipe import VAL_CLIPS
     from lmg_lib.train.baselines import BASELINES
     from lmg_lib.train.checkpoints import load_network
-    from lmg_lib.util.paths import in_repo
+    from lmg_lib.util.paths import SHIPPED_CHECKPOINTS
     torch.set_num_threads(a.threads)
     G, cfg = load_network(net_path, BASELINES)[:2]        # the run's network (generator or baseline)
     ck = torch.load(ck_path, map_location="cpu", weights_only=False)
     if ck.get("ema_G") is None:
         print(f"error: {a.run} kept no EMA of G (train.ema = 0)", file=sys.stderr)
         return 2
-    sub = evenly_spaced(LipClipDataset(Path(a.data) / "prep", "val", seed=cfg.seed), VAL_CLIPS)
-    items = [sub[i] for i in range(len(sub))]
-    detect = load_landmark_regressor(in_repo(DEFAULT_DETECTOR)).detect
+    items = evenly_spaced_items(LipClipDataset(Path(a.data) / "prep", "val", seed=cfg.seed), VAL_CLIPS)
+    detect = load_landmark_regressor(SHIPPED_CHECKPOINTS / "lip_landmarks.pt").detect
     print(f"{a.run}, step {ck['step']}, {len(items)} validation clips (EMA decay {cfg.train.ema}):")
     for name, state in (("EMA of G (validated, shipped)", ck["ema_G"]), ("raw G", ck["models"]["G"])):
         G.load_state_dict(state)

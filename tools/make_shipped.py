@@ -220,9 +220,8 @@ def stage_landmarks(data: Path, args) -> None:
 def sample_batch(data: Path, n: int = 3) -> dict:
     """Fixed validation clips whose generated frames are saved during training."""
     import torch
-    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
-    sub = evenly_spaced(LipClipDataset(data / "prep", "val"), n)
-    items = [sub[i] for i in range(len(sub))]
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced_items
+    items = evenly_spaced_items(LipClipDataset(data / "prep", "val"), n)
     return {"lms": torch.stack([d["lms"] for d in items]), "ref": torch.stack([d["ref"] for d in items]),
             "video": torch.stack([d["video"] for d in items])}
 

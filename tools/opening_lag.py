@@ -38,7 +38,7 @@ def main() -> int:
     a = ap.parse_args()
     import torch
     from tqdm.auto import tqdm
-    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced_items
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
     from lmg_lib.eval.protocol import generate_clips
     from lmg_lib.eval.sync import mouth_opening, peak_shift, shifted_r
@@ -54,8 +54,7 @@ def main() -> int:
             print(f"error: no {path}", file=sys.stderr)
             return 2
         G, cfg = load_network(path, BASELINES)[:2]
-        sub = evenly_spaced(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # the run's own val references
-        items = [sub[i] for i in range(len(sub))]
+        items = evenly_spaced_items(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # its own val references
         fake = generate_clips(G, items, 16)
         rs, amp, amp_real = {s: [] for s in SHIFTS}, [], []
         for j, d in enumerate(tqdm(items, desc=run, unit="clip", leave=False)):

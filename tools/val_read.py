@@ -28,10 +28,9 @@ METRICS = ("lmd", "opening_r", "psnr", "psnr_mouth", "cpbd")
 
 
 def interval(x) -> str:
-    x = np.asarray(x, float)
-    x = x[np.isfinite(x)]
-    half = 1.96 * x.std(ddof=1) / np.sqrt(len(x)) if len(x) > 1 else float("nan")
-    return f"{x.mean():.3f} [{x.mean() - half:.3f}, {x.mean() + half:.3f}]"
+    """mean [95 % t interval] over the clips: ``eval.protocol.mean_ci``, as Table 3's intervals."""
+    from lmg_lib.eval.protocol import mean_ci
+    return "{:.3f} [{:.3f}, {:.3f}]".format(*mean_ci(x))
 
 
 def main() -> int:
@@ -43,7 +42,7 @@ def main() -> int:
     ap.add_argument("--threads", type=int, default=2)
     a = ap.parse_args()
     import torch
-    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced
+    from lmg_lib.data.dataset import LipClipDataset, evenly_spaced_items
     from lmg_lib.eval import metrics as M
     from lmg_lib.eval.lip_landmarks import load_landmark_regressor
     from lmg_lib.eval.protocol import quick_sync_metrics
@@ -61,8 +60,7 @@ def main() -> int:
     per_clip, seeds = {}, {}
     for run, path in zip(a.runs, paths):
         G, cfg = load_network(path, BASELINES)[:2]
-        sub = evenly_spaced(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # the run's own references
-        items = [sub[i] for i in range(len(sub))]
+        items = evenly_spaced_items(LipClipDataset(a.data, "val", seed=cfg.seed), a.clips)   # its own references
         m = quick_sync_metrics(G, items, detect, n_cpbd=a.cpbd_clips or len(items), per_clip=True)
         per_clip[run], seeds[run] = m, cfg.seed
         print(f"{run} (seed {cfg.seed}), {len(items)} validation clips: "

@@ -177,6 +177,12 @@ def evenly_spaced(dataset, n: int) -> torch.utils.data.Subset:
     return torch.utils.data.Subset(dataset, sorted(set(idx.tolist())))
 
 
+def evenly_spaced_items(dataset, n: int) -> list[dict]:
+    """``evenly_spaced``'s items, loaded: the fixed list of clips a validation or quick read scores."""
+    sub = evenly_spaced(dataset, n)
+    return [sub[i] for i in range(len(sub))]
+
+
 # ------------------------------------------------------------------- batches and other datasets
 TENSOR_KEYS = ("lms", "ref", "video", "mismatch", "landmarks", "index")
 

@@ -131,9 +131,8 @@ class Validator:
     """Fixed clips of the validation split, scored with ``eval.protocol.quick_sync_metrics``."""
 
     def __init__(self, val_dataset, detector, out_dir, n_clips: int = VAL_CLIPS):
-        from ..data.dataset import evenly_spaced
-        sub = evenly_spaced(val_dataset, n_clips)
-        self.items = [sub[i] for i in range(len(sub))]
+        from ..data.dataset import evenly_spaced_items
+        self.items = evenly_spaced_items(val_dataset, n_clips)
         self.detect, self.out = detector.detect, Path(out_dir)
         self.best = {"step": -1, "lmd": float("inf")}
 
